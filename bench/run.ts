@@ -1,0 +1,158 @@
+// `npm run bench`: host overhead per message (warm and cold sandbox), sandbox cold start, host core size.
+// Everything runs side by side in one process on this machine; results go to bench/results/.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BwrapRuntime } from '../src/sandbox/bwrap.js';
+import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WARM_MESSAGES = Number(process.env.BENCH_WARM ?? 60);
+const COLD_MESSAGES = Number(process.env.BENCH_COLD ?? 50);
+const SANDBOX_STARTS = Number(process.env.BENCH_STARTS ?? 30);
+
+function stats(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), min: r(s[0]), max: r(s.at(-1)!) };
+}
+
+/** Time from "the owner sent a message" to "the model API received the agent's request". */
+async function messageToModel(h: Harness, text: string): Promise<number> {
+  const arrived = new Promise<number>((resolve) => {
+    const off = h.fake.onRequest((r) => {
+      if (r.kind !== 'main') return;
+      off();
+      resolve(r.receivedAt);
+    });
+  });
+  const t0 = performance.now();
+  await h.say(text);
+  return (await arrived) - t0;
+}
+
+async function waitNoLiveRun(h: Harness): Promise<void> {
+  while (h.app.store.runningRuns().length > 0) await new Promise((r) => setTimeout(r, 20));
+}
+
+async function warmOverhead(): Promise<number[]> {
+  const h = await startHarness({ env: { LOG_LEVEL: 'warn' } });
+  try {
+    await h.say('warm up');
+    await h.waitForReplies(1);
+    const samples: number[] = [];
+    for (let i = 0; i < WARM_MESSAGES; i++) {
+      samples.push(await messageToModel(h, `warm message ${i}`));
+      await h.waitForReplies(i + 2);
+    }
+    return samples.slice(5); // the first few turns of a fresh CLI process are still warming its caches
+  } finally {
+    await h.close();
+  }
+}
+
+async function coldOverhead(): Promise<number[]> {
+  // A tiny idle timeout makes every message find no live sandbox.
+  const h = await startHarness({ env: { CARAPACE_IDLE_TIMEOUT_MS: '100' } });
+  try {
+    const samples: number[] = [];
+    for (let i = 0; i < COLD_MESSAGES; i++) {
+      await waitNoLiveRun(h);
+      samples.push(await messageToModel(h, `cold message ${i}`));
+      await h.waitForReplies(i + 1);
+    }
+    return samples;
+  } finally {
+    await h.close();
+  }
+}
+
+async function sandboxStart(command: string[]): Promise<number[]> {
+  const dir = sandboxReadableTempDir('carapace-bench-');
+  const runtime = new BwrapRuntime({ stateDir: join(dir, 'state') });
+  const samples: number[] = [];
+  for (let i = 0; i < SANDBOX_STARTS + 2; i++) {
+    const t0 = performance.now();
+    const handle = await runtime.start({
+      name: `bench-${i}`,
+      labels: { 'carapace.install': 'bench' },
+      mounts: [],
+      workdir: '/tmp',
+      env: { PATH: '/usr/bin:/bin' },
+      user: { uid: 1000, gid: 1000 },
+      network: { mode: 'none' },
+      limits: {},
+      command,
+    });
+    handle.output.resume();
+    await handle.exited;
+    if (i >= 2) samples.push(performance.now() - t0); // two warm-up runs
+  }
+  return samples;
+}
+
+function codeSize() {
+  const count = (dir: string): { files: number; lines: number } => {
+    let files = 0;
+    let lines = 0;
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) {
+        const sub = count(path);
+        files += sub.files;
+        lines += sub.lines;
+      } else if (name.endsWith('.ts')) {
+        files++;
+        lines += readFileSync(path, 'utf8').split('\n').length;
+      }
+    }
+    return { files, lines };
+  };
+  const src = join(ROOT, 'src');
+  const parts = Object.fromEntries(
+    readdirSync(src)
+      .filter((d) => statSync(join(src, d)).isDirectory())
+      .map((d) => [d, count(join(src, d))]),
+  );
+  return { total: count(src), parts };
+}
+
+async function main() {
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    bwrap: execFileSync('bwrap', ['--version']).toString().trim(),
+  };
+  console.log('machine', machine);
+  const sandboxTrue = stats(await sandboxStart(['true']));
+  console.log('bwrap sandbox start → exit, `true`', sandboxTrue);
+  const sandboxNode = stats(await sandboxStart(['node', '-e', '0']));
+  console.log('bwrap sandbox start → exit, `node -e 0`', sandboxNode);
+  const warm = stats(await warmOverhead());
+  console.log('message → model request, warm sandbox (ms)', warm);
+  const cold = stats(await coldOverhead());
+  console.log('message → model request, cold sandbox (ms)', cold);
+  const size = codeSize();
+  console.log('source size', size.total, size.parts);
+
+  const result = {
+    date: new Date().toISOString(),
+    machine,
+    unit: 'ms',
+    sandboxStart: { bwrapTrue: sandboxTrue, bwrapNode: sandboxNode },
+    hostOverhead: { warm, cold, target: 'warm p50 < 50 ms' },
+    sourceSize: size,
+  };
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `foundation-${result.date.slice(0, 10)}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(`written to ${file}`);
+}
+
+await main();

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Channel } from './channels/channel.js';
+import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/local-channel.js';
+import type { Config } from './config.js';
+import { Orchestrator } from './host/orchestrator.js';
+import { dataPaths } from './host/paths.js';
+import { BwrapRuntime } from './sandbox/bwrap.js';
+import type { SandboxRuntime } from './sandbox/runtime.js';
+import { openDatabase } from './store/db.js';
+import { Store } from './store/store.js';
+
+export interface Carapace {
+  orchestrator: Orchestrator;
+  store: Store;
+  local: LocalChannel;
+  runtime: SandboxRuntime;
+  /** The web chat's address, with the token in the fragment (never sent to a server log). */
+  chatUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The local chat's secret: created once, readable only by the owner. */
+export function localChatToken(dataDir: string): string {
+  const file = dataPaths(dataDir).localToken;
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
+  }
+  chmodSync(file, 0o600);
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Wire the store, sandbox runtime, channels and orchestrator together and start them. */
+export async function startCarapace(
+  config: Config,
+  log: Logger,
+  opts: { runtime?: SandboxRuntime; channels?: Channel[] } = {},
+): Promise<Carapace> {
+  const paths = dataPaths(config.dataDir);
+  const db = openDatabase(paths.db);
+  const store = new Store(db);
+  const runtime = opts.runtime ?? new BwrapRuntime({ stateDir: paths.sandboxState });
+  const available = await runtime.available();
+  if (!available.ok) {
+    db.close();
+    throw new Error(`The ${runtime.kind} sandbox cannot run here: ${available.reason}`);
+  }
+
+  const history = (chatId: string, limit: number): ChatLine[] =>
+    store.recentMessages(chatId, limit).map((m) => ({
+      id: String(m.id),
+      from: m.fromAssistant ? 'assistant' : 'user',
+      senderName: m.fromAssistant ? config.assistantName : m.senderName,
+      text: m.text,
+      timestamp: m.timestamp,
+    }));
+  const local = new LocalChannel({
+    host: config.web.host,
+    port: config.web.port,
+    token: localChatToken(config.dataDir),
+    assistantName: config.assistantName,
+    history,
+  });
+  const orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...(opts.channels ?? [])], log });
+  // The owner's local chat is the main chat out of the box.
+  if (!store.groupByChat(OWNER_CHAT_ID) && !store.listGroups().some((g) => g.isMain)) {
+    orchestrator.registerGroup({
+      channel: 'local',
+      chatId: OWNER_CHAT_ID,
+      name: 'Owner',
+      folder: 'main',
+      trigger: `@${config.assistantName}`,
+      requiresTrigger: false,
+      isMain: true,
+    });
+  }
+  try {
+    await orchestrator.start();
+  } catch (err) {
+    await orchestrator.stop();
+    db.close();
+    throw err;
+  }
+  const { url } = local.address();
+  return {
+    orchestrator,
+    store,
+    local,
+    runtime,
+    chatUrl: `${url}#token=${localChatToken(config.dataDir)}`,
+    async stop() {
+      await orchestrator.stop();
+      db.close();
+    },
+  };
+}

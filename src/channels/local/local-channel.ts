@@ -1,0 +1,259 @@
+// The embedded default chat: a small HTTP server on loopback that serves the chat page
+// and a token-protected JSON + Server-Sent-Events API (also used by `carapace chat`).
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Channel, InboundSink } from '../channel.js';
+import { PAGE_SCRIPT, PAGE_STYLE, WEB_PAGE } from './web-page.js';
+
+export const OWNER_CHAT_ID = 'local:owner';
+
+export interface ChatLine {
+  id: string;
+  from: 'user' | 'assistant';
+  senderName: string;
+  text: string;
+  timestamp: number;
+}
+
+export interface LocalChannelOptions {
+  /** Defaults to 127.0.0.1: the API is for the owner's machine only. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  token: string;
+  ownerName?: string;
+  /** Shown as the sender of replies on live clients; defaults to "Assistant". */
+  assistantName?: string;
+  history: (chatId: string, limit: number) => ChatLine[];
+  maxMessageChars?: number;
+}
+
+interface Subscriber {
+  res: ServerResponse;
+  chatId: string;
+  clientId?: string;
+}
+
+const PING_MS = 15_000;
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+const COMMON_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' };
+// Pin the page's own inline script and style by hash; nothing else may load or run.
+const PAGE_CSP = [
+  "default-src 'none'",
+  `script-src 'sha256-${sha256(PAGE_SCRIPT).toString('base64')}'`,
+  `style-src 'sha256-${sha256(PAGE_STYLE).toString('base64')}'`,
+  "connect-src 'self'",
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export class LocalChannel implements Channel {
+  readonly name = 'local';
+  private readonly host: string;
+  private readonly maxChars: number;
+  private readonly tokenDigest: Buffer;
+  private readonly subscribers = new Set<Subscriber>();
+  private server?: Server;
+  private sink?: InboundSink;
+  private pingTimer?: NodeJS.Timeout;
+  private seq = 0;
+
+  constructor(private readonly opts: LocalChannelOptions) {
+    if (!opts.token) throw new Error('LocalChannel needs a non-empty token');
+    this.host = opts.host ?? '127.0.0.1';
+    this.maxChars = opts.maxMessageChars ?? 32_000;
+    this.tokenDigest = sha256(opts.token);
+  }
+
+  owns(chatId: string): boolean {
+    return chatId.startsWith('local:');
+  }
+
+  async connect(sink: InboundSink): Promise<void> {
+    if (this.server) throw new Error('LocalChannel is already connected');
+    this.sink = sink;
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: 'Internal error' });
+        else res.destroy();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    // Comment frames keep idle streams open through proxies and reveal dead sockets.
+    this.pingTimer = setInterval(() => this.broadcast(': ping\n\n'), PING_MS).unref();
+  }
+
+  address(): { host: string; port: number; url: string } {
+    const info = this.server?.address() as AddressInfo | null | undefined;
+    if (!info) throw new Error('LocalChannel is not connected');
+    const hostPart = info.address.includes(':') ? `[${info.address}]` : info.address;
+    return { host: info.address, port: info.port, url: `http://${hostPart}:${info.port}/` };
+  }
+
+  async disconnect(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    clearInterval(this.pingTimer);
+    for (const sub of this.subscribers) sub.res.end();
+    this.subscribers.clear();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // don't wait for keep-alive sockets or streaming clients
+    });
+  }
+
+  async send(chatId: string, text: string): Promise<string> {
+    if (!this.owns(chatId)) throw new Error(`LocalChannel does not own chat ${chatId}`);
+    const id = this.nextId();
+    const senderName = this.opts.assistantName ?? 'Assistant';
+    this.emit(chatId, 'reply', { id, text, timestamp: Date.now(), senderName });
+    return id;
+  }
+
+  async setTyping(chatId: string, typing: boolean): Promise<void> {
+    if (this.owns(chatId)) this.emit(chatId, 'typing', { typing });
+  }
+
+  private nextId(): string {
+    return `local-${Date.now()}-${++this.seq}`;
+  }
+
+  private emit(chatId: string, event: string, data: unknown, exceptClient?: string): void {
+    // JSON.stringify escapes newlines, so one `data:` line always suffices.
+    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const sub of this.subscribers) {
+      if (sub.chatId === chatId && (exceptClient === undefined || sub.clientId !== exceptClient)) sub.res.write(frame);
+    }
+  }
+
+  private broadcast(raw: string): void {
+    for (const sub of this.subscribers) sub.res.write(raw);
+  }
+
+  private authorized(req: IncomingMessage, url: URL): boolean {
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const given = bearer ?? url.searchParams.get('token');
+    if (!given) return false;
+    // Comparing fixed-length digests keeps the check constant-time regardless of the guess's length.
+    return timingSafeEqual(sha256(given), this.tokenDigest);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = `${req.method} ${url.pathname}`;
+    if (route === 'GET /') {
+      res.writeHead(200, {
+        ...COMMON_HEADERS,
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': PAGE_CSP,
+      });
+      res.end(WEB_PAGE);
+      return;
+    }
+    if (url.pathname.startsWith('/api/') && !this.authorized(req, url)) {
+      return sendJson(res, 401, { error: 'Missing or wrong access token' });
+    }
+    switch (route) {
+      case 'POST /api/messages':
+        return this.postMessage(req, res);
+      case 'GET /api/events':
+        return this.openEvents(req, res, url);
+      case 'GET /api/history': {
+        const limit = Math.min(Math.max(Number.parseInt(url.searchParams.get('limit') ?? '', 10) || 50, 1), 500);
+        return sendJson(res, 200, { messages: this.opts.history(OWNER_CHAT_ID, limit) });
+      }
+      default:
+        return sendJson(res, 404, { error: 'Not found' });
+    }
+  }
+
+  private async postMessage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Worst case a character costs 6 bytes as a JSON \u escape; the slack covers the other fields.
+    const raw = await readBody(req, this.maxChars * 6 + 4096);
+    if (raw === undefined) {
+      return sendJson(res, 413, { error: `Message is too long (limit ${this.maxChars} characters)` }, true);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return sendJson(res, 400, { error: 'Body must be JSON like {"text": "..."}' });
+    }
+    const { text, senderName, clientId } = (body ?? {}) as Record<string, unknown>;
+    if (typeof text !== 'string' || text.trim() === '') {
+      return sendJson(res, 400, { error: '"text" must be a non-empty string' });
+    }
+    if (text.length > this.maxChars) {
+      return sendJson(res, 413, {
+        error: `Message is too long: ${text.length} characters (limit ${this.maxChars})`,
+      });
+    }
+    const name =
+      (typeof senderName === 'string' && senderName.trim().slice(0, 100)) || this.opts.ownerName || 'Owner';
+    const id = this.nextId();
+    const timestamp = Date.now();
+    this.sink?.({ chatId: OWNER_CHAT_ID, platformId: id, senderId: OWNER_CHAT_ID, senderName: name, text, timestamp });
+    // Keep other open tabs / terminals in sync; the poster already shows its own message.
+    const from = typeof clientId === 'string' ? clientId : undefined;
+    this.emit(OWNER_CHAT_ID, 'message', { id, from: 'user', senderName: name, text, timestamp }, from);
+    sendJson(res, 202, { id, senderName: name, timestamp });
+  }
+
+  private openEvents(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    res.writeHead(200, {
+      ...COMMON_HEADERS,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write('retry: 2000\n\n'); // flushes the headers and sets the browser's reconnect delay
+    const sub: Subscriber = { res, chatId: OWNER_CHAT_ID, clientId: url.searchParams.get('client') ?? undefined };
+    this.subscribers.add(sub);
+    req.socket.setNoDelay(true);
+    res.on('close', () => this.subscribers.delete(sub));
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {
+  res.writeHead(status, {
+    ...COMMON_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    ...(close ? { Connection: 'close' } : {}),
+  });
+  res.end(JSON.stringify(body));
+}
+
+/** Reads the body as UTF-8, or resolves undefined once it exceeds `limit` bytes (the rest is discarded, not buffered). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length']) > limit) {
+      req.resume();
+      return resolve(undefined);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size > limit) return;
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

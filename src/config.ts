@@ -1,0 +1,101 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+
+export interface Config {
+  assistantName: string;
+  /** Root for the store, group folders, SDK state and run directories. */
+  dataDir: string;
+  timeZone: string;
+  model: string;
+  credentials: { apiKey?: string; oauthToken?: string };
+  /** Where the model proxy forwards to: Anthropic, or any Anthropic-compatible endpoint. */
+  upstreamUrl: string;
+  maxSandboxes: number;
+  idleTimeoutMs: number;
+  heartbeatMs: number;
+  runTimeoutMs: number;
+  retry: { baseMs: number; maxMs: number; maxAttempts: number };
+  sandbox: { uid: number; gid: number; memoryMb: number; pids: number; cpus: number };
+  web: { host: string; port: number };
+  logLevel: string;
+  /** Extra environment for the Claude Code CLI inside sandboxes (e.g. CLAUDE_CODE_MAX_RETRIES). */
+  cliEnv: Record<string, string>;
+}
+
+export class ConfigError extends Error {}
+
+/** process.env wins over .env; .env is read from the working directory when present. */
+export function readEnv(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const file = resolve(cwd, '.env');
+  let fromFile: Record<string, string> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+    } catch (err) {
+      throw new ConfigError(`Could not read ${file}: ${(err as Error).message}`);
+    }
+  }
+  return { ...fromFile, ...env };
+}
+
+function int(env: Record<string, string | undefined>, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, got "${raw}".`);
+  return n;
+}
+
+export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean } = {}): Config {
+  const apiKey = env.ANTHROPIC_API_KEY || undefined;
+  const oauthToken = env.CLAUDE_CODE_OAUTH_TOKEN || undefined;
+  if (opts.requireCredentials !== false && !apiKey && !oauthToken) {
+    throw new ConfigError(
+      'No model credentials. Set ANTHROPIC_API_KEY (from console.anthropic.com) or CLAUDE_CODE_OAUTH_TOKEN ' +
+        '(from `claude setup-token`) in your environment or in a .env file next to package.json, e.g.\n' +
+        '  echo "ANTHROPIC_API_KEY=sk-ant-..." >> .env',
+    );
+  }
+  const name = env.ASSISTANT_NAME?.trim() || 'Andy';
+  if (!/^[\p{L}\p{N}_ -]{1,40}$/u.test(name)) {
+    throw new ConfigError(`ASSISTANT_NAME must be 1–40 letters, digits, spaces, "-" or "_", got "${name}".`);
+  }
+  const timeZone = env.CARAPACE_TZ || env.TZ || Intl.DateTimeFormat().resolvedOptions().timeZone;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
+    throw new ConfigError(`Unknown timezone "${timeZone}" (CARAPACE_TZ / TZ); use an IANA name like Europe/Berlin.`);
+  }
+  const cliEnv: Record<string, string> = {};
+  for (const key of ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH', 'ANTHROPIC_SMALL_FAST_MODEL']) {
+    if (env[key]) cliEnv[key] = env[key]!;
+  }
+  return {
+    assistantName: name,
+    dataDir: resolve(env.CARAPACE_DATA_DIR || 'data'),
+    timeZone,
+    model: env.CARAPACE_MODEL || 'claude-sonnet-4-5',
+    credentials: { apiKey, oauthToken },
+    upstreamUrl: env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com',
+    maxSandboxes: int(env, 'CARAPACE_MAX_SANDBOXES', 5, 1),
+    idleTimeoutMs: int(env, 'CARAPACE_IDLE_TIMEOUT_MS', 30 * 60_000, 100),
+    heartbeatMs: int(env, 'CARAPACE_HEARTBEAT_MS', 5_000, 50),
+    runTimeoutMs: int(env, 'CARAPACE_RUN_TIMEOUT_MS', 60 * 60_000, 1_000),
+    retry: {
+      baseMs: int(env, 'CARAPACE_RETRY_BASE_MS', 5_000, 1),
+      maxMs: int(env, 'CARAPACE_RETRY_MAX_MS', 5 * 60_000, 1),
+      maxAttempts: int(env, 'CARAPACE_RETRY_ATTEMPTS', 3, 1),
+    },
+    sandbox: {
+      uid: int(env, 'CARAPACE_SANDBOX_UID', 1000, 1),
+      gid: int(env, 'CARAPACE_SANDBOX_GID', 1000, 1),
+      memoryMb: int(env, 'CARAPACE_SANDBOX_MEMORY_MB', 2048, 64),
+      pids: int(env, 'CARAPACE_SANDBOX_PIDS', 512, 16),
+      cpus: int(env, 'CARAPACE_SANDBOX_CPUS', 2, 1),
+    },
+    web: { host: env.CARAPACE_WEB_HOST || '127.0.0.1', port: int(env, 'CARAPACE_WEB_PORT', 4780, 0) },
+    logLevel: env.LOG_LEVEL || 'info',
+    cliEnv,
+  };
+}

@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
+import { IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
+import type { SandboxHandle, SandboxRuntime, SandboxSpec } from '../sandbox/runtime.js';
+import type { Group } from '../store/store.js';
+import { startModelProxy } from './model-proxy.js';
+import { ensureSandboxDir, findUp, type DataPaths } from './paths.js';
+
+/** The project root (from src/ under tests, from dist/src/ when built): the runner's compiled code and its
+ * node_modules are mounted read-only from here. */
+const APP_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), 'package.json');
+const GROUP_CWD = '/workspace/group';
+
+export interface RunDeps {
+  config: Config;
+  paths: DataPaths;
+  runtime: SandboxRuntime;
+  log: Logger;
+  /** Labels shared by every sandbox of this install (orphan cleanup matches them). */
+  installLabels: Record<string, string>;
+  /** Directory for the per-run model proxy sockets (kept short: Unix socket paths max out at 108 bytes). */
+  socketDir: string;
+}
+
+export interface RunExit {
+  ok: boolean;
+  error?: string;
+}
+
+
+export const newRunId = () => `r${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+
+/**
+ * One live agent: a sandbox, its run directory and its model proxy. It feeds inputs in, turns output files into
+ * events (each handled exactly once, in order, then deleted) and reports how the sandbox ended.
+ */
+export class AgentRun {
+  private inputSeq = 0;
+  private lastMessageSeq = 0;
+  private handle: SandboxHandle | undefined;
+  private stopWatching: (() => void) | undefined;
+  private closeProxy: (() => Promise<void>) | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastError: string | undefined;
+  private readonly startedAt = Date.now();
+  /** Highest message id fed into this run. */
+  lastSentMessage: number;
+  /** A result came back and nothing new has been fed in since. */
+  idle = false;
+  /** The agent said something (send_message) in the turn now in flight: a retry could answer twice. */
+  spokeInTurn = false;
+  readonly dir: string;
+  readonly sandboxName: string;
+
+  constructor(
+    private readonly deps: RunDeps,
+    readonly id: string,
+    readonly group: Group,
+    private readonly onOutput: (run: AgentRun, output: Output) => void,
+    firstMessage: number,
+  ) {
+    this.dir = deps.paths.run(id);
+    this.sandboxName = `carapace-${group.folder}-${id}`;
+    this.lastSentMessage = firstMessage;
+  }
+
+  /** Start the sandbox with the first prompt. Resolves once it is running; `finished` says how it ended. */
+  async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
+    const { config, paths, runtime, log } = this.deps;
+    const owner = config.sandbox;
+    ensureSandboxDir(this.dir, owner);
+    ensureSandboxDir(join(this.dir, 'in'), owner);
+    ensureSandboxDir(join(this.dir, 'out'), owner);
+    const groupDir = ensureSandboxDir(paths.group(this.group.folder), owner);
+    const stateDir = ensureSandboxDir(paths.agentState(this.group.folder), owner);
+
+    const token = randomBytes(24).toString('base64url');
+    const socketPath = join(this.deps.socketDir, `${this.id}.sock`);
+    const proxy = await startModelProxy({
+      socketPath,
+      token,
+      upstreamUrl: config.upstreamUrl,
+      credentials: config.credentials,
+      log: log.child({ run: this.id }),
+    });
+    this.closeProxy = proxy.close;
+
+    const request: StartRequest = {
+      runId: this.id,
+      chatId: this.group.chatId,
+      groupFolder: this.group.folder,
+      isMain: this.group.isMain,
+      assistantName: config.assistantName,
+      sessionId,
+      prompt,
+      timeZone: config.timeZone,
+      model: config.model,
+      proxyToken: token,
+      idleTimeoutMs: config.idleTimeoutMs,
+      heartbeatMs: config.heartbeatMs,
+      cliEnv: config.cliEnv,
+    };
+    writeJsonAtomic(join(this.dir, 'start.json'), request);
+
+    const spec: SandboxSpec = {
+      name: this.sandboxName,
+      labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
+      mounts: [
+        { host: groupDir, sandbox: GROUP_CWD, readonly: false },
+        { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
+        { host: this.dir, sandbox: IPC_MOUNT, readonly: false },
+        { host: socketPath, sandbox: MODEL_SOCKET, readonly: true },
+        { host: join(APP_ROOT, 'dist'), sandbox: '/app/dist', readonly: true },
+        { host: join(APP_ROOT, 'node_modules'), sandbox: '/app/node_modules', readonly: true },
+        { host: join(APP_ROOT, 'package.json'), sandbox: '/app/package.json', readonly: true },
+      ],
+      workdir: GROUP_CWD,
+      env: {
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        HOME: '/home/agent',
+        CLAUDE_CONFIG_DIR: '/home/agent/.claude',
+        LANG: 'C.UTF-8',
+        TZ: config.timeZone,
+      },
+      user: { uid: owner.uid, gid: owner.gid },
+      network: { mode: 'none' },
+      limits: {
+        memoryMb: config.sandbox.memoryMb,
+        pids: config.sandbox.pids,
+        cpus: config.sandbox.cpus,
+        wallClockMs: config.runTimeoutMs,
+      },
+      command: ['node', '/app/dist/src/runner/main.js'],
+    };
+
+    try {
+      this.handle = await runtime.start(spec);
+    } catch (err) {
+      await this.cleanup();
+      throw err;
+    }
+    const out = log.child({ run: this.id, group: this.group.folder, stream: 'sandbox' });
+    let tail = '';
+    this.handle.output.on('data', (chunk: Buffer) => {
+      const text = (tail + chunk.toString()).split('\n');
+      tail = text.pop() ?? '';
+      for (const line of text) if (line.trim()) out.debug(line);
+    });
+
+    this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(), 2000);
+    this.armWatchdog();
+    return this.handle.exited.then(async (exit) => {
+      this.drainOutputs(); // whatever the runner wrote last
+      await this.cleanup();
+      const ok = exit.code === 0 && !this.lastError;
+      const error = ok ? undefined : (this.lastError ?? `sandbox exited with ${exit.signal ?? `code ${exit.code}`}`);
+      return { ok, error };
+    });
+  }
+
+  /** Pipe more messages into the live run; returns the input's seq. */
+  send(text: string, maxMessage: number): number {
+    const seq = ++this.inputSeq;
+    this.lastMessageSeq = seq;
+    this.lastSentMessage = Math.max(this.lastSentMessage, maxMessage);
+    this.idle = false;
+    this.writeInput(seq, { type: 'message', seq, text });
+    return seq;
+  }
+
+  /** Ask the runner to finish its current turn and exit. */
+  close(): void {
+    this.writeInput(++this.inputSeq, { type: 'close' });
+  }
+
+  /** Kill the sandbox (crash, shutdown, lost heartbeat). */
+  async stop(reason: string): Promise<void> {
+    this.lastError ??= reason;
+    await this.handle?.stop(1000);
+  }
+
+  private writeInput(seq: number, input: Input): void {
+    writeJsonAtomic(join(this.dir, 'in', seqName(seq)), input);
+  }
+
+  private drainOutputs(): void {
+    const outDir = join(this.dir, 'out');
+    let names: string[];
+    try {
+      names = listReady(outDir);
+    } catch {
+      return; // run dir already cleaned up
+    }
+    for (const name of names) {
+      const file = join(outDir, name);
+      let output: Output;
+      try {
+        output = JSON.parse(readFileSync(file, 'utf8')) as Output;
+      } catch (err) {
+        this.deps.log.warn({ run: this.id, file: name, err: (err as Error).message }, 'unreadable run output skipped');
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (output.type === 'result') {
+        this.idle = output.answered >= this.lastMessageSeq;
+        this.spokeInTurn = false;
+      }
+      if (output.type === 'message') this.spokeInTurn = true;
+      if (output.type === 'error') this.lastError = output.message;
+      this.onOutput(this, output); // store first, then delete: a crash in between replays, and the outbox dedupes
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** A runner that stops writing its heartbeat is wedged: kill it so the queue can retry. */
+  private armWatchdog(): void {
+    const limit = Math.max(4 * this.deps.config.heartbeatMs, 10_000);
+    this.watchdog = setInterval(() => {
+      let last = this.startedAt;
+      try {
+        last = Math.max(last, statSync(join(this.dir, 'heartbeat')).mtimeMs);
+      } catch {
+        // not written yet
+      }
+      if (Date.now() - last > limit) void this.stop(`no heartbeat for ${Math.round((Date.now() - last) / 1000)} s`);
+    }, this.deps.config.heartbeatMs);
+    this.watchdog.unref();
+  }
+
+  private async cleanup(): Promise<void> {
+    clearInterval(this.watchdog);
+    this.stopWatching?.();
+    await this.closeProxy?.();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,79 @@
+import type { Logger } from 'pino';
+import type { Channel } from '../channels/channel.js';
+import { backoffDelay } from '../queue/group-queue.js';
+import type { Store } from '../store/store.js';
+
+const MAX_ATTEMPTS = 10;
+
+/**
+ * Sends queued outbox rows through their channel, in order per chat. A failed send stays pending and is retried
+ * with backoff; rows survive restarts because they live in the store.
+ */
+export class Delivery {
+  private running = false;
+  private again = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly channels: Channel[],
+    private readonly log: Logger,
+    private readonly retry: { baseMs: number; maxMs: number },
+  ) {}
+
+  /** Something was queued (or a channel came back): deliver now. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.deliverAll().finally(() => {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+  }
+
+  private async deliverAll(): Promise<void> {
+    const blockedChats = new Set<string>(); // keep a chat's order: after one failure, its later rows wait too
+    let retryIn: number | undefined;
+    for (const row of this.store.pendingOutbox()) {
+      if (this.stopped) return;
+      if (blockedChats.has(row.chatId)) continue;
+      const channel = this.channels.find((c) => c.owns(row.chatId));
+      if (!channel) {
+        this.log.error({ chat: row.chatId, outbox: row.id }, 'no channel owns this chat; reply not delivered');
+        this.store.markDeliveryFailed(row.id, 'no channel owns this chat', true);
+        continue;
+      }
+      try {
+        const platformId = await channel.send(row.chatId, row.text);
+        this.store.markSent(row.id, platformId);
+      } catch (err) {
+        const final = row.attempts + 1 >= MAX_ATTEMPTS;
+        const message = (err as Error).message ?? String(err);
+        this.store.markDeliveryFailed(row.id, message, final);
+        this.log[final ? 'error' : 'warn']({ chat: row.chatId, outbox: row.id, attempt: row.attempts + 1, err: message }, 'send failed');
+        if (!final) {
+          blockedChats.add(row.chatId);
+          const delay = backoffDelay(row.attempts + 1, this.retry.baseMs, this.retry.maxMs);
+          retryIn = Math.min(retryIn ?? delay, delay);
+        }
+      }
+    }
+    if (retryIn !== undefined && !this.stopped) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.kick(), retryIn);
+    }
+  }
+}

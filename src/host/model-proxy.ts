@@ -1,0 +1,82 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { chmodSync, rmSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+
+export interface ModelProxyOptions {
+  socketPath: string;
+  /** The per-run secret the sandbox presents as its API key. */
+  token: string;
+  upstreamUrl: string;
+  credentials: { apiKey?: string; oauthToken?: string };
+  log: Logger;
+  /** Called with each request's arrival (for tracing/metrics). */
+  onRequest?: (path: string) => void;
+}
+
+// Hop-by-hop and credential headers never cross the proxy from the sandbox side.
+const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'x-api-key', 'authorization', 'proxy-authorization']);
+
+const sameSecret = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/**
+ * The sandbox's only route to the model: an HTTP server on a Unix socket that is mounted into the sandbox.
+ * It checks the run's token, swaps in the real credential, and streams the upstream response back untouched.
+ * The real key therefore never exists inside any sandbox.
+ */
+export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(): Promise<void> }> {
+  const upstream = new URL(opts.upstreamUrl);
+  const send = upstream.protocol === 'https:' ? httpsRequest : httpRequest;
+  const basePath = upstream.pathname.replace(/\/$/, '');
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const presented = String(req.headers['x-api-key'] ?? '');
+    if (!sameSecret(presented, opts.token)) {
+      opts.log.warn({ path: req.url }, 'model proxy: request without the run token refused');
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid run token' } }));
+      return;
+    }
+    opts.onRequest?.(req.url ?? '/');
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
+    if (opts.credentials.apiKey) headers['x-api-key'] = opts.credentials.apiKey;
+    else if (opts.credentials.oauthToken) headers['authorization'] = `Bearer ${opts.credentials.oauthToken}`;
+    const up = send(
+      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: basePath + req.url, headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
+    up.on('error', (err) => {
+      opts.log.warn({ err: err.message }, 'model proxy: upstream request failed');
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `upstream unreachable: ${err.message}` } }));
+    });
+    res.on('close', () => up.destroy());
+    req.pipe(up);
+  };
+
+  rmSync(opts.socketPath, { force: true });
+  const server: Server = createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.socketPath, resolve);
+  });
+  chmodSync(opts.socketPath, 0o666); // the sandbox uid must connect; the token is what authorizes
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+        rmSync(opts.socketPath, { force: true });
+      }),
+  };
+}

@@ -1,0 +1,275 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Channel, InboundMessage } from '../channels/channel.js';
+import type { Config } from '../config.js';
+import { listReady } from '../ipc/files.js';
+import type { Output } from '../ipc/protocol.js';
+import { GroupQueue, type RunOutcome } from '../queue/group-queue.js';
+import { formatMessages, stripInternal } from '../router/format.js';
+import { needsAgent } from '../router/trigger.js';
+import type { SandboxRuntime } from '../sandbox/runtime.js';
+import type { Group, Store } from '../store/store.js';
+import { AgentRun, newRunId, type RunDeps } from './agent-run.js';
+import { Delivery } from './delivery.js';
+import { dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
+
+export interface OrchestratorDeps {
+  config: Config;
+  store: Store;
+  runtime: SandboxRuntime;
+  channels: Channel[];
+  log: Logger;
+}
+
+/** Seq used for the host's own notes in the outbox (never produced by a runner). */
+const HOST_NOTE_SEQ = 1_000_000_000;
+
+/**
+ * The host core: inbound message → store → trigger check → group queue → sandboxed agent run → outbox →
+ * channel. Everything is driven by events; the store is the source of truth, so a restart picks up exactly
+ * where the last process stopped.
+ */
+export class Orchestrator {
+  readonly paths;
+  readonly queue: GroupQueue;
+  readonly delivery: Delivery;
+  private readonly live = new Map<number, AgentRun>();
+  /** Runs being set up, executed or wrapped up; shutdown waits for them so none touches a closed store. */
+  private readonly inflight = new Set<Promise<RunOutcome>>();
+  private readonly lastErrors = new Map<number, string>();
+  private readonly runDeps: RunDeps;
+  private stopping = false;
+
+  constructor(private readonly deps: OrchestratorDeps) {
+    const { config, log } = deps;
+    this.paths = dataPaths(config.dataDir);
+    const installId = this.installId();
+    this.runDeps = {
+      config,
+      paths: this.paths,
+      runtime: deps.runtime,
+      log,
+      installLabels: { 'carapace.install': installId },
+      socketDir: mkdtempSync(join(tmpdir(), 'carapace-')),
+    };
+    chmodSync(this.runDeps.socketDir, 0o711); // the sandbox uid must reach its socket; it cannot list others
+    this.queue = new GroupQueue({
+      maxConcurrent: config.maxSandboxes,
+      retry: config.retry,
+      run: (groupId, attempt) => {
+        const run = this.runGroup(groupId, attempt);
+        this.inflight.add(run);
+        void run.finally(() => this.inflight.delete(run)).catch(() => undefined);
+        return run;
+      },
+      onGiveUp: (groupId, attempts) => this.giveUp(groupId, attempts),
+      onSaturated: () => this.closeAnIdleRun(),
+      onError: (groupId, err) => log.error({ groupId, err }, 'run failed unexpectedly'),
+    });
+    this.delivery = new Delivery(deps.store, deps.channels, log, config.retry);
+  }
+
+  /** Recover what a previous process left, connect channels, and resume pending work. */
+  async start(): Promise<void> {
+    const { runtime, channels, log } = this.deps;
+    const removed = await runtime.cleanupOrphans(this.runDeps.installLabels);
+    if (removed > 0) log.warn({ removed }, 'removed sandboxes left by a previous run');
+    this.recoverRuns();
+    for (const channel of channels) await channel.connect((m) => this.handleInbound(m));
+    this.delivery.kick();
+    for (const group of this.deps.store.listGroups()) if (this.hasWork(group)) this.queue.enqueue(group.id);
+    log.info({ groups: this.deps.store.listGroups().length, runtime: runtime.kind }, 'carapace started');
+  }
+
+  /** Stop taking work, let live runs go (their unanswered messages stay pending for next start), close channels. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.queue.stop();
+    this.delivery.stop();
+    await Promise.all([...this.live.values()].map((run) => run.stop('orchestrator shutting down')));
+    await Promise.allSettled([...this.inflight]);
+    for (const channel of this.deps.channels) await channel.disconnect().catch(() => undefined);
+    rmSync(this.runDeps.socketDir, { recursive: true, force: true });
+  }
+
+  /** Register a chat as a group: its folder (with a starter CLAUDE.md) is created now. */
+  registerGroup(g: Parameters<Store['registerGroup']>[0]): Group {
+    const group = this.deps.store.registerGroup(g);
+    const dir = ensureSandboxDir(this.paths.group(group.folder), this.deps.config.sandbox);
+    const memory = join(dir, 'CLAUDE.md');
+    if (!existsSync(memory)) {
+      writeFileSync(memory, `# ${group.name}\n\nMemory for this chat. ${this.deps.config.assistantName} keeps notes here.\n`);
+      giveToSandbox(memory, this.deps.config.sandbox);
+    }
+    return group;
+  }
+
+  handleInbound(message: InboundMessage): void {
+    const { store, log } = this.deps;
+    const id = store.insertMessage(message);
+    if (id === null || message.fromAssistant || this.stopping) return; // duplicate delivery, or our own echo
+    const group = store.groupByChat(message.chatId);
+    if (!group || !needsAgent(group, message.text)) return; // stays in the store as context
+    const run = this.live.get(group.id);
+    if (run) {
+      const messages = store.messagesAfter(group.chatId, run.lastSentMessage);
+      if (messages.length === 0) return;
+      const maxId = messages.at(-1)!.id;
+      const seq = run.send(formatMessages(messages, this.deps.config.timeZone), maxId);
+      store.recordInput(run.id, seq, maxId);
+      void this.channelOf(group.chatId)?.setTyping(group.chatId, true).catch(() => undefined);
+      log.debug({ group: group.folder, run: run.id, seq }, 'piped into live run');
+      return;
+    }
+    this.queue.enqueue(group.id);
+  }
+
+  /** Unanswered messages that need the agent? */
+  private hasWork(group: Group): boolean {
+    return this.deps.store.messagesAfter(group.chatId, group.cursor).some((m) => needsAgent(group, m.text));
+  }
+
+  private async runGroup(groupId: number, attempt: number): Promise<RunOutcome> {
+    const { store, log, config } = this.deps;
+    const group = store.groupById(groupId);
+    if (!group || this.stopping) return 'done';
+    const messages = store.messagesAfter(group.chatId, group.cursor);
+    if (!messages.some((m) => needsAgent(group, m.text))) return 'done';
+
+    const runId = newRunId();
+    const lastId = messages.at(-1)!.id;
+    const run = new AgentRun(this.runDeps, runId, group, (r, o) => this.handleOutput(r.group, r.id, o, r), lastId);
+    store.startRun({ id: runId, groupId, attempt, fromMessage: group.cursor, toMessage: lastId, sandbox: run.sandboxName });
+    this.live.set(groupId, run);
+    const chat = this.channelOf(group.chatId);
+    void chat?.setTyping(group.chatId, true).catch(() => undefined);
+    log.info({ group: group.folder, run: runId, attempt, messages: messages.length }, 'starting agent');
+
+    let exit;
+    try {
+      const finished = await run.start(formatMessages(messages, config.timeZone), store.sessionOf(groupId));
+      exit = await finished;
+    } catch (err) {
+      exit = { ok: false, error: `could not start sandbox: ${(err as Error).message}` };
+    } finally {
+      this.live.delete(groupId);
+      void chat?.setTyping(group.chatId, false).catch(() => undefined);
+    }
+
+    const cursor = store.groupById(groupId)!.cursor;
+    const unanswered = run.lastSentMessage > cursor;
+    store.endRun(runId, exit.ok ? 'succeeded' : this.stopping ? 'abandoned' : 'failed', exit.error);
+    if (exit.ok || !unanswered || this.stopping) {
+      if (!exit.ok) log.warn({ group: group.folder, run: runId, error: exit.error }, 'run ended with an error');
+      else log.info({ group: group.folder, run: runId }, 'run finished');
+      if (!this.stopping && this.hasWork(store.groupById(groupId)!)) this.queue.enqueue(groupId); // arrived as it closed
+      return 'done';
+    }
+    log.warn({ group: group.folder, run: runId, attempt, error: exit.error }, 'run failed');
+    this.lastErrors.set(groupId, exit.error ?? 'unknown error');
+    if (run.spokeInTurn) {
+      // It already told the chat something for this turn; a retry could answer the same message twice.
+      this.postNote(group, run.lastSentMessage, `⚠️ I ran into an error before finishing: ${exit.error}`);
+      return 'done';
+    }
+    return 'retry';
+  }
+
+  private handleOutput(group: Group, runId: string, output: Output, run?: AgentRun): void {
+    const { store, log } = this.deps;
+    switch (output.type) {
+      case 'session':
+        store.setSession(group.id, output.sessionId);
+        break;
+      case 'result': {
+        const answered = store.inputMessage(runId, output.answered);
+        this.queue.noteProgress(group.id);
+        const text = stripInternal(output.text);
+        if (text) store.queueOutput({ runId, seq: output.seq, chatId: group.chatId, text, groupId: group.id, answered });
+        else if (answered !== undefined) store.advanceCursor(group.id, answered);
+        if (run?.idle) void this.channelOf(group.chatId)?.setTyping(group.chatId, false).catch(() => undefined);
+        if (run?.idle && this.queue.waitingGroups.length > 0) run.close(); // someone needs the slot
+        this.delivery.kick();
+        break;
+      }
+      case 'message':
+        store.queueOutput({ runId, seq: output.seq, chatId: group.chatId, text: output.text, groupId: group.id });
+        this.delivery.kick();
+        break;
+      case 'error':
+        log.warn({ group: group.folder, run: runId, error: output.message }, 'agent reported an error');
+        break;
+    }
+  }
+
+  private giveUp(groupId: number, attempts: number): void {
+    const group = this.deps.store.groupById(groupId);
+    if (!group) return;
+    const pending = this.deps.store.messagesAfter(group.chatId, group.cursor);
+    if (pending.length === 0) return;
+    const error = this.lastErrors.get(groupId) ?? 'unknown error';
+    this.deps.log.error({ group: group.folder, attempts, error }, 'giving up on pending messages');
+    this.postNote(
+      group,
+      pending.at(-1)!.id,
+      `⚠️ Sorry, I couldn't answer that: the agent failed ${attempts} times (${error}). Please try again.`,
+    );
+  }
+
+  /** A message from the host itself, marking everything up to `upTo` as handled. Idempotent per range. */
+  private postNote(group: Group, upTo: number, text: string): void {
+    this.deps.store.queueOutput({ runId: `note-${group.id}-${upTo}`, seq: HOST_NOTE_SEQ, chatId: group.chatId, text, groupId: group.id, answered: upTo });
+    this.delivery.kick();
+  }
+
+  private closeAnIdleRun(): void {
+    for (const run of this.live.values()) {
+      if (run.idle) {
+        run.close();
+        return;
+      }
+    }
+  }
+
+  /**
+   * Runs marked running belong to a process that died. Their sandboxes are gone (die-with-parent, orphan
+   * cleanup); what they wrote but we had not stored yet is replayed — the outbox key makes that idempotent.
+   */
+  private recoverRuns(): void {
+    const { store, log } = this.deps;
+    for (const row of store.runningRuns()) {
+      const group = store.groupById(row.groupId);
+      const outDir = join(this.paths.run(row.id), 'out');
+      if (group && existsSync(outDir)) {
+        for (const name of listReady(outDir)) {
+          try {
+            this.handleOutput(group, row.id, JSON.parse(readFileSync(join(outDir, name), 'utf8')) as Output);
+          } catch (err) {
+            log.warn({ run: row.id, file: name, err: (err as Error).message }, 'unreadable output of a crashed run skipped');
+          }
+        }
+      }
+      store.endRun(row.id, 'abandoned', 'orchestrator stopped during the run');
+      log.warn({ run: row.id }, 'recovered a run interrupted by a restart');
+    }
+    if (existsSync(this.paths.runsDir)) {
+      for (const dir of readdirSync(this.paths.runsDir)) rmSync(join(this.paths.runsDir, dir), { recursive: true, force: true });
+    }
+  }
+
+  private channelOf(chatId: string): Channel | undefined {
+    return this.deps.channels.find((c) => c.owns(chatId));
+  }
+
+  /** A stable id for this data directory, so orphan cleanup never touches another install's sandboxes. */
+  private installId(): string {
+    const file = join(this.deps.config.dataDir, 'install-id');
+    if (!existsSync(file)) {
+      mkdirSync(this.deps.config.dataDir, { recursive: true });
+      writeFileSync(file, `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}\n`);
+    }
+    return readFileSync(file, 'utf8').trim();
+  }
+}

@@ -1,0 +1,52 @@
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** Where everything lives under the data directory. */
+export function dataPaths(dataDir: string) {
+  return {
+    db: join(dataDir, 'carapace.db'),
+    groupsDir: join(dataDir, 'groups'),
+    /** A group's folder: the agent's cwd and memory (CLAUDE.md). */
+    group: (folder: string) => join(dataDir, 'groups', assertFolderName(folder)),
+    /** The SDK's private state for one group (sessions, transcripts); never shared between groups. */
+    agentState: (folder: string) => join(dataDir, 'state', assertFolderName(folder), 'claude'),
+    /** One directory per run, mounted at /ipc: start.json, in/, out/, heartbeat. */
+    run: (runId: string) => join(dataDir, 'runs', runId),
+    runsDir: join(dataDir, 'runs'),
+    sandboxState: join(dataDir, 'sandboxes'),
+    localToken: join(dataDir, 'local-chat.token'),
+  };
+}
+export type DataPaths = ReturnType<typeof dataPaths>;
+
+/** Group folder names become host paths: letters, digits, "-" and "_" only, so no traversal is expressible. */
+export function assertFolderName(folder: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(folder)) {
+    throw new Error(
+      `Invalid group folder name ${JSON.stringify(folder)}: use 1–64 letters, digits, "-" or "_", starting with a letter or digit.`,
+    );
+  }
+  return folder;
+}
+
+/**
+ * Create a directory the sandbox user can write. As root we hand it over (files the host puts inside must be
+ * handed over by whoever writes them); otherwise the user namespace maps our uid to the sandbox uid.
+ */
+export function ensureSandboxDir(path: string, owner: { uid: number; gid: number }): string {
+  mkdirSync(path, { recursive: true });
+  giveToSandbox(path, owner);
+  return path;
+}
+
+export function giveToSandbox(path: string, owner: { uid: number; gid: number }): void {
+  if (process.getuid?.() === 0) chownSync(path, owner.uid, owner.gid);
+}
+
+/** The nearest directory at or above `dir` that contains `file`. */
+export function findUp(dir: string, file: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, file))) return d;
+    if (dirname(d) === d) throw new Error(`no ${file} found above ${dir}`);
+  }
+}

@@ -1,0 +1,41 @@
+// The file protocol between the host and the agent runner inside a sandbox. One directory per run,
+// mounted at /ipc: the host writes start.json and in/*, the runner writes out/* and heartbeat.
+// Every file is written to a dot-temp name and renamed, so a reader never sees half a file.
+
+export const IPC_MOUNT = '/ipc';
+export const MODEL_SOCKET = '/run/carapace/model.sock';
+
+export interface StartRequest {
+  runId: string;
+  chatId: string;
+  groupFolder: string;
+  isMain: boolean;
+  assistantName: string;
+  /** SDK session to resume; absent for a fresh conversation. */
+  sessionId?: string;
+  /** First turn's prompt (input seq 0). */
+  prompt: string;
+  timeZone: string;
+  model: string;
+  /** Per-run secret the model proxy accepts; it is worth nothing outside this run. */
+  proxyToken: string;
+  idleTimeoutMs: number;
+  heartbeatMs: number;
+  /** Extra environment for the Claude Code CLI (e.g. retry settings); never credentials. */
+  cliEnv: Record<string, string>;
+}
+
+/** Host → runner, in/<seq>.json. */
+export type Input = { type: 'message'; seq: number; text: string } | { type: 'close' };
+
+/** Runner → host, out/<seq>.json, as `OutputBody & { seq }`; `seq` is unique within the run and orders outputs. */
+export type OutputBody =
+  | { type: 'session'; sessionId: string }
+  /** End of a turn. `answered` is the highest input seq this turn consumed. */
+  | { type: 'result'; text: string; answered: number }
+  /** A send_message tool call: delivered at once, mid-turn. */
+  | { type: 'message'; text: string }
+  | { type: 'error'; message: string };
+export type Output = OutputBody & { seq: number };
+
+export const seqName = (seq: number) => `${String(seq).padStart(8, '0')}.json`;

@@ -1,0 +1,148 @@
+// The agent runner: the program that runs inside a sandbox. It reads its start request from the mounted run
+// directory, runs the Claude Agent SDK with a streaming prompt, takes follow-up messages while it lives, and
+// reports every result, tool effect and a heartbeat back through files.
+import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type OutputBody, type StartRequest } from '../ipc/protocol.js';
+import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
+import { startModelBridge } from './model-bridge.js';
+import { createCarapaceTools } from './tools.js';
+import { PromptStream } from './prompt-stream.js';
+
+const GROUP_CWD = '/workspace/group';
+const ipc = process.env.CARAPACE_IPC_DIR ?? IPC_MOUNT;
+const start = JSON.parse(readFileSync(join(ipc, 'start.json'), 'utf8')) as StartRequest;
+
+let outSeq = 0;
+function emit(output: OutputBody): void {
+  const seq = ++outSeq;
+  writeJsonAtomic(join(ipc, 'out', seqName(seq)), { ...output, seq });
+}
+
+function heartbeat(): void {
+  writeFileSync(join(ipc, 'heartbeat'), String(Date.now()));
+}
+
+// Turns are strictly sequential: a follow-up that arrives mid-turn waits for the turn's result, so each result
+// answers exactly the inputs fed into its turn and the host can mark precisely those messages as answered.
+const prompt = new PromptStream();
+const pending: { seq: number; text: string }[] = [{ seq: 0, text: start.prompt }];
+let turnAnswers: number | undefined; // highest input seq of the turn in flight
+let closing = false;
+let idleTimer: NodeJS.Timeout | undefined;
+
+function pump(): void {
+  if (turnAnswers !== undefined) return;
+  if (pending.length > 0) {
+    clearTimeout(idleTimer);
+    const batch = pending.splice(0);
+    turnAnswers = batch.at(-1)!.seq;
+    prompt.push(batch.map((b) => b.text).join('\n'));
+  } else if (closing) {
+    prompt.end();
+  } else {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      closing = true;
+      pump();
+    }, start.idleTimeoutMs);
+  }
+}
+
+function readInputs(): void {
+  const inDir = join(ipc, 'in');
+  for (const name of listReady(inDir)) {
+    const file = join(inDir, name);
+    try {
+      const input = JSON.parse(readFileSync(file, 'utf8')) as Input;
+      if (input.type === 'message') pending.push({ seq: input.seq, text: input.text });
+      else if (input.type === 'close') closing = true;
+    } catch (err) {
+      emit({ type: 'error', message: `unreadable input ${name}: ${(err as Error).message}` });
+    }
+    rmSync(file, { force: true });
+  }
+  pump();
+}
+
+async function runQuery(resume: string | undefined, bridgeUrl: string): Promise<void> {
+  const messages = query({
+    prompt: prompt as AsyncIterable<SDKUserMessage>,
+    options: {
+      cwd: GROUP_CWD,
+      resume,
+      model: start.model,
+      permissionMode: 'bypassPermissions',
+      allowDangerouslySkipPermissions: true,
+      settingSources: ['project'], // the group folder's CLAUDE.md and .claude/ — nothing from the host
+      systemPrompt: { type: 'preset', preset: 'claude_code', append: systemAppend() },
+      mcpServers: { carapace: createCarapaceTools({ emit, start }) },
+      env: {
+        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/home/agent',
+        CLAUDE_CONFIG_DIR: process.env.CLAUDE_CONFIG_DIR ?? '/home/agent/.claude',
+        TZ: start.timeZone,
+        ANTHROPIC_BASE_URL: bridgeUrl,
+        ANTHROPIC_API_KEY: start.proxyToken,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_AUTOUPDATER: '1',
+        IS_SANDBOX: '1',
+        ...start.cliEnv,
+      },
+    },
+  });
+  for await (const message of messages) {
+    if (message.type === 'system' && message.subtype === 'init') {
+      emit({ type: 'session', sessionId: message.session_id });
+    } else if (message.type === 'result') {
+      // An API failure arrives as an error result just before the iterator throws: never send it as a reply.
+      if (message.is_error) {
+        throw new Error(message.subtype === 'success' ? message.result : `${message.subtype}: ${message.errors.join('; ')}`);
+      }
+      const text = message.subtype === 'success' ? message.result : '';
+      emit({ type: 'result', text, answered: turnAnswers ?? -1 });
+      turnAnswers = undefined;
+      pump();
+    }
+  }
+}
+
+function systemAppend(): string {
+  return [
+    `You are ${start.assistantName}, a personal assistant talking with people in a chat.`,
+    `Messages arrive as <messages> with sender and local time; the user's timezone is ${start.timeZone}.`,
+    'Your final reply of each turn is sent to the chat. Use the send_message tool to send something right away',
+    'while you keep working. Put private reasoning inside <internal>…</internal>; it is never sent.',
+    'Your working directory is your own folder; CLAUDE.md in it is your memory.',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const bridge = await startModelBridge(process.env.CARAPACE_MODEL_SOCKET ?? MODEL_SOCKET);
+  heartbeat();
+  const beat = setInterval(heartbeat, start.heartbeatMs);
+  const stopWatching = watchDir(join(ipc, 'in'), readInputs, 2000);
+  pump();
+  try {
+    try {
+      await runQuery(start.sessionId, bridge.url);
+    } catch (err) {
+      // A session the CLI no longer has (wiped state dir) is not worth failing the user's message over.
+      if (!start.sessionId || !/No conversation found/i.test(String(err))) throw err;
+      console.error(`session ${start.sessionId} not found; starting a fresh conversation`);
+      prompt.replay();
+      await runQuery(undefined, bridge.url);
+    }
+  } catch (err) {
+    emit({ type: 'error', message: (err as Error).message ?? String(err) });
+    process.exitCode = 1;
+  } finally {
+    clearInterval(beat);
+    clearTimeout(idleTimer);
+    stopWatching();
+    bridge.close();
+  }
+}
+
+await main();

@@ -1,0 +1,92 @@
+// Numbered schema migrations. Append only: a released migration is never edited, a new one is added.
+
+export const migrations: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE chats (
+        id              TEXT PRIMARY KEY,          -- namespaced: "local:owner", "wa:123@g.us"
+        channel         TEXT NOT NULL,
+        name            TEXT,
+        last_message_at INTEGER
+      );
+
+      CREATE TABLE messages (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT, -- global arrival order; cursors point at it
+        chat_id      TEXT NOT NULL REFERENCES chats(id),
+        platform_id  TEXT NOT NULL,
+        sender_id    TEXT NOT NULL,
+        sender_name  TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        timestamp    INTEGER NOT NULL,
+        from_assistant INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (chat_id, platform_id)
+      );
+      CREATE INDEX messages_chat ON messages(chat_id, id);
+
+      CREATE TABLE groups (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel          TEXT NOT NULL,
+        chat_id          TEXT NOT NULL UNIQUE REFERENCES chats(id),
+        name             TEXT NOT NULL,
+        folder           TEXT NOT NULL UNIQUE,
+        trigger          TEXT NOT NULL,
+        requires_trigger INTEGER NOT NULL DEFAULT 1,
+        is_main          INTEGER NOT NULL DEFAULT 0,
+        container_config TEXT NOT NULL DEFAULT '{}',
+        -- id of the last message the agent has answered; everything after it is pending
+        cursor           INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX one_main_group ON groups(is_main) WHERE is_main = 1;
+
+      CREATE TABLE sessions (
+        group_id   INTEGER PRIMARY KEY REFERENCES groups(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE runs (
+        id          TEXT PRIMARY KEY,
+        group_id    INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'abandoned')),
+        attempt     INTEGER NOT NULL DEFAULT 1,
+        -- messages claimed by this run: (from_message, to_message]
+        from_message INTEGER NOT NULL,
+        to_message   INTEGER NOT NULL,
+        sandbox     TEXT,
+        started_at  INTEGER NOT NULL,
+        first_output_at INTEGER,
+        ended_at    INTEGER,
+        error       TEXT
+      );
+      CREATE INDEX runs_group ON runs(group_id, started_at);
+      CREATE INDEX runs_running ON runs(status) WHERE status = 'running';
+
+      -- what each input of a run carried, so a result ("answered input 3") maps to a message id, also after a crash
+      CREATE TABLE run_inputs (
+        run_id     TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq        INTEGER NOT NULL,
+        to_message INTEGER NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      );
+
+      CREATE TABLE outbox (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id      TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        chat_id     TEXT NOT NULL REFERENCES chats(id),
+        text        TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        platform_message_id TEXT,
+        last_error  TEXT,
+        created_at  INTEGER NOT NULL,
+        sent_at     INTEGER,
+        UNIQUE (run_id, seq)                       -- a replayed run output can never be queued twice
+      );
+      CREATE INDEX outbox_pending ON outbox(status) WHERE status = 'pending';
+    `,
+  },
+];

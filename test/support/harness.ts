@@ -1,0 +1,154 @@
+// End-to-end harness: a real Carapace (store, queue, bubblewrap sandboxes running the real Claude Agent SDK)
+// wired to the fake Anthropic API, driven through the local chat's real HTTP API.
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startCarapace, type Carapace } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { startFakeAnthropic, type FakeAnthropic, type Script } from './fake-anthropic.js';
+
+export const REAL_KEY = 'sk-ant-test-real-credential-0123456789';
+
+export interface Reply {
+  text: string;
+  at: number;
+}
+
+export interface Harness {
+  fake: FakeAnthropic;
+  app: Carapace;
+  config: Config;
+  dataDir: string;
+  logFile: string;
+  replies: Reply[];
+  /** Type a message into the owner's local chat, as the web page does. Resolves when accepted (202). */
+  say(text: string): Promise<void>;
+  waitForReplies(n: number, timeoutMs?: number): Promise<Reply[]>;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A data dir the sandbox uid can traverse (mkdtemp makes 0700 dirs; bwrap runs as the sandbox uid). */
+export function sandboxReadableTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export function testConfig(dataDir: string, upstreamUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    ANTHROPIC_API_KEY: REAL_KEY,
+    ANTHROPIC_BASE_URL: upstreamUrl,
+    CARAPACE_DATA_DIR: dataDir,
+    CARAPACE_WEB_PORT: '0',
+    CARAPACE_TZ: 'UTC',
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    CARAPACE_RETRY_BASE_MS: '200',
+    CARAPACE_RETRY_MAX_MS: '1000',
+    CARAPACE_HEARTBEAT_MS: '500',
+    CARAPACE_IDLE_TIMEOUT_MS: '20000',
+    ...env,
+  });
+}
+
+export async function startHarness(opts: { script?: Script; env?: Record<string, string> } = {}): Promise<Harness> {
+  const fake = await startFakeAnthropic({ script: opts.script });
+  const dataDir = sandboxReadableTempDir('carapace-e2e-');
+  const logFile = join(dataDir, 'test.log');
+  const config = testConfig(dataDir, fake.url, opts.env);
+  const log = createLogger('debug', pino.destination({ dest: logFile, sync: true }));
+  const replies: Reply[] = [];
+  let waiters: (() => void)[] = [];
+  let app: Carapace;
+  let events: AbortController;
+
+  async function boot() {
+    app = await startCarapace(config, log);
+    events = new AbortController();
+    await subscribe(app, events.signal, (text) => {
+      replies.push({ text, at: performance.now() });
+      for (const w of waiters) w();
+    });
+  }
+  await boot();
+
+  const h: Harness = {
+    fake,
+    get app() {
+      return app;
+    },
+    config,
+    dataDir,
+    logFile,
+    replies,
+    async say(text) {
+      const { url } = app.local.address();
+      const res = await fetch(`${url}api/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokenOf(app)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text }),
+      });
+      if (res.status !== 202) throw new Error(`local chat refused the message: ${res.status} ${await res.text()}`);
+    },
+    waitForReplies(n, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (replies.length >= n) {
+            waiters = waiters.filter((w) => w !== check);
+            clearTimeout(timer);
+            resolve(replies.slice());
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== check);
+          reject(new Error(`expected ${n} replies, got ${replies.length}: ${JSON.stringify(replies)} (log: ${logFile})`));
+        }, timeoutMs);
+        waiters.push(check);
+        check();
+      });
+    },
+    async restart() {
+      events.abort();
+      await app.stop();
+      await boot();
+    },
+    async close() {
+      events.abort();
+      await app.stop();
+      await fake.close();
+    },
+  };
+  return h;
+}
+
+const tokenOf = (app: Carapace) => new URL(app.chatUrl).hash.replace('#token=', '');
+
+/** Follow the local chat's event stream and report each `reply` event's text. Resolves once connected. */
+async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: string) => void): Promise<void> {
+  const { url } = app.local.address();
+  const res = await fetch(`${url}api/events?token=${encodeURIComponent(tokenOf(app))}`, { signal });
+  if (!res.ok || !res.body) throw new Error(`event stream refused: ${res.status}`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  void (async () => {
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(frame)?.[1];
+          const data = /^data: (.*)$/m.exec(frame)?.[1];
+          if (event === 'reply' && data) onReply(JSON.parse(data).text);
+        }
+      }
+    } catch {
+      // aborted on restart/close
+    }
+  })();
+}
