@@ -235,31 +235,32 @@ function createCgroups(plan: LimitPlan, name: string, limits: ResourceLimits): s
         }
       }
     }
-    const dir = (c: Controller) => path.join(plan.cgroup[c]!, name);
     const bytes = (limits.memoryMb ?? 0) * 1024 * 1024;
-    const cpuPeriod = 100_000;
-    const quota = Math.max(1000, Math.round((limits.cpus ?? 1) * cpuPeriod));
-    if (plan.cgroupVersion === 1) {
-      if (ctrls.includes('memory')) {
-        write(dir('memory'), 'memory.limit_in_bytes', bytes);
-        write(dir('memory'), 'memory.memsw.limit_in_bytes', bytes, true); // swap too, when swap accounting exists
-      }
-      if (ctrls.includes('pids')) write(dir('pids'), 'pids.max', limits.pids!);
-      if (ctrls.includes('cpu')) {
-        write(dir('cpu'), 'cpu.cfs_period_us', cpuPeriod);
-        write(dir('cpu'), 'cpu.cfs_quota_us', quota);
-      }
-    } else {
-      if (ctrls.includes('memory')) {
-        write(dir('memory'), 'memory.max', bytes);
-        write(dir('memory'), 'memory.swap.max', 0, true);
-      }
-      if (ctrls.includes('pids')) write(dir('pids'), 'pids.max', limits.pids!);
-      if (ctrls.includes('cpu')) write(dir('cpu'), 'cpu.max', `${quota} ${cpuPeriod}`);
-    }
+    const period = 100_000;
+    const quota = Math.max(1000, Math.round((limits.cpus ?? 1) * period));
+    // [file, value, optional]: swap caps are optional (absent without swap accounting).
+    const files: Record<Controller, [string, string | number, boolean?][]> =
+      plan.cgroupVersion === 1
+        ? {
+            memory: [['memory.limit_in_bytes', bytes], ['memory.memsw.limit_in_bytes', bytes, true]],
+            pids: [['pids.max', limits.pids ?? 'max']],
+            cpu: [['cpu.cfs_period_us', period], ['cpu.cfs_quota_us', quota]],
+          }
+        : {
+            memory: [['memory.max', bytes], ['memory.swap.max', 0, true]],
+            pids: [['pids.max', limits.pids ?? 'max']],
+            cpu: [['cpu.max', `${quota} ${period}`]],
+          };
+    for (const c of ctrls) for (const [file, value, optional] of files[c]) write(path.join(plan.cgroup[c]!, name), file, value, optional);
     return leaves;
   } catch (e) {
-    for (const leaf of leaves) fs.rmSync(leaf, { recursive: false, force: true }); // rmdir of a fresh, empty cgroup
+    for (const leaf of leaves) {
+      try {
+        fs.rmdirSync(leaf); // still empty: nothing has joined yet
+      } catch {
+        /* not created */
+      }
+    }
     throw new Error(`could not set up cgroup limits for sandbox "${name}": ${(e as Error).message}`);
   }
 }
@@ -419,7 +420,10 @@ export class BwrapHandle implements SandboxHandle {
     for (const s of [child.stdout!, child.stderr!]) {
       s.on('data', (chunk: Buffer) => {
         if (this.output.writableLength < OUTPUT_BUFFER_MAX) this.output.write(chunk);
-        else if (!dropped) dropped = !!this.output.write('\n[carapace: output dropped, nobody is reading]\n');
+        else if (!dropped) {
+          dropped = true;
+          this.output.write('\n[carapace: output dropped, nobody is reading]\n');
+        }
       });
       s.on('end', () => --open === 0 && this.output.end());
       s.on('error', () => {}); // a reset pipe of a killed sandbox; 'close' still reports the exit
@@ -454,6 +458,7 @@ export class BwrapRuntime implements SandboxRuntime {
   private readonly stateDir: string;
   private readonly bwrapPath?: string;
   private readonly live = new Map<string, BwrapHandle>();
+  private readonly starting = new Set<string>();
   private availability?: Promise<{ ok: true } | { ok: false; reason: string }>;
   private plan?: LimitPlan;
 
@@ -516,7 +521,16 @@ export class BwrapRuntime implements SandboxRuntime {
       if (!fs.existsSync(m.host)) throw new Error(`sandbox "${spec.name}": mount source ${m.host} does not exist`);
     const bin = this.bwrap();
     if (!bin) throw new Error('bubblewrap (bwrap) is not installed: run `apt-get install bubblewrap`');
-    if (this.live.has(spec.name)) throw new Error(`sandbox "${spec.name}" is already running`);
+    if (this.live.has(spec.name) || this.starting.has(spec.name)) throw new Error(`sandbox "${spec.name}" is already running`);
+    this.starting.add(spec.name);
+    try {
+      return await this.spawnSandbox(spec, bin, args);
+    } finally {
+      this.starting.delete(spec.name);
+    }
+  }
+
+  private async spawnSandbox(spec: SandboxSpec, bin: string, args: string[]): Promise<BwrapHandle> {
     fs.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     const old = this.readState(spec.name);
     if (old && isOurBwrap(old.pid, old.startTime)) throw new Error(`sandbox "${spec.name}" is already running (pid ${old.pid})`);

@@ -1,0 +1,59 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, readEnv } from '../src/config.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'carapace.js');
+
+describe('configuration', () => {
+  it('says exactly what to set when no credentials are configured', () => {
+    expect(() => loadConfig({})).toThrow(ConfigError);
+    expect(() => loadConfig({})).toThrow(/Set ANTHROPIC_API_KEY .* or CLAUDE_CODE_OAUTH_TOKEN/);
+  });
+
+  it('has working defaults once a key is set', () => {
+    const c = loadConfig({ ANTHROPIC_API_KEY: 'k', TZ: 'Europe/Paris' });
+    expect(c.assistantName).toBe('Andy');
+    expect(c.maxSandboxes).toBe(5);
+    expect(c.timeZone).toBe('Europe/Paris');
+    expect(c.upstreamUrl).toBe('https://api.anthropic.com');
+    expect(c.credentials).toEqual({ apiKey: 'k', oauthToken: undefined });
+  });
+
+  it('rejects bad values with the variable name', () => {
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_MAX_SANDBOXES: 'lots' })).toThrow(/CARAPACE_MAX_SANDBOXES must be an integer/);
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_TZ: 'Mars/Olympus' })).toThrow(/Unknown timezone "Mars\/Olympus"/);
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', ASSISTANT_NAME: '../../etc' })).toThrow(/ASSISTANT_NAME/);
+  });
+
+  it('reads .env, and the environment wins over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carapace-env-'));
+    writeFileSync(join(dir, '.env'), 'ASSISTANT_NAME=Robin\nCARAPACE_MODEL="from-file"\n');
+    const env = readEnv(dir, { CARAPACE_MODEL: 'from-env' });
+    expect(env.ASSISTANT_NAME).toBe('Robin');
+    expect(env.CARAPACE_MODEL).toBe('from-env');
+  });
+});
+
+describe('carapace command', () => {
+  const run = (args: string[], cwd: string) =>
+    spawnSync(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, HOME: cwd }, encoding: 'utf8' });
+
+  it('start without credentials exits 1 with the instruction, before touching anything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carapace-cli-'));
+    const r = run(['start'], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Configuration problem: No model credentials\. Set ANTHROPIC_API_KEY/);
+    expect(execFileSync('ls', ['-A', dir]).toString()).toBe('');
+  });
+
+  it('status before the first start says how to start; unknown commands show usage', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carapace-cli-'));
+    expect(run(['status'], dir).stdout).toMatch(/No data yet at .*: start Carapace with `npm start`/);
+    const bad = run(['frobnicate'], dir);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown command "frobnicate"[\s\S]*carapace start/);
+  });
+});
