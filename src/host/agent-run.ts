@@ -13,7 +13,7 @@ import { ensureSandboxDir, findUp, type DataPaths } from './paths.js';
 
 /** The project root (from src/ under tests, from dist/src/ when built): the runner's compiled code and its
  * node_modules are mounted read-only from here. */
-const APP_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), 'package.json');
+export const APP_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), 'package.json');
 const GROUP_CWD = '/workspace/group';
 
 export interface RunDeps {

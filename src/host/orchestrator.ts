@@ -11,9 +11,9 @@ import { formatMessages, stripInternal } from '../router/format.js';
 import { needsAgent } from '../router/trigger.js';
 import type { SandboxRuntime } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
-import { AgentRun, newRunId, type RunDeps } from './agent-run.js';
+import { AgentRun, APP_ROOT, newRunId, type RunDeps } from './agent-run.js';
 import { Delivery } from './delivery.js';
-import { dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
+import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
 
 export interface OrchestratorDeps {
   config: Config;
@@ -73,7 +73,8 @@ export class Orchestrator {
 
   /** Recover what a previous process left, connect channels, and resume pending work. */
   async start(): Promise<void> {
-    const { runtime, channels, log } = this.deps;
+    const { runtime, channels, log, config } = this.deps;
+    for (const path of [join(APP_ROOT, 'node_modules'), config.dataDir]) assertSandboxCanReach(path, config.sandbox);
     const removed = await runtime.cleanupOrphans(this.runDeps.installLabels);
     if (removed > 0) log.warn({ removed }, 'removed sandboxes left by a previous run');
     this.recoverRuns();

@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Where everything lives under the data directory. */
@@ -48,5 +48,24 @@ export function findUp(dir: string, file: string): string {
   for (let d = dir; ; d = dirname(d)) {
     if (existsSync(join(d, file))) return d;
     if (dirname(d) === d) throw new Error(`no ${file} found above ${dir}`);
+  }
+}
+
+/**
+ * As root, bubblewrap runs as the sandbox uid, which must be able to walk down to every mount source.
+ * Say which directory blocks it instead of failing later with a bare "Can't find source path".
+ */
+export function assertSandboxCanReach(path: string, owner: { uid: number; gid: number }): void {
+  if (process.getuid?.() !== 0) return; // unprivileged: the user namespace maps our own uid
+  for (let dir = path; ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const passable = st.uid === owner.uid ? st.mode & 0o100 : st.gid === owner.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!passable) {
+      throw new Error(
+        `The sandbox user (uid ${owner.uid}) cannot reach ${path}: ${dir} is not searchable for it. ` +
+          `Allow it with \`chmod o+x ${dir}\` or move Carapace's data/project directory elsewhere.`,
+      );
+    }
+    if (dirname(dir) === dir) return;
   }
 }
