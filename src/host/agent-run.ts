@@ -67,81 +67,80 @@ export class AgentRun {
     this.dir = deps.paths.run(id);
     this.sandboxName = `carapace-${group.folder}-${id}`;
     this.lastSentMessage = firstMessage;
+    // Exists from the start, so follow-ups can be piped in while the sandbox is still starting.
+    for (const dir of [this.dir, join(this.dir, 'in'), join(this.dir, 'out')]) ensureSandboxDir(dir, deps.config.sandbox);
   }
 
   /** Start the sandbox with the first prompt. Resolves once it is running; `finished` says how it ended. */
   async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
     const { config, paths, runtime, log } = this.deps;
     const owner = config.sandbox;
-    ensureSandboxDir(this.dir, owner);
-    ensureSandboxDir(join(this.dir, 'in'), owner);
-    ensureSandboxDir(join(this.dir, 'out'), owner);
     const groupDir = ensureSandboxDir(paths.group(this.group.folder), owner);
     const stateDir = ensureSandboxDir(paths.agentState(this.group.folder), owner);
 
-    const token = randomBytes(24).toString('base64url');
-    const socketPath = join(this.deps.socketDir, `${this.id}.sock`);
-    const proxy = await startModelProxy({
-      socketPath,
-      token,
-      upstreamUrl: config.upstreamUrl,
-      credentials: config.credentials,
-      log: log.child({ run: this.id }),
-    });
-    this.closeProxy = proxy.close;
-
-    const request: StartRequest = {
-      runId: this.id,
-      chatId: this.group.chatId,
-      groupFolder: this.group.folder,
-      isMain: this.group.isMain,
-      assistantName: config.assistantName,
-      sessionId,
-      prompt,
-      timeZone: config.timeZone,
-      model: config.model,
-      proxyToken: token,
-      idleTimeoutMs: config.idleTimeoutMs,
-      heartbeatMs: config.heartbeatMs,
-      cliEnv: config.cliEnv,
-    };
-    writeJsonAtomic(join(this.dir, 'start.json'), request);
-
-    const spec: SandboxSpec = {
-      name: this.sandboxName,
-      labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
-      mounts: [
-        { host: groupDir, sandbox: GROUP_CWD, readonly: false },
-        { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
-        { host: this.dir, sandbox: IPC_MOUNT, readonly: false },
-        { host: socketPath, sandbox: MODEL_SOCKET, readonly: true },
-        { host: join(APP_ROOT, 'dist'), sandbox: '/app/dist', readonly: true },
-        { host: join(APP_ROOT, 'node_modules'), sandbox: '/app/node_modules', readonly: true },
-        { host: join(APP_ROOT, 'package.json'), sandbox: '/app/package.json', readonly: true },
-      ],
-      workdir: GROUP_CWD,
-      env: {
-        PATH: '/usr/local/bin:/usr/bin:/bin',
-        HOME: '/home/agent',
-        CLAUDE_CONFIG_DIR: '/home/agent/.claude',
-        LANG: 'C.UTF-8',
-        TZ: config.timeZone,
-      },
-      user: { uid: owner.uid, gid: owner.gid },
-      network: { mode: 'none' },
-      limits: {
-        memoryMb: config.sandbox.memoryMb,
-        pids: config.sandbox.pids,
-        cpus: config.sandbox.cpus,
-        wallClockMs: config.runTimeoutMs,
-      },
-      command: ['node', '/app/dist/src/runner/main.js'],
-    };
-
     try {
+      const token = randomBytes(24).toString('base64url');
+      const socketPath = join(this.deps.socketDir, `${this.id}.sock`);
+      const proxy = await startModelProxy({
+        socketPath,
+        token,
+        upstreamUrl: config.upstreamUrl,
+        credentials: config.credentials,
+        log: log.child({ run: this.id }),
+      });
+      this.closeProxy = proxy.close;
+
+      const request: StartRequest = {
+        runId: this.id,
+        chatId: this.group.chatId,
+        groupFolder: this.group.folder,
+        isMain: this.group.isMain,
+        assistantName: config.assistantName,
+        sessionId,
+        prompt,
+        timeZone: config.timeZone,
+        model: config.model,
+        proxyToken: token,
+        idleTimeoutMs: config.idleTimeoutMs,
+        heartbeatMs: config.heartbeatMs,
+        cliEnv: config.cliEnv,
+      };
+      writeJsonAtomic(join(this.dir, 'start.json'), request);
+
+      const spec: SandboxSpec = {
+        name: this.sandboxName,
+        labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
+        mounts: [
+          { host: groupDir, sandbox: GROUP_CWD, readonly: false },
+          { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
+          { host: this.dir, sandbox: IPC_MOUNT, readonly: false },
+          { host: socketPath, sandbox: MODEL_SOCKET, readonly: true },
+          { host: join(APP_ROOT, 'dist'), sandbox: '/app/dist', readonly: true },
+          { host: join(APP_ROOT, 'node_modules'), sandbox: '/app/node_modules', readonly: true },
+          { host: join(APP_ROOT, 'package.json'), sandbox: '/app/package.json', readonly: true },
+        ],
+        workdir: GROUP_CWD,
+        env: {
+          PATH: '/usr/local/bin:/usr/bin:/bin',
+          HOME: '/home/agent',
+          CLAUDE_CONFIG_DIR: '/home/agent/.claude',
+          LANG: 'C.UTF-8',
+          TZ: config.timeZone,
+        },
+        user: { uid: owner.uid, gid: owner.gid },
+        network: { mode: 'none' },
+        limits: {
+          memoryMb: config.sandbox.memoryMb,
+          pids: config.sandbox.pids,
+          cpus: config.sandbox.cpus,
+          wallClockMs: config.runTimeoutMs,
+        },
+        command: ['node', '/app/dist/src/runner/main.js'],
+      };
+
       this.handle = await runtime.start(spec);
     } catch (err) {
-      await this.cleanup();
+      await this.cleanup(); // no half-started run leaves a socket or directory behind
       throw err;
     }
     const out = log.child({ run: this.id, group: this.group.folder, stream: 'sandbox' });

@@ -161,11 +161,17 @@ export class Orchestrator {
 
     const cursor = store.groupById(groupId)!.cursor;
     const unanswered = run.lastSentMessage > cursor;
-    store.endRun(runId, exit.ok ? 'succeeded' : this.stopping ? 'abandoned' : 'failed', exit.error);
-    if (exit.ok || !unanswered || this.stopping) {
+    if (this.stopping) {
+      // Whatever it had not answered stays after the cursor and is picked up on the next start.
+      store.endRun(runId, unanswered ? 'abandoned' : 'succeeded', unanswered ? exit.error : undefined);
+      log.info({ group: group.folder, run: runId, unanswered }, 'run stopped for shutdown');
+      return 'done';
+    }
+    store.endRun(runId, exit.ok ? 'succeeded' : 'failed', exit.error);
+    if (exit.ok || !unanswered) {
       if (!exit.ok) log.warn({ group: group.folder, run: runId, error: exit.error }, 'run ended with an error');
       else log.info({ group: group.folder, run: runId }, 'run finished');
-      if (!this.stopping && this.hasWork(store.groupById(groupId)!)) this.queue.enqueue(groupId); // arrived as it closed
+      if (this.hasWork(store.groupById(groupId)!)) this.queue.enqueue(groupId); // arrived as it closed
       return 'done';
     }
     log.warn({ group: group.folder, run: runId, attempt, error: exit.error }, 'run failed');

@@ -2,10 +2,10 @@
 // directory, runs the Claude Agent SDK with a streaming prompt, takes follow-up messages while it lives, and
 // reports every result, tool effect and a heartbeat back through files.
 import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type OutputBody, type StartRequest } from '../ipc/protocol.js';
-import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
+import { listReady, watchDir, writeAtomic, writeJsonAtomic } from '../ipc/files.js';
 import { startModelBridge } from './model-bridge.js';
 import { createCarapaceTools } from './tools.js';
 import { PromptStream } from './prompt-stream.js';
@@ -21,7 +21,7 @@ function emit(output: OutputBody): void {
 }
 
 function heartbeat(): void {
-  writeFileSync(join(ipc, 'heartbeat'), String(Date.now()));
+  writeAtomic(join(ipc, 'heartbeat'), String(Date.now()));
 }
 
 // Turns are strictly sequential: a follow-up that arrives mid-turn waits for the turn's result, so each result
