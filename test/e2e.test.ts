@@ -129,6 +129,21 @@ describe('end to end through a bubblewrap sandbox', () => {
     expect(JSON.stringify(bPrompt.body)).toContain('no trigger here, just context');
   });
 
+  it('the main agent lists groups through a host request; the host refuses it to other groups', async () => {
+    h = await startHarness({
+      script: (req) => {
+        if (req.toolResults.length > 0) return { content: [text(`TOOL_DONE: ${req.toolResults[0].content}`)] };
+        return { content: [toolUse('mcp__carapace__list_groups', {})] };
+      },
+    });
+    await h.say('which chats do you serve?');
+    const [reply] = await h.waitForReplies(1);
+    expect(reply.text).toMatch(/^TOOL_DONE: \[/);
+    expect(JSON.parse(reply.text.slice('TOOL_DONE: '.length))).toEqual([
+      { name: 'Owner', chatId: 'local:owner', folder: 'main', trigger: null, isMain: true },
+    ]);
+  });
+
   it('an API error is retried, and a persistent one ends in exactly one clear error reply', async () => {
     const seen = new Map<string, number>();
     h = await startHarness({

@@ -47,6 +47,7 @@ export class AgentRun {
   private closeProxy: (() => Promise<void>) | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
+  private ended = false;
   private readonly startedAt = Date.now();
   /** Highest message id fed into this run. */
   lastSentMessage: number;
@@ -172,6 +173,11 @@ export class AgentRun {
     return seq;
   }
 
+  /** Answer a runner `request`. */
+  respond(id: string, outcome: { ok: true; result: unknown } | { ok: false; error: string }): void {
+    this.writeInput(++this.inputSeq, { type: 'response', id, ...outcome });
+  }
+
   /** Ask the runner to finish its current turn and exit. */
   close(): void {
     this.writeInput(++this.inputSeq, { type: 'close' });
@@ -184,6 +190,7 @@ export class AgentRun {
   }
 
   private writeInput(seq: number, input: Input): void {
+    if (this.ended) return; // nobody is listening any more
     writeJsonAtomic(join(this.dir, 'in', seqName(seq)), input);
   }
 
@@ -232,6 +239,7 @@ export class AgentRun {
   }
 
   private async cleanup(): Promise<void> {
+    this.ended = true;
     clearInterval(this.watchdog);
     this.stopWatching?.();
     await this.closeProxy?.();

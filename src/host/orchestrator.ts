@@ -13,6 +13,7 @@ import type { SandboxRuntime } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
 import { AgentRun, APP_ROOT, newRunId, type RunDeps } from './agent-run.js';
 import { Delivery } from './delivery.js';
+import { OpError, runOp } from './ops.js';
 import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
 
 export interface OrchestratorDeps {
@@ -208,6 +209,21 @@ export class Orchestrator {
       case 'error':
         log.warn({ group: group.folder, run: runId, error: output.message }, 'agent reported an error');
         break;
+      case 'request':
+        if (run) void this.answer(run, output.id, output.op, output.args);
+        break; // a request from a run that is gone has nobody to answer
+    }
+  }
+
+  private async answer(run: AgentRun, id: string, op: string, args: unknown): Promise<void> {
+    const { store, log } = this.deps;
+    try {
+      const result = await runOp({ group: run.group, runId: run.id, store }, op, args);
+      run.respond(id, { ok: true, result });
+    } catch (err) {
+      const error = err instanceof OpError ? err.message : 'internal error';
+      log[err instanceof OpError ? 'warn' : 'error']({ group: run.group.folder, run: run.id, op, err }, 'agent request refused');
+      run.respond(id, { ok: false, error });
     }
   }
 

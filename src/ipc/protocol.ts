@@ -26,7 +26,12 @@ export interface StartRequest {
 }
 
 /** Host → runner, in/<seq>.json. */
-export type Input = { type: 'message'; seq: number; text: string } | { type: 'close' };
+export type Input =
+  | { type: 'message'; seq: number; text: string }
+  | { type: 'close' }
+  /** The host's answer to a runner `request`. */
+  | { type: 'response'; id: string; ok: true; result: unknown }
+  | { type: 'response'; id: string; ok: false; error: string };
 
 /** Runner → host, out/<seq>.json, as `OutputBody & { seq }`; `seq` is unique within the run and orders outputs. */
 export type OutputBody =
@@ -35,7 +40,12 @@ export type OutputBody =
   | { type: 'result'; text: string; answered: number }
   /** A send_message tool call: delivered at once, mid-turn. */
   | { type: 'message'; text: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /**
+   * A tool that needs the host (list or change groups, tasks…). The host authorizes it by the run it came
+   * from — never by anything in `args` — and answers with a `response` input carrying the same id.
+   */
+  | { type: 'request'; id: string; op: string; args: unknown };
 export type Output = OutputBody & { seq: number };
 
 export const seqName = (seq: number) => `${String(seq).padStart(8, '0')}.json`;

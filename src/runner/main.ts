@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type OutputBody, type StartRequest } from '../ipc/protocol.js';
 import { listReady, watchDir, writeAtomic, writeJsonAtomic } from '../ipc/files.js';
 import { startModelBridge } from './model-bridge.js';
-import { createCarapaceTools } from './tools.js';
+import { createCarapaceTools } from './tools/index.js';
 import { PromptStream } from './prompt-stream.js';
 
 const GROUP_CWD = '/workspace/group';
@@ -18,6 +18,28 @@ let outSeq = 0;
 function emit(output: OutputBody): void {
   const seq = ++outSeq;
   writeJsonAtomic(join(ipc, 'out', seqName(seq)), { ...output, seq });
+}
+
+const HOST_ANSWER_TIMEOUT_MS = 30_000;
+const awaiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+let requestCounter = 0;
+
+/** Ask the host something (a tool that reads or changes host state) and wait for the answer. */
+function request(op: string, args: unknown): Promise<unknown> {
+  const id = `q${++requestCounter}`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      awaiting.delete(id);
+      reject(new Error(`the host did not answer ${op} within ${HOST_ANSWER_TIMEOUT_MS / 1000} s`));
+    }, HOST_ANSWER_TIMEOUT_MS);
+    const settle = <T>(fn: (v: T) => void) => (v: T) => {
+      clearTimeout(timer);
+      awaiting.delete(id);
+      fn(v);
+    };
+    awaiting.set(id, { resolve: settle(resolve), reject: settle(reject) });
+    emit({ type: 'request', id, op, args });
+  });
 }
 
 function heartbeat(): void {
@@ -58,6 +80,11 @@ function readInputs(): void {
       const input = JSON.parse(readFileSync(file, 'utf8')) as Input;
       if (input.type === 'message') pending.push({ seq: input.seq, text: input.text });
       else if (input.type === 'close') closing = true;
+      else if (input.type === 'response') {
+        const waiter = awaiting.get(input.id);
+        if (input.ok) waiter?.resolve(input.result);
+        else waiter?.reject(new Error(input.error));
+      }
     } catch (err) {
       emit({ type: 'error', message: `unreadable input ${name}: ${(err as Error).message}` });
     }
@@ -77,7 +104,7 @@ async function runQuery(resume: string | undefined, bridgeUrl: string): Promise<
       allowDangerouslySkipPermissions: true,
       settingSources: ['project'], // the group folder's CLAUDE.md and .claude/ — nothing from the host
       systemPrompt: { type: 'preset', preset: 'claude_code', append: systemAppend() },
-      mcpServers: { carapace: createCarapaceTools({ emit, start }) },
+      mcpServers: { carapace: createCarapaceTools({ emit, request, start }) },
       env: {
         PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
         HOME: process.env.HOME ?? '/home/agent',
