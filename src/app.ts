@@ -6,8 +6,8 @@ import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/loc
 import type { Config } from './config.js';
 import { Orchestrator } from './host/orchestrator.js';
 import { dataPaths } from './host/paths.js';
-import { BwrapRuntime } from './sandbox/bwrap.js';
 import type { SandboxRuntime } from './sandbox/runtime.js';
+import { selectRuntime } from './sandbox/select.js';
 import { openDatabase } from './store/db.js';
 import { Store } from './store/store.js';
 
@@ -36,17 +36,28 @@ export function localChatToken(dataDir: string): string {
 export async function startCarapace(
   config: Config,
   log: Logger,
-  opts: { runtime?: SandboxRuntime; channels?: Channel[] } = {},
+  opts: {
+    runtime?: SandboxRuntime;
+    channels?: Channel[];
+    /** Progress of an agent image build at start-up (image backends, first start after a code change). */
+    onProgress?: (line: string) => void;
+  } = {},
 ): Promise<Carapace> {
   const paths = dataPaths(config.dataDir);
+  const runtime = opts.runtime ?? (await selectRuntime(config.runtime, { stateDir: paths.sandboxState, image: config.image }));
+  const available = await runtime.available();
+  if (!available.ok) throw new Error(`The ${runtime.kind} sandbox cannot run here: ${available.reason}`);
+  try {
+    await runtime.prepare(opts.onProgress ?? ((line) => log.info({ runtime: runtime.kind }, line)));
+  } catch (err) {
+    throw new Error(
+      `Could not prepare the ${runtime.kind} sandbox: ${(err as Error).message}
+` +
+        'Without registry access, build a base with container/build-base.sh and set CARAPACE_BASE_IMAGE; or set CARAPACE_RUNTIME=bwrap (Linux).',
+    );
+  }
   const db = openDatabase(paths.db);
   const store = new Store(db);
-  const runtime = opts.runtime ?? new BwrapRuntime({ stateDir: paths.sandboxState });
-  const available = await runtime.available();
-  if (!available.ok) {
-    db.close();
-    throw new Error(`The ${runtime.kind} sandbox cannot run here: ${available.reason}`);
-  }
 
   const history = (chatId: string, limit: number): ChatLine[] =>
     store.recentMessages(chatId, limit).map((m) => ({

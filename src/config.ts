@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { DEFAULT_BASE_IMAGE, type ImageConfig } from './sandbox/image.js';
+import { RUNTIME_KINDS, type RuntimeKind } from './sandbox/runtime.js';
 
 export interface Config {
   assistantName: string;
@@ -16,6 +18,11 @@ export interface Config {
   heartbeatMs: number;
   runTimeoutMs: number;
   retry: { baseMs: number; maxMs: number; maxAttempts: number };
+  /** Which sandbox backend: `auto` takes the first that works here (see sandbox/select.ts). */
+  runtime: RuntimeKind | 'auto';
+  /** How image backends build the agent image. */
+  image: ImageConfig;
+  /** The sandbox user and the default per-sandbox limits (a group's container_config may override the limits). */
   sandbox: { uid: number; gid: number; memoryMb: number; pids: number; cpus: number };
   web: { host: string; port: number };
   logLevel: string;
@@ -67,6 +74,12 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
   } catch {
     throw new ConfigError(`Unknown timezone "${timeZone}" (CARAPACE_TZ / TZ); use an IANA name like Europe/Berlin.`);
   }
+  const runtime = (env.CARAPACE_RUNTIME || 'auto') as Config['runtime'];
+  if (runtime !== 'auto' && !RUNTIME_KINDS.includes(runtime)) {
+    throw new ConfigError(`CARAPACE_RUNTIME must be one of auto, ${RUNTIME_KINDS.join(', ')}; got "${runtime}".`);
+  }
+  const chromium = env.CARAPACE_IMAGE_CHROMIUM || '0';
+  if (chromium !== '0' && chromium !== '1') throw new ConfigError(`CARAPACE_IMAGE_CHROMIUM must be 0 or 1, got "${chromium}".`);
   const cliEnv: Record<string, string> = {};
   for (const key of ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH', 'ANTHROPIC_SMALL_FAST_MODEL']) {
     if (env[key]) cliEnv[key] = env[key]!;
@@ -87,6 +100,8 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
       maxMs: int(env, 'CARAPACE_RETRY_MAX_MS', 5 * 60_000, 1),
       maxAttempts: int(env, 'CARAPACE_RETRY_ATTEMPTS', 3, 1),
     },
+    runtime,
+    image: { base: env.CARAPACE_BASE_IMAGE || DEFAULT_BASE_IMAGE, chromium: chromium === '1' },
     sandbox: {
       uid: int(env, 'CARAPACE_SANDBOX_UID', 1000, 1),
       gid: int(env, 'CARAPACE_SANDBOX_GID', 1000, 1),

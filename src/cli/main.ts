@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
+import { doctor } from './doctor.js';
+import { autoOrder, probeRuntimes, usesImage } from '../sandbox/select.js';
 import { localChatToken, startCarapace } from '../app.js';
 import { runTerminalChat } from '../channels/local/terminal-chat.js';
 import { dataPaths } from '../host/paths.js';
@@ -13,6 +15,9 @@ Usage:
   carapace start     run the assistant (web chat on 127.0.0.1, see CARAPACE_WEB_PORT)
   carapace chat      talk to the running assistant from this terminal
   carapace status    groups, runs and pending deliveries
+  carapace doctor    which sandbox backends work here, their limits, how to install the missing ones
+  carapace image build [--force]
+                     build the agent image for Docker/Podman/Apple Container (only if its inputs changed)
   carapace help      this text
 
 Configuration comes from the environment or a .env file; see README.md.`;
@@ -20,7 +25,7 @@ Configuration comes from the environment or a .env file; see README.md.`;
 async function start(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const app = await startCarapace(config, log);
+  const app = await startCarapace(config, log, { onProgress: (line) => process.stderr.write(`${line}\n`) });
   process.stderr.write(`\nCarapace is running. Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n\n`);
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -76,12 +81,39 @@ function status(): void {
   db.close();
 }
 
+async function runDoctor(): Promise<void> {
+  const report = await doctor(loadConfig(undefined, { requireCredentials: false }));
+  console.log(report.text);
+  if (!report.ok) process.exitCode = 1;
+}
+
+/** `image build`: with the configured engine, or under `auto` the first engine that works here. */
+async function imageBuild(args: string[]): Promise<void> {
+  const unknown = args.filter((a) => a !== '--force');
+  if (unknown.length) throw new ConfigError(`Unknown option ${unknown[0]} for \`carapace image build\` (only --force).`);
+  const config = loadConfig(undefined, { requireCredentials: false });
+  if (config.runtime === 'bwrap')
+    throw new ConfigError('CARAPACE_RUNTIME=bwrap runs no image; set CARAPACE_RUNTIME=docker, podman or apple to pick the engine to build with.');
+  const kinds = config.runtime === 'auto' ? autoOrder().filter((k) => k !== 'bwrap') : [config.runtime];
+  const probed = await probeRuntimes(kinds, { stateDir: dataPaths(config.dataDir).sandboxState, image: config.image });
+  const engine = probed.find((p) => p.availability.ok)?.runtime;
+  if (!engine || !usesImage(engine)) {
+    const why = probed.map((p) => `  ${p.runtime.kind}: ${(p.availability as { reason: string }).reason}`).join('\n');
+    throw new Error(`no container engine works here:\n${why}`);
+  }
+  const t0 = performance.now();
+  const { tag, built } = await engine.ensureImage((line) => process.stderr.write(`${line}\n`), args.includes('--force'));
+  console.log(built ? tag : `${tag} is up to date (checked in ${((performance.now() - t0) / 1000).toFixed(1)} s; --force rebuilds it)`);
+}
+
 export async function main(argv: string[]): Promise<void> {
-  const [command = 'help'] = argv;
+  const [command = 'help', ...rest] = argv;
   try {
     if (command === 'start') await start();
     else if (command === 'chat') await chat();
     else if (command === 'status') status();
+    else if (command === 'doctor') await runDoctor();
+    else if (command === 'image' && rest[0] === 'build') await imageBuild(rest.slice(1));
     else if (command === 'help' || command === '--help' || command === '-h') console.log(USAGE);
     else {
       console.error(`Unknown command "${command}".\n\n${USAGE}`);

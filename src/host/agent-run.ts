@@ -1,19 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
 import { IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
-import type { SandboxHandle, SandboxRuntime, SandboxSpec } from '../sandbox/runtime.js';
+import { APP_MOUNT, type SandboxHandle, type SandboxRuntime, type SandboxSpec } from '../sandbox/runtime.js';
 import type { Group } from '../store/store.js';
+import { sandboxLimits } from './container-config.js';
 import { startModelProxy } from './model-proxy.js';
-import { ensureSandboxDir, findUp, type DataPaths } from './paths.js';
+import { APP_ROOT } from '../app-root.js';
+import { ensureSandboxDir, type DataPaths } from './paths.js';
 
-/** The project root (from src/ under tests, from dist/src/ when built): the runner's compiled code and its
- * node_modules are mounted read-only from here. */
-export const APP_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), 'package.json');
 const GROUP_CWD = '/workspace/group';
 
 export interface RunDeps {
@@ -116,10 +114,8 @@ export class AgentRun {
           { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
           { host: this.dir, sandbox: IPC_MOUNT, readonly: false },
           { host: socketPath, sandbox: MODEL_SOCKET, readonly: true },
-          { host: join(APP_ROOT, 'dist'), sandbox: '/app/dist', readonly: true },
-          { host: join(APP_ROOT, 'node_modules'), sandbox: '/app/node_modules', readonly: true },
-          { host: join(APP_ROOT, 'package.json'), sandbox: '/app/package.json', readonly: true },
         ],
+        appDir: APP_ROOT,
         workdir: GROUP_CWD,
         env: {
           PATH: '/usr/local/bin:/usr/bin:/bin',
@@ -130,13 +126,8 @@ export class AgentRun {
         },
         user: { uid: owner.uid, gid: owner.gid },
         network: { mode: 'none' },
-        limits: {
-          memoryMb: config.sandbox.memoryMb,
-          pids: config.sandbox.pids,
-          cpus: config.sandbox.cpus,
-          wallClockMs: config.runTimeoutMs,
-        },
-        command: ['node', '/app/dist/src/runner/main.js'],
+        limits: sandboxLimits(config, this.group),
+        command: ['node', `${APP_MOUNT}/dist/src/runner/main.js`],
       };
 
       this.handle = await runtime.start(spec);

@@ -11,7 +11,9 @@ import { formatMessages, stripInternal } from '../router/format.js';
 import { needsAgent } from '../router/trigger.js';
 import type { SandboxRuntime } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
-import { AgentRun, APP_ROOT, newRunId, type RunDeps } from './agent-run.js';
+import { APP_ROOT } from '../app-root.js';
+import { AgentRun, newRunId, type RunDeps } from './agent-run.js';
+import { groupLimits } from './container-config.js';
 import { Delivery } from './delivery.js';
 import { OpError, runOp } from './ops.js';
 import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
@@ -98,6 +100,7 @@ export class Orchestrator {
 
   /** Register a chat as a group: its folder (with a starter CLAUDE.md) is created now. */
   registerGroup(g: Parameters<Store['registerGroup']>[0]): Group {
+    groupLimits(g.containerConfig ?? {}, g.name); // refuse bad limits now, not at the group's first run
     const group = this.deps.store.registerGroup(g);
     const dir = ensureSandboxDir(this.paths.group(group.folder), this.deps.config.sandbox);
     const memory = join(dir, 'CLAUDE.md');

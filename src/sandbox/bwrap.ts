@@ -5,15 +5,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, type Duplex } from 'node:stream';
-import type {
-  ResourceLimits,
-  SandboxExit,
-  SandboxHandle,
-  SandboxInfo,
-  SandboxRuntime,
-  SandboxSpec,
+import type { Duplex, PassThrough } from 'node:stream';
+import {
+  APP_MOUNT,
+  type Availability,
+  type LimitsReport,
+  type Mount,
+  type ResourceLimits,
+  type SandboxExit,
+  type SandboxHandle,
+  type SandboxInfo,
+  type SandboxRuntime,
+  type SandboxSpec,
 } from './runtime.js';
+import { checkSpec, etcFiles, labelsMatch, mergeOutput, SANDBOX_HOME, sleep } from './spec.js';
 
 /** What the host root looks like, so the sandbox gets the same /bin, /lib64, … shape. */
 export interface HostLayout {
@@ -45,58 +50,25 @@ const ETC_BINDS = [
   '/etc/ssl/certs', '/etc/ssl/openssl.cnf', '/etc/ca-certificates', '/etc/pki', '/etc/nsswitch.conf',
   '/etc/alternatives', '/etc/localtime', '/etc/timezone', '/etc/ld.so.cache',
 ];
-// Targets a mount may never replace (or, for the kernel filesystems, sit inside).
-const RESERVED = ['/', '/usr', '/etc', '/bin', '/sbin', '/lib', '/lib64', '/home', '/home/agent'];
-const KERNEL_FS = ['/proc', '/dev', '/sys'];
-const HOME = '/home/agent';
 /** First fd used for generated /etc files (stdin/stdout/stderr are 0–2); the cgroup gate fd follows them. */
 const DATA_FD = 3;
+/** The parts of the runner's package visible at APP_MOUNT (never the whole project: it holds .env and data). */
+const APP_PARTS = ['dist', 'node_modules', 'package.json'];
 
 /** Generated /etc files, passed to bwrap through fds DATA_FD, DATA_FD+1, … in this order. */
-export function etcFiles(spec: SandboxSpec): [string, string][] {
-  const { uid, gid } = spec.user;
-  return [
-    ['/etc/passwd', `root:x:0:0:root:/root:/usr/sbin/nologin\nagent:x:${uid}:${gid}:agent:${HOME}:/bin/sh\n` +
-      'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n'],
-    ['/etc/group', `root:x:0:\nagent:x:${gid}:\nnogroup:x:65534:\n`],
-    ['/etc/hosts', '127.0.0.1 localhost sandbox\n::1 localhost\n'],
-  ];
+export function bwrapEtcFiles(spec: SandboxSpec): [string, string][] {
+  return [...etcFiles(spec.user), ['/etc/hosts', '127.0.0.1 localhost sandbox\n::1 localhost\n']];
 }
 
-const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
-
-/** Syntax checks that need no filesystem; `start` also checks that mount sources exist. */
-export function checkSpec(spec: SandboxSpec): void {
-  const fail = (msg: string): never => {
-    throw new Error(`invalid sandbox spec "${spec.name}": ${msg}`);
-  };
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(spec.name)) fail('name must be 1-100 chars of [A-Za-z0-9_.-]');
-  if (spec.network.mode !== 'none') fail(`network mode ${(spec.network as { mode: string }).mode} is not supported`);
-  if (!Number.isInteger(spec.user.uid) || !Number.isInteger(spec.user.gid) || spec.user.uid <= 0 || spec.user.gid <= 0)
-    fail('user uid/gid must be positive integers (sandboxes never run as root)');
-  if (spec.command.length === 0) fail('command is empty');
-  const abs = (p: string, what: string) => {
-    if (!path.isAbsolute(p) || path.normalize(p) !== p || (p.length > 1 && p.endsWith('/')))
-      fail(`${what} must be an absolute, normalized path: ${p}`);
-  };
-  abs(spec.workdir, 'workdir');
-  const seen = new Set<string>();
-  for (const m of spec.mounts) {
-    abs(m.host, 'mount host path');
-    abs(m.sandbox, 'mount target');
-    if (RESERVED.includes(m.sandbox) || KERNEL_FS.some((d) => isUnder(m.sandbox, d)))
-      fail(`mount target ${m.sandbox} is reserved`);
-    if (seen.has(m.sandbox)) fail(`mount target ${m.sandbox} is used twice`);
-    seen.add(m.sandbox);
-  }
-  for (const [k, v] of Object.entries(spec.limits))
-    if (v !== undefined && !(typeof v === 'number' && v > 0)) fail(`limit ${k} must be a positive number`);
-  for (const k of Object.keys(spec.env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(`bad env name ${k}`);
+/** The spec's mounts plus the runner's package parts from `appDir`. */
+function allMounts(spec: SandboxSpec): Mount[] {
+  const app = spec.appDir;
+  return [...spec.mounts, ...(app ? APP_PARTS.map((p) => ({ host: path.join(app, p), sandbox: `${APP_MOUNT}/${p}`, readonly: true })) : [])];
 }
 
 /**
  * The bwrap argv (without the binary) for a spec. Pure apart from `hostLayout()` (pass `layout` in tests).
- * Generated /etc files are read from fds DATA_FD.. (see `etcFiles`); the caller must provide them.
+ * Generated /etc files are read from fds DATA_FD.. (see `bwrapEtcFiles`); the caller must provide them.
  */
 export function bwrapArgs(spec: SandboxSpec, layout: HostLayout = hostLayout()): string[] {
   checkSpec(spec);
@@ -116,11 +88,11 @@ export function bwrapArgs(spec: SandboxSpec, layout: HostLayout = hostLayout()):
   if (layout.nodePrefix) a.push('--ro-bind', layout.nodePrefix, layout.nodePrefix);
   a.push('--perms', '0755', '--dir', '/etc');
   for (const f of ETC_BINDS) a.push('--ro-bind-try', f, f);
-  etcFiles(spec).forEach(([file], i) => a.push('--perms', '0644', '--ro-bind-data', String(DATA_FD + i), file));
-  a.push('--proc', '/proc', '--dev', '/dev', '--perms', '01777', '--tmpfs', '/tmp', '--tmpfs', HOME);
+  bwrapEtcFiles(spec).forEach(([file], i) => a.push('--perms', '0644', '--ro-bind-data', String(DATA_FD + i), file));
+  a.push('--proc', '/proc', '--dev', '/dev', '--perms', '01777', '--tmpfs', '/tmp', '--tmpfs', SANDBOX_HOME);
   // Parents before children, or a later parent mount would hide an earlier nested one.
   const depth = (p: string) => p.split('/').length;
-  for (const m of [...spec.mounts].sort((x, y) => depth(x.sandbox) - depth(y.sandbox)))
+  for (const m of allMounts(spec).sort((x, y) => depth(x.sandbox) - depth(y.sandbox)))
     a.push(m.readonly ? '--ro-bind' : '--bind', m.host, m.sandbox);
   // Last: every mount point now exists in the tmpfs root, so it can become read-only.
   a.push('--chdir', spec.workdir, '--remount-ro', '/', '--', ...spec.command);
@@ -131,14 +103,6 @@ export function bwrapArgs(spec: SandboxSpec, layout: HostLayout = hostLayout()):
 // Resource limits
 
 type Controller = 'memory' | 'pids' | 'cpu';
-export interface LimitsReport {
-  memory: boolean;
-  pids: boolean;
-  cpu: boolean;
-  /** e.g. "cgroup-v1", "cgroup-v2", "rlimit", "cgroup-v1+rlimit", "none". */
-  mechanism: string;
-  note?: string;
-}
 interface LimitPlan {
   cgroupVersion?: 1 | 2;
   /** Parent cgroup dir (".../carapace") per controller we can write. */
@@ -291,7 +255,6 @@ async function removeCgroups(leaves: string[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const kill = (pid: number, sig: NodeJS.Signals) => {
   try {
     process.kill(pid, sig);
@@ -398,13 +361,9 @@ interface StateRecord {
   startTime?: string;
   cgroups: string[];
 }
-const matches = (have: Record<string, string>, want: Record<string, string>) =>
-  Object.entries(want).every(([k, v]) => have[k] === v);
-/** Unread output is buffered up to this size, then dropped, so an unread log never stalls the sandbox. */
-const OUTPUT_BUFFER_MAX = 8 * 1024 * 1024;
 
 export class BwrapHandle implements SandboxHandle {
-  readonly output = new PassThrough();
+  readonly output: PassThrough;
   readonly exited: Promise<SandboxExit>;
   private done = false;
 
@@ -415,19 +374,7 @@ export class BwrapHandle implements SandboxHandle {
     readonly cgroups: string[],
     onClose: (exit: SandboxExit) => Promise<void>,
   ) {
-    let open = 2;
-    let dropped = false;
-    for (const s of [child.stdout!, child.stderr!]) {
-      s.on('data', (chunk: Buffer) => {
-        if (this.output.writableLength < OUTPUT_BUFFER_MAX) this.output.write(chunk);
-        else if (!dropped) {
-          dropped = true;
-          this.output.write('\n[carapace: output dropped, nobody is reading]\n');
-        }
-      });
-      s.on('end', () => --open === 0 && this.output.end());
-      s.on('error', () => {}); // a reset pipe of a killed sandbox; 'close' still reports the exit
-    }
+    this.output = mergeOutput([child.stdout!, child.stderr!]);
     this.exited = new Promise((resolve) => {
       child.on('close', (code, signal) => {
         this.done = true;
@@ -459,7 +406,7 @@ export class BwrapRuntime implements SandboxRuntime {
   private readonly bwrapPath?: string;
   private readonly live = new Map<string, BwrapHandle>();
   private readonly starting = new Set<string>();
-  private availability?: Promise<{ ok: true } | { ok: false; reason: string }>;
+  private availability?: Promise<Availability>;
   private plan?: LimitPlan;
 
   constructor(opts: { stateDir: string; bwrapPath?: string }) {
@@ -468,13 +415,16 @@ export class BwrapRuntime implements SandboxRuntime {
   }
 
   /** How `spec.limits` are enforced on this machine (for `doctor`). */
-  limitsEnforced(): LimitsReport {
+  async limitsEnforced(): Promise<LimitsReport> {
     return (this.plan ??= planLimits()).report;
   }
 
-  available(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  available(): Promise<Availability> {
     return (this.availability ??= this.probe());
   }
+
+  /** Nothing to build: sandboxes run the host's own files. */
+  async prepare(): Promise<void> {}
 
   private bwrap(): string | undefined {
     if (this.bwrapPath) return this.bwrapPath;
@@ -490,7 +440,7 @@ export class BwrapRuntime implements SandboxRuntime {
     return undefined;
   }
 
-  private async probe(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  private async probe(): Promise<Availability> {
     const bin = this.bwrap();
     if (!bin)
       return {
@@ -517,7 +467,7 @@ export class BwrapRuntime implements SandboxRuntime {
 
   async start(spec: SandboxSpec): Promise<BwrapHandle> {
     const args = bwrapArgs(this.withRlimits(spec));
-    for (const m of spec.mounts)
+    for (const m of allMounts(spec))
       if (!fs.existsSync(m.host)) throw new Error(`sandbox "${spec.name}": mount source ${m.host} does not exist`);
     const bin = this.bwrap();
     if (!bin) throw new Error('bubblewrap (bwrap) is not installed: run `apt-get install bubblewrap`');
@@ -538,7 +488,7 @@ export class BwrapRuntime implements SandboxRuntime {
 
     const plan = (this.plan ??= planLimits());
     const cgroups = createCgroups(plan, spec.name, spec.limits);
-    const files = etcFiles(spec);
+    const files = bwrapEtcFiles(spec);
     const gateFd = DATA_FD + files.length;
     // With cgroups, a shell waits on the gate fd until we have put it into the cgroups, then execs bwrap:
     // nothing can fork before it is inside, and the writes happen as root while the process already runs as uid.
@@ -618,10 +568,10 @@ export class BwrapRuntime implements SandboxRuntime {
     const out = new Map<string, SandboxInfo>();
     for (const [name, h] of this.live) {
       const rec = this.readState(name);
-      if (rec && matches(rec.labels, labels)) out.set(name, { name, labels: rec.labels, pid: h.pid });
+      if (rec && labelsMatch(rec.labels, labels)) out.set(name, { name, labels: rec.labels, pid: h.pid });
     }
     for (const rec of this.records())
-      if (!out.has(rec.name) && matches(rec.labels, labels) && isOurBwrap(rec.pid, rec.startTime))
+      if (!out.has(rec.name) && labelsMatch(rec.labels, labels) && isOurBwrap(rec.pid, rec.startTime))
         out.set(rec.name, { name: rec.name, labels: rec.labels, pid: rec.pid });
     return [...out.values()];
   }
@@ -633,7 +583,7 @@ export class BwrapRuntime implements SandboxRuntime {
   async cleanupOrphans(labels: Record<string, string>): Promise<number> {
     let n = 0;
     for (const rec of this.records()) {
-      if (this.live.has(rec.name) || !matches(rec.labels, labels)) continue;
+      if (this.live.has(rec.name) || !labelsMatch(rec.labels, labels)) continue;
       await this.removeRecord(rec);
       n++;
     }

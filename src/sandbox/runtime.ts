@@ -1,5 +1,11 @@
-// The contract every sandbox backend (bubblewrap today; Docker, Podman, Apple Container next) fulfils.
+// The contract every sandbox backend (bubblewrap, Docker, Podman, Apple Container) fulfils.
 // The rest of Carapace only ever sees these types, so backends stay interchangeable.
+
+export type RuntimeKind = 'bwrap' | 'docker' | 'podman' | 'apple';
+export const RUNTIME_KINDS: readonly RuntimeKind[] = ['bwrap', 'docker', 'podman', 'apple'];
+
+/** Where the agent runner's package (dist/, node_modules/, package.json) is visible inside every sandbox. */
+export const APP_MOUNT = '/app';
 
 export interface Mount {
   /** Absolute host path (file, directory or Unix socket). */
@@ -26,8 +32,12 @@ export interface SandboxSpec {
   name: string;
   /** Labels identifying the owner install, group and run; `cleanupOrphans` matches on them. */
   labels: Record<string, string>;
-  /** Container image (Docker-like backends). bubblewrap uses the host's read-only system directories. */
-  image?: string;
+  /**
+   * Host directory holding the agent runner's package (dist/, node_modules/, package.json), read-only at
+   * APP_MOUNT. bubblewrap mounts those three from here; image backends ignore it, because their agent image
+   * carries the same files (built from this directory and tagged with their content hash).
+   */
+  appDir?: string;
   mounts: Mount[];
   /** Working directory inside the sandbox. */
   workdir: string;
@@ -60,10 +70,25 @@ export interface SandboxInfo {
   pid?: number;
 }
 
+/** Which of `ResourceLimits` this backend enforces on this machine (wall-clock is enforced everywhere by a timer). */
+export interface LimitsReport {
+  memory: boolean;
+  pids: boolean;
+  cpu: boolean;
+  /** e.g. "cgroup-v1", "cgroup-v2", "rlimit", "cgroup-v1+rlimit", "docker (cgroup v1)", "virtual machine", "none". */
+  mechanism: string;
+  note?: string;
+}
+
+export type Availability = { ok: true } | { ok: false; reason: string };
+
 export interface SandboxRuntime {
-  readonly kind: string;
+  readonly kind: RuntimeKind;
   /** Whether this backend can run here; `reason` explains why not in words a user can act on. */
-  available(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  available(): Promise<Availability>;
+  limitsEnforced(): Promise<LimitsReport>;
+  /** Get ready to start sandboxes: image backends build the agent image for the current code if it is missing. */
+  prepare(onProgress?: (line: string) => void): Promise<void>;
   start(spec: SandboxSpec): Promise<SandboxHandle>;
   stop(name: string, graceMs?: number): Promise<void>;
   /** Sandboxes of this install (matched by label) that are running now. */

@@ -1,5 +1,6 @@
-// End-to-end harness: a real Carapace (store, queue, bubblewrap sandboxes running the real Claude Agent SDK)
-// wired to the fake Anthropic API, driven through the local chat's real HTTP API.
+// End-to-end harness: a real Carapace (store, queue, real sandboxes running the real Claude Agent SDK) wired to
+// the fake Anthropic API, driven through the local chat's real HTTP API. Sandboxes are bubblewrap unless a
+// runtime is injected (the conformance suite runs the same path on every backend).
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import pino from 'pino';
 import { startCarapace, type Carapace } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import type { SandboxRuntime } from '../../src/sandbox/runtime.js';
 import { startFakeAnthropic, type FakeAnthropic, type Script } from './fake-anthropic.js';
 
 export const REAL_KEY = 'sk-ant-test-real-credential-0123456789';
@@ -49,11 +51,14 @@ export function testConfig(dataDir: string, upstreamUrl: string, env: Record<str
     CARAPACE_RETRY_MAX_MS: '1000',
     CARAPACE_HEARTBEAT_MS: '500',
     CARAPACE_IDLE_TIMEOUT_MS: '20000',
+    CARAPACE_RUNTIME: 'bwrap',
     ...env,
   });
 }
 
-export async function startHarness(opts: { script?: Script; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { script?: Script; env?: Record<string, string>; runtime?: SandboxRuntime } = {},
+): Promise<Harness> {
   const fake = await startFakeAnthropic({ script: opts.script });
   const dataDir = sandboxReadableTempDir('carapace-e2e-');
   const logFile = join(dataDir, 'test.log');
@@ -65,7 +70,7 @@ export async function startHarness(opts: { script?: Script; env?: Record<string,
   let events: AbortController;
 
   async function boot() {
-    app = await startCarapace(config, log);
+    app = await startCarapace(config, log, { runtime: opts.runtime });
     events = new AbortController();
     await subscribe(app, events.signal, (text) => {
       replies.push({ text, at: performance.now() });

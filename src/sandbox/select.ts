@@ -1,0 +1,66 @@
+// Choosing the sandbox backend: CARAPACE_RUNTIME names one, or `auto` takes the first that works here, in the
+// order a user of this OS most likely expects (an engine they already run, then the daemonless fallback).
+import path from 'node:path';
+import { AppleRuntime } from './apple.js';
+import { BwrapRuntime } from './bwrap.js';
+import { DockerRuntime, PodmanRuntime } from './docker.js';
+import type { EngineRuntime } from './engine.js';
+import type { ImageConfig } from './image.js';
+import type { Availability, RuntimeKind, SandboxRuntime } from './runtime.js';
+
+export interface RuntimeOptions {
+  /** Per-install state (bwrap records, engines' generated /etc files), under the data directory. */
+  stateDir: string;
+  image: ImageConfig;
+  /** The engines' CLI environment; the host's by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** `auto`'s preference order on each OS. */
+export function autoOrder(platform: string = process.platform): RuntimeKind[] {
+  return platform === 'darwin' ? ['apple', 'docker', 'podman'] : ['docker', 'podman', 'bwrap'];
+}
+
+export function createRuntime(kind: RuntimeKind, opts: RuntimeOptions): SandboxRuntime {
+  if (kind === 'bwrap') return new BwrapRuntime({ stateDir: opts.stateDir });
+  const engine = { stateDir: path.join(opts.stateDir, kind), image: opts.image, env: opts.env };
+  if (kind === 'docker') return new DockerRuntime(engine);
+  if (kind === 'podman') return new PodmanRuntime(engine);
+  return new AppleRuntime(engine);
+}
+
+export const usesImage = (rt: SandboxRuntime): rt is EngineRuntime => rt.kind !== 'bwrap';
+
+export interface Probed {
+  runtime: SandboxRuntime;
+  availability: Availability;
+}
+
+/** Every candidate of `kinds`, probed concurrently. */
+export async function probeRuntimes(kinds: RuntimeKind[], opts: RuntimeOptions, make = createRuntime): Promise<Probed[]> {
+  return Promise.all(
+    kinds.map(async (kind) => {
+      const runtime = make(kind, opts);
+      return { runtime, availability: await runtime.available() };
+    }),
+  );
+}
+
+/** The backend to use, or an error that says what was tried and how to fix it. */
+export async function selectRuntime(
+  setting: RuntimeKind | 'auto',
+  opts: RuntimeOptions,
+  make = createRuntime,
+  platform: string = process.platform,
+): Promise<SandboxRuntime> {
+  const kinds = setting === 'auto' ? autoOrder(platform) : [setting];
+  const probed = await probeRuntimes(kinds, opts, make);
+  const working = probed.find((p) => p.availability.ok);
+  if (working) return working.runtime;
+  const reasons = probed.map((p) => `  ${p.runtime.kind}: ${(p.availability as { reason: string }).reason}`).join('\n');
+  throw new Error(
+    setting === 'auto'
+      ? `No sandbox backend works on this machine (tried ${kinds.join(', ')}):\n${reasons}\nRun \`carapace doctor\` for details.`
+      : `CARAPACE_RUNTIME=${setting}, but it cannot run here:\n${reasons}`,
+  );
+}
