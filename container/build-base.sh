@@ -24,6 +24,16 @@ start=$(date +%s)
 # git and curl come from the mirror here, so the image build itself needs no network.
 mmdebstrap --quiet --variant=minbase --include=ca-certificates,git,curl bookworm - "$DEBIAN_MIRROR" \
   --customize-hook="copy-in $node /usr/local/bin" |
-  "$engine" import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - "$tag" >/dev/null
-"$engine" run --rm --network none "$tag" node -e 'process.stdout.write(`node ${process.version} runs in the base\n`)'
+  "$engine" import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - "$tag" >/dev/null 2>&1
+# podman asks for more nofile/nproc than a process without CAP_SYS_RESOURCE may set unless told (like
+# src/sandbox/docker.ts does): our own hard nofile, and nproc within conmon's 32768.
+limits=""
+if [ "$engine" = podman ]; then
+  nofile=$(awk '/^Max open files/ {print $5}' /proc/self/limits)
+  nproc=$(awk '/^Max processes/ {n = $4; if (n == "unlimited" || n > 32768) n = 32768; print n}' /proc/self/limits)
+  [ "$nofile" = unlimited ] || limits="--ulimit nofile=$nofile:$nofile"
+  limits="$limits --ulimit nproc=$nproc:$nproc"
+fi
+# shellcheck disable=SC2086
+"$engine" run --rm --network none $limits "$tag" node -e 'process.stdout.write(`node ${process.version} runs in the base\n`)'
 echo "base $tag built in $(( $(date +%s) - start )) s"

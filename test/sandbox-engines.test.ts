@@ -80,22 +80,24 @@ describe('docker create argv', () => {
   });
 });
 
-describe('podman extras', () => {
-  const limits = ownRlimits('Limit                     Soft Limit           Hard Limit           Units\nMax processes             32768                32768                processes\nMax open files            1024                 20000                files\n');
+describe('podman flags', () => {
+  const limits = ownRlimits('Limit                     Soft Limit           Hard Limit           Units\nMax processes             96365                96365                processes\nMax open files            1024                 20000                files\n');
 
-  it('pins nofile and nproc at our own hard limits, so podman never raises them past what it may', () => {
-    expect(limits).toEqual({ 'Max processes': [32768, 32768], 'Max open files': [1024, 20000] });
+  it('pin nofile at our own hard limit and nproc within conmon’s, so podman never asks for more than it may', () => {
+    expect(limits).toEqual({ 'Max processes': [96365, 96365], 'Max open files': [1024, 20000] });
     expect(podmanExtraArgs(false, limits)).toEqual(['--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768']);
+    expect(podmanExtraArgs(false, { 'Max processes': [4096, 4096] })).toEqual(['--ulimit', 'nproc=4096:4096']);
   });
 
-  it('keeps the invoking user itself inside when rootless, and drops unlimited limits', () => {
-    expect(podmanExtraArgs(true, { 'Max open files': [-1, -1] })).toEqual(['--userns', 'keep-id']);
+  it('keep the invoking user itself inside when rootless', () => {
+    expect(podmanExtraArgs(true, { 'Max open files': [-1, -1] })).toEqual(['--userns', 'keep-id', '--ulimit', 'nproc=32768:32768']);
   });
 
-  it('goes right before the image in the create argv', () => {
+  it('go right before the image in the create argv, whose home tmpfs podman chowns with U', () => {
     const args = dockerCreateArgs(spec(), ctx, podmanExtraArgs(true, limits));
     const at = args.indexOf('carapace-agent:abc');
     expect(args.slice(at - 6, at)).toEqual(['--userns', 'keep-id', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768']);
+    expect(values(args, '--tmpfs')[1]).toBe('/home/agent:rw,nosuid,nodev,mode=0700,U');
   });
 });
 

@@ -11,9 +11,10 @@ import { installHint } from './install-hints.js';
 /**
  * The `docker create` argv (after the binary). Hardened by default: no network, no capabilities, no privilege
  * gain, read-only root with tmpfs /tmp and home, an init that forwards signals and reaps zombies, the limits, and
- * only the spec's mounts. `extra` goes right before the image (engine-specific flags).
+ * only the spec's mounts. For podman, pass its extra flags (they go right before the image): podman also spells
+ * "tmpfs owned by the container user" differently (U; docker: uid=,gid=).
  */
-export function dockerCreateArgs(spec: SandboxSpec, ctx: CreateContext, extra: string[] = []): string[] {
+export function dockerCreateArgs(spec: SandboxSpec, ctx: CreateContext, podman?: string[]): string[] {
   assertPlainPaths(spec, ',');
   for (const p of [ctx.passwd, ctx.group]) if (p.includes(',')) throw new Error(`state path ${p} contains ","`);
   const { uid, gid } = ctx.user;
@@ -29,7 +30,7 @@ export function dockerCreateArgs(spec: SandboxSpec, ctx: CreateContext, extra: s
     '--hostname', 'sandbox',
     '--log-driver', 'none', // output is read through the attached client; nothing piles up on the engine's disk
     '--tmpfs', '/tmp:rw,nosuid,nodev,mode=1777',
-    '--tmpfs', `${SANDBOX_HOME}:rw,nosuid,nodev,mode=0700,uid=${uid},gid=${gid}`,
+    '--tmpfs', `${SANDBOX_HOME}:rw,nosuid,nodev,mode=0700,${podman ? 'U' : `uid=${uid},gid=${gid}`}`,
     '--mount', `type=bind,src=${ctx.passwd},dst=/etc/passwd,readonly`,
     '--mount', `type=bind,src=${ctx.group},dst=/etc/group,readonly`,
   );
@@ -40,7 +41,7 @@ export function dockerCreateArgs(spec: SandboxSpec, ctx: CreateContext, extra: s
   if (cpus !== undefined) a.push('--cpus', String(cpus));
   a.push('--workdir', spec.workdir);
   for (const [k, v] of Object.entries(spec.env)) a.push('--env', `${k}=${v}`);
-  a.push(...extra, ctx.image, ...spec.command);
+  a.push(...(podman ?? []), ctx.image, ...spec.command);
   return a;
 }
 
@@ -118,18 +119,27 @@ export function ownRlimits(text = fs.existsSync('/proc/self/limits') ? fs.readFi
   return out;
 }
 
+/** conmon, podman's container monitor, runs with this RLIMIT_NPROC (measured); a container may not ask for more. */
+const CONMON_NPROC = 32768;
+
 /**
  * Podman extras. Rootless: `--userns keep-id` so the invoking user stays itself inside and owns what it writes.
- * Always: explicit nofile/nproc ulimits at our own hard limits; podman otherwise raises them past what a process
- * without CAP_SYS_RESOURCE may set ("error setting rlimit type 7"), unless containers.conf sets default_ulimits.
+ * Always: explicit nofile/nproc ulimits within our own hard limits; podman otherwise asks for more than a
+ * process without CAP_SYS_RESOURCE may set ("error setting rlimit type 7"), unless containers.conf sets
+ * default_ulimits. nproc is not the sandbox's pids cap (that is --pids-limit): it counts the uid host-wide.
  */
-export function podmanExtraArgs(rootless: boolean, rlimits: Record<string, [number, number]> = ownRlimits()): string[] {
-  const a = rootless ? ['--userns', 'keep-id'] : [];
-  for (const [row, name] of [['Max open files', 'nofile'], ['Max processes', 'nproc']] as const) {
-    const hard = rlimits[row]?.[1];
-    if (hard !== undefined && hard >= 0) a.push('--ulimit', `${name}=${hard}:${hard}`);
-  }
+export function podmanUlimits(rlimits: Record<string, [number, number]> = ownRlimits()): string[] {
+  const a: string[] = [];
+  const nofile = rlimits['Max open files']?.[1];
+  const nproc = rlimits['Max processes']?.[1];
+  if (nofile !== undefined && nofile >= 0) a.push('--ulimit', `nofile=${nofile}:${nofile}`);
+  const n = nproc === undefined || nproc < 0 ? CONMON_NPROC : Math.min(nproc, CONMON_NPROC);
+  a.push('--ulimit', `nproc=${n}:${n}`);
   return a;
+}
+
+export function podmanExtraArgs(rootless: boolean, rlimits?: Record<string, [number, number]>): string[] {
+  return [...(rootless ? ['--userns', 'keep-id'] : []), ...podmanUlimits(rlimits)];
 }
 
 interface PodmanInfo {
@@ -156,6 +166,12 @@ export class PodmanRuntime extends DockerRuntime {
 
   override createArgs(spec: SandboxSpec, ctx: CreateContext): string[] {
     return dockerCreateArgs(spec, ctx, podmanExtraArgs(this.rootless()));
+  }
+
+  /** RUN steps start containers too, with the same rlimit problem. */
+  override buildArgs(tag: string, dockerfile: string, buildArgs: Record<string, string>, context: string): string[] {
+    const [verb, ...rest] = super.buildArgs(tag, dockerfile, buildArgs, context);
+    return [verb, ...podmanUlimits(), ...rest];
   }
 
   protected override async probe(): Promise<Availability> {
