@@ -69,10 +69,12 @@ function sandboxMemory(rt: SandboxRuntime, sandbox: { name: string; pid?: number
   let agent: number[];
   let overhead: number[];
   if (usesImage(rt)) {
-    const top = execFileSync(rt.cli.bin, ['top', sandbox.name, '-eo', 'pid']).toString().trim().split('\n').slice(1).map(Number);
+    // Host pids of the container's processes (podman's `top` runs ps inside unless asked for hpid).
+    const topArgs = rt.kind === 'podman' ? ['top', sandbox.name, 'hpid'] : ['top', sandbox.name, '-eo', 'pid'];
+    const top = execFileSync(rt.cli.bin, topArgs).toString().trim().split('\n').slice(1).map(Number);
     const init = top[0];
     const shim = Number(readFileSync(`/proc/${init}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
-    agent = top.filter((p) => comm(p) !== 'docker-init' && comm(p) !== 'catatonit');
+    agent = top.filter((p) => !['docker-init', 'podman-init', 'catatonit'].includes(comm(p)));
     overhead = [sandbox.pid!, shim, ...top.filter((p) => !agent.includes(p))];
   } else {
     const all = tree(sandbox.pid!);

@@ -77,7 +77,9 @@ export class Orchestrator {
   /** Recover what a previous process left, connect channels, and resume pending work. */
   async start(): Promise<void> {
     const { runtime, channels, log, config } = this.deps;
-    for (const path of [join(APP_ROOT, 'node_modules'), config.dataDir]) assertSandboxCanReach(path, config.sandbox);
+    // bwrap starts as the sandbox uid, which must walk to every mount source; engines bind-mount as the daemon.
+    if (runtime.kind === 'bwrap')
+      for (const path of [join(APP_ROOT, 'node_modules'), config.dataDir]) assertSandboxCanReach(path, config.sandbox);
     const removed = await runtime.cleanupOrphans(this.runDeps.installLabels);
     if (removed > 0) log.warn({ removed }, 'removed sandboxes left by a previous run');
     this.recoverRuns();
