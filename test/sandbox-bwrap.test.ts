@@ -6,9 +6,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BwrapRuntime, bwrapArgs, type HostLayout } from '../src/sandbox/bwrap.js';
 import type { SandboxSpec } from '../src/sandbox/runtime.js';
+import { runToEnd, SANDBOX_UID, testSpec } from './support/sandboxes.js';
 
 const isRoot = process.getuid?.() === 0;
-const UID = 1000; // uid inside the sandbox
+const UID = SANDBOX_UID;
 const labels = { install: 'bwrap-test', run: String(process.pid) };
 
 let base: string;
@@ -17,31 +18,8 @@ let ro: string;
 let rt: BwrapRuntime;
 let seq = 0;
 
-function spec(command: string[], extra: Partial<SandboxSpec> = {}): SandboxSpec {
-  return {
-    name: `t-${process.pid}-${++seq}`,
-    labels,
-    mounts: [
-      { host: ws, sandbox: '/workspace', readonly: false },
-      { host: ro, sandbox: '/ro', readonly: true },
-    ],
-    workdir: '/workspace',
-    env: { PATH: '/usr/bin:/bin', HOME: '/home/agent', GREETING: 'hello' },
-    user: { uid: UID, gid: UID },
-    network: { mode: 'none' },
-    limits: {},
-    command,
-    ...extra,
-  };
-}
-
-async function run(command: string[], extra: Partial<SandboxSpec> = {}) {
-  const h = await rt.start(spec(command, extra));
-  let out = '';
-  h.output.on('data', (d: Buffer) => (out += d));
-  const exit = await h.exited;
-  return { ...exit, out };
-}
+const spec = (command: string[], extra: Partial<SandboxSpec> = {}) => testSpec(`t-${process.pid}-${++seq}`, { ws, ro }, labels, command, extra);
+const run = (command: string[], extra: Partial<SandboxSpec> = {}) => runToEnd(rt, spec(command, extra));
 const sh = (script: string, extra: Partial<SandboxSpec> = {}) => run(['sh', '-c', script], extra);
 
 beforeAll(() => {

@@ -11,13 +11,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROOT } from '../src/app-root.js';
 import { loadConfig } from '../src/config.js';
-import { RUNTIME_KINDS, type SandboxHandle, type SandboxRuntime, type SandboxSpec } from '../src/sandbox/runtime.js';
+import { RUNTIME_KINDS, type SandboxRuntime, type SandboxSpec } from '../src/sandbox/runtime.js';
 import { createRuntime, type RuntimeOptions } from '../src/sandbox/select.js';
 import { defaultScript, text, toolUse } from './support/fake-anthropic.js';
 import { REAL_KEY, sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
+import { collect, runToEnd, SANDBOX_UID, testSpec } from './support/sandboxes.js';
 
 const isRoot = process.getuid?.() === 0;
-const UID = 1000; // the spec's sandbox user
+const UID = SANDBOX_UID;
 const HOST_UID = isRoot ? UID : process.getuid!(); // owner, on the host, of what the sandbox writes
 const root = sandboxReadableTempDir('carapace-conformance-');
 const opts = (kind: string): RuntimeOptions => ({
@@ -56,12 +57,6 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, tim
     await sleep(50);
   }
 }
-function collect(h: SandboxHandle): { text: () => string } {
-  let out = '';
-  h.output.on('data', (d: Buffer) => (out += d));
-  return { text: () => out };
-}
-
 describe.each(backends.map((rt) => [rt.kind, rt] as const))('%s', (kind, rt: SandboxRuntime) => {
   const base = path.join(root, kind);
   const ws = path.join(base, 'ws');
@@ -69,30 +64,9 @@ describe.each(backends.map((rt) => [rt.kind, rt] as const))('%s', (kind, rt: San
   const labels = { 'carapace.install': `conformance-${process.pid}`, 'carapace.group': kind };
   let seq = 0;
 
-  function spec(command: string[], extra: Partial<SandboxSpec> = {}): SandboxSpec {
-    return {
-      name: `cf-${kind}-${process.pid}-${++seq}`,
-      labels,
-      mounts: [
-        { host: ws, sandbox: '/workspace', readonly: false },
-        { host: ro, sandbox: '/ro', readonly: true },
-      ],
-      appDir: APP_ROOT,
-      workdir: '/workspace',
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/home/agent', GREETING: 'hello' },
-      user: { uid: UID, gid: UID },
-      network: { mode: 'none' },
-      limits: {},
-      command,
-      ...extra,
-    };
-  }
-  async function run(command: string[], extra: Partial<SandboxSpec> = {}) {
-    const h = await rt.start(spec(command, extra));
-    const out = collect(h);
-    const exit = await h.exited;
-    return { ...exit, out: out.text() };
-  }
+  const spec = (command: string[], extra: Partial<SandboxSpec> = {}) =>
+    testSpec(`cf-${kind}-${process.pid}-${++seq}`, { ws, ro }, labels, command, { appDir: APP_ROOT, ...extra });
+  const run = (command: string[], extra: Partial<SandboxSpec> = {}) => runToEnd(rt, spec(command, extra));
   const sh = (script: string, extra: Partial<SandboxSpec> = {}) => run(['sh', '-c', script], extra);
   const nodeEval = (code: string, extra: Partial<SandboxSpec> = {}) => run(['node', '-e', code], extra);
 
