@@ -62,8 +62,9 @@ export async function startCarapace(
     token: localChatToken(config.dataDir),
     assistantName: config.assistantName,
     history,
+    onWake: () => orchestrator.rescan(),
   });
-  const orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...(opts.channels ?? [])], log });
+  const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...(opts.channels ?? [])], log });
   // The owner's local chat is the main chat out of the box.
   if (!store.groupByChat(OWNER_CHAT_ID) && !store.listGroups().some((g) => g.isMain)) {
     orchestrator.registerGroup({

@@ -16,6 +16,8 @@ export interface Config {
   heartbeatMs: number;
   runTimeoutMs: number;
   retry: { baseMs: number; maxMs: number; maxAttempts: number };
+  /** Shortest interval a scheduled task may repeat at. */
+  taskMinIntervalMs: number;
   sandbox: { uid: number; gid: number; memoryMb: number; pids: number; cpus: number };
   web: { host: string; port: number };
   logLevel: string;
@@ -87,6 +89,7 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
       maxMs: int(env, 'CARAPACE_RETRY_MAX_MS', 5 * 60_000, 1),
       maxAttempts: int(env, 'CARAPACE_RETRY_ATTEMPTS', 3, 1),
     },
+    taskMinIntervalMs: int(env, 'CARAPACE_TASK_MIN_INTERVAL_MS', 60_000, 100),
     sandbox: {
       uid: int(env, 'CARAPACE_SANDBOX_UID', 1000, 1),
       gid: int(env, 'CARAPACE_SANDBOX_GID', 1000, 1),

@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
 import { localChatToken, startCarapace } from '../app.js';
 import { runTerminalChat } from '../channels/local/terminal-chat.js';
 import { dataPaths } from '../host/paths.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../store/db.js';
 import { Store } from '../store/store.js';
+import { localApiUrl } from './local-api.js';
+import { runTaskNow, tasksReport } from './tasks.js';
 
 const USAGE = `carapace — a personal AI assistant whose agents run in sandboxes
 
@@ -13,6 +15,8 @@ Usage:
   carapace start     run the assistant (web chat on 127.0.0.1, see CARAPACE_WEB_PORT)
   carapace chat      talk to the running assistant from this terminal
   carapace status    groups, runs and pending deliveries
+  carapace tasks     scheduled tasks with their next run and last result
+  carapace tasks run <id>   run a task once, now (its schedule is unchanged)
   carapace help      this text
 
 Configuration comes from the environment or a .env file; see README.md.`;
@@ -41,16 +45,16 @@ async function chat(): Promise<void> {
   if (!existsSync(dataPaths(config.dataDir).localToken)) {
     throw new ConfigError(`Carapace has not been started with data directory ${config.dataDir} yet — run \`npm start\` first.`);
   }
-  const host = config.web.host.includes(':') ? `[${config.web.host}]` : config.web.host;
   await runTerminalChat({
-    url: `http://${host}:${config.web.port}/`,
+    url: localApiUrl(config),
     token: localChatToken(config.dataDir),
     input: process.stdin,
     output: process.stdout,
   });
 }
 
-function status(): void {
+/** Run `fn` on the store, or say there is none yet. */
+async function withStore(fn: (store: Store, config: Config) => void | Promise<void>): Promise<void> {
   const config = loadConfig(undefined, { requireCredentials: false });
   const file = dataPaths(config.dataDir).db;
   if (!existsSync(file)) {
@@ -58,7 +62,23 @@ function status(): void {
     return;
   }
   const db = openDatabase(file);
-  const store = new Store(db);
+  try {
+    await fn(new Store(db), config);
+  } finally {
+    db.close();
+  }
+}
+
+async function tasks(args: string[]): Promise<void> {
+  const [sub, id] = args;
+  if (sub === undefined) return withStore((store, config) => console.log(tasksReport(store, config.timeZone)));
+  if (sub === 'run' && id) return withStore(async (store, config) => console.log(await runTaskNow(config, store, id)));
+  throw new UsageError(`Usage: carapace tasks [run <task id>]`);
+}
+
+class UsageError extends Error {}
+
+function status(store: Store): void {
   const time = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-');
   console.log('Groups:');
   for (const g of store.listGroups()) {
@@ -73,15 +93,15 @@ function status(): void {
     console.log(`  ${time(r.startedAt)} ${r.id} group=${r.groupId} ${r.status} (${took})${r.error ? ` error: ${r.error}` : ''}`);
   }
   console.log(`Replies waiting for delivery: ${store.pendingOutbox().length}`);
-  db.close();
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const [command = 'help'] = argv;
+  const [command = 'help', ...rest] = argv;
   try {
     if (command === 'start') await start();
     else if (command === 'chat') await chat();
-    else if (command === 'status') status();
+    else if (command === 'status') await withStore(status);
+    else if (command === 'tasks') await tasks(rest);
     else if (command === 'help' || command === '--help' || command === '-h') console.log(USAGE);
     else {
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
@@ -89,6 +109,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (err) {
     if (err instanceof ConfigError) console.error(`Configuration problem: ${err.message}`);
+    else if (err instanceof UsageError) console.error(err.message);
     else console.error(`carapace ${command} failed: ${(err as Error).message}`);
     process.exitCode = 1;
   }

@@ -33,6 +33,12 @@ export interface RunExit {
 }
 
 
+/**
+ * Why a run exists. `chat`: pending messages; `task`: a scheduled task in the group's conversation (messages
+ * join it); `isolated`: a task in a fresh session of its own, which nothing else may join.
+ */
+export type RunMode = 'chat' | 'task' | 'isolated';
+
 export const newRunId = () => `r${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 /**
@@ -64,6 +70,7 @@ export class AgentRun {
     readonly group: Group,
     private readonly onOutput: (run: AgentRun, output: Output) => void,
     firstMessage: number,
+    readonly mode: RunMode = 'chat',
   ) {
     this.dir = deps.paths.run(id);
     this.sandboxName = `carapace-${group.folder}-${id}`;
@@ -161,6 +168,16 @@ export class AgentRun {
       const error = ok ? undefined : (this.lastError ?? `sandbox exited with ${exit.signal ?? `code ${exit.code}`}`);
       return { ok, error };
     });
+  }
+
+  /** The seq the next `send` will use, so the store can record what it carries before the runner can see it. */
+  get nextSeq(): number {
+    return this.inputSeq + 1;
+  }
+
+  /** Still listening for inputs (its sandbox has not ended). */
+  get open(): boolean {
+    return !this.ended;
   }
 
   /** Pipe more messages into the live run; returns the input's seq. */

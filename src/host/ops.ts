@@ -1,20 +1,9 @@
 // Requests from agents (tools that read or change host state). Authority comes only from the run the request
 // came from — the group whose run directory it was found in — never from anything inside the request.
-import type { Store, Group } from '../store/store.js';
+import { OpError, type Op, type OpContext } from './op.js';
+import { taskOps } from './tasks.js';
 
-export interface OpContext {
-  /** The group whose sandbox sent the request. */
-  group: Group;
-  runId: string;
-  store: Store;
-}
-
-export class OpError extends Error {}
-
-interface Op {
-  mainOnly: boolean;
-  run: (ctx: OpContext, args: unknown) => unknown;
-}
+export { OpError, type OpContext };
 
 const ops: Record<string, Op> = {
   list_groups: {
@@ -28,6 +17,7 @@ const ops: Record<string, Op> = {
         isMain: g.isMain,
       })),
   },
+  ...taskOps,
 };
 
 /** Run a request, or throw an OpError whose message the agent sees. */

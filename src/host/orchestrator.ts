@@ -7,13 +7,16 @@ import type { Config } from '../config.js';
 import { listReady } from '../ipc/files.js';
 import type { Output } from '../ipc/protocol.js';
 import { GroupQueue, type RunOutcome } from '../queue/group-queue.js';
-import { formatMessages, stripInternal } from '../router/format.js';
+import { formatMessages, formatTaskPrompt, stripInternal } from '../router/format.js';
 import { needsAgent } from '../router/trigger.js';
 import type { SandboxRuntime } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
-import { AgentRun, APP_ROOT, newRunId, type RunDeps } from './agent-run.js';
+import type { TaskRun } from '../store/tasks.js';
+import { Scheduler, systemClock, type Clock } from '../tasks/scheduler.js';
+import { AgentRun, APP_ROOT, newRunId, type RunDeps, type RunMode } from './agent-run.js';
 import { Delivery } from './delivery.js';
 import { OpError, runOp } from './ops.js';
+import type { TaskEnv } from './tasks.js';
 import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
 
 export interface OrchestratorDeps {
@@ -22,6 +25,16 @@ export interface OrchestratorDeps {
   runtime: SandboxRuntime;
   channels: Channel[];
   log: Logger;
+  /** Wall clock and timers for the task scheduler (tests drive it by hand). */
+  clock?: Clock;
+}
+
+/** What an output belongs to; `isolated` outputs never touch the group's session. */
+interface OutputContext {
+  group: Group;
+  runId: string;
+  isolated: boolean;
+  run?: AgentRun;
 }
 
 /** Seq used for the host's own notes in the outbox (never produced by a runner). */
@@ -36,6 +49,8 @@ export class Orchestrator {
   readonly paths;
   readonly queue: GroupQueue;
   readonly delivery: Delivery;
+  readonly scheduler: Scheduler;
+  private readonly taskEnv: TaskEnv;
   private readonly live = new Map<number, AgentRun>();
   /** Runs being set up, executed or wrapped up; shutdown waits for them so none touches a closed store. */
   private readonly inflight = new Set<Promise<RunOutcome>>();
@@ -70,6 +85,20 @@ export class Orchestrator {
       onError: (groupId, err) => log.error({ groupId, err }, 'run failed unexpectedly'),
     });
     this.delivery = new Delivery(deps.store, deps.channels, log, config.retry);
+    const clock = deps.clock ?? systemClock;
+    this.scheduler = new Scheduler({
+      tasks: deps.store.tasks,
+      timeZone: config.timeZone,
+      clock,
+      log,
+      onDue: (groupIds) => this.tasksDue(groupIds),
+    });
+    this.taskEnv = {
+      timeZone: config.timeZone,
+      minIntervalMs: config.taskMinIntervalMs,
+      now: () => clock.now(),
+      changed: () => this.scheduler.reschedule(),
+    };
   }
 
   /** Recover what a previous process left, connect channels, and resume pending work. */
@@ -81,6 +110,7 @@ export class Orchestrator {
     this.recoverRuns();
     for (const channel of channels) await channel.connect((m) => this.handleInbound(m));
     this.delivery.kick();
+    this.scheduler.start(); // claims occurrences missed while down: each task runs once, not once per miss
     for (const group of this.deps.store.listGroups()) if (this.hasWork(group)) this.queue.enqueue(group.id);
     log.info({ groups: this.deps.store.listGroups().length, runtime: runtime.kind }, 'carapace started');
   }
@@ -88,6 +118,7 @@ export class Orchestrator {
   /** Stop taking work, let live runs go (their unanswered messages stay pending for next start), close channels. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.scheduler.stop();
     this.queue.stop();
     this.delivery.stop();
     await Promise.all([...this.live.values()].map((run) => run.stop('orchestrator shutting down')));
@@ -109,49 +140,126 @@ export class Orchestrator {
   }
 
   handleInbound(message: InboundMessage): void {
-    const { store, log } = this.deps;
+    const { store } = this.deps;
     const id = store.insertMessage(message);
     if (id === null || message.fromAssistant || this.stopping) return; // duplicate delivery, or our own echo
     const group = store.groupByChat(message.chatId);
     if (!group || !needsAgent(group, message.text)) return; // stays in the store as context
     const run = this.live.get(group.id);
-    if (run) {
-      const messages = store.messagesAfter(group.chatId, run.lastSentMessage);
-      if (messages.length === 0) return;
-      const maxId = messages.at(-1)!.id;
-      const seq = run.send(formatMessages(messages, this.deps.config.timeZone), maxId);
-      store.recordInput(run.id, seq, maxId);
-      void this.channelOf(group.chatId)?.setTyping(group.chatId, true).catch(() => undefined);
-      log.debug({ group: group.folder, run: run.id, seq }, 'piped into live run');
-      return;
-    }
-    this.queue.enqueue(group.id);
+    if (run && this.joinable(run)) this.pipeMessages(group, run);
+    else this.queue.enqueue(group.id); // an isolated task run takes no messages: they run after it
   }
 
-  /** Unanswered messages that need the agent? */
+  /**
+   * The store changed behind our back (the CLI queued a task run, edited tasks): re-arm the scheduler and
+   * start whatever now has work.
+   */
+  rescan(): void {
+    if (this.stopping) return;
+    this.scheduler.reschedule();
+    this.tasksDue(this.deps.store.tasks.groupsWithClaimed());
+    for (const group of this.deps.store.listGroups()) if (this.hasWork(group)) this.queue.enqueue(group.id);
+  }
+
+  /** Unanswered messages that need the agent, or task occurrences waiting to run? */
   private hasWork(group: Group): boolean {
-    return this.deps.store.messagesAfter(group.chatId, group.cursor).some((m) => needsAgent(group, m.text));
+    const { store } = this.deps;
+    return store.tasks.hasClaimed(group.id) || store.messagesAfter(group.chatId, group.cursor).some((m) => needsAgent(group, m.text));
+  }
+
+  /** A live run in the group's own conversation that still takes inputs. */
+  private joinable(run: AgentRun): boolean {
+    return run.mode !== 'isolated' && run.open;
+  }
+
+  /** Feed the messages the run has not seen into it, if any of them needs the agent. */
+  private pipeMessages(group: Group, run: AgentRun): void {
+    const { store, log, config } = this.deps;
+    const messages = store.messagesAfter(group.chatId, run.lastSentMessage);
+    if (!messages.some((m) => needsAgent(group, m.text))) return;
+    const maxId = messages.at(-1)!.id;
+    const seq = run.send(formatMessages(messages, config.timeZone), maxId);
+    store.recordInput(run.id, seq, maxId);
+    void this.channelOf(group.chatId)?.setTyping(group.chatId, true).catch(() => undefined);
+    log.debug({ group: group.folder, run: run.id, seq }, 'piped into live run');
+  }
+
+  /** Feed waiting group-context task occurrences into a live run of the group's conversation. */
+  private pipeTasks(run: AgentRun): void {
+    const { store, log, config } = this.deps;
+    for (const { occurrence, task } of store.tasks.startable(run.group.id)) {
+      if (task.contextMode !== 'group') continue;
+      const seq = run.nextSeq;
+      // Recorded as running before the runner can see it: a crash from here on abandons it, never repeats it.
+      store.tasks.attach(occurrence.id, run.id, seq);
+      store.recordInput(run.id, seq, run.lastSentMessage);
+      run.send(formatTaskPrompt(task, occurrence, config.timeZone), run.lastSentMessage);
+      log.info({ group: run.group.folder, run: run.id, task: task.id, seq }, 'task piped into live run');
+    }
+  }
+
+  /** The scheduler claimed occurrences for these groups. */
+  private tasksDue(groupIds: number[]): void {
+    for (const groupId of groupIds) {
+      if (this.stopping) return;
+      const run = this.live.get(groupId);
+      if (run && this.joinable(run)) this.pipeTasks(run);
+      if (!this.deps.store.tasks.hasClaimed(groupId)) continue;
+      // What is left needs the group's slot: an idle run gives it up now, a busy one after its turn.
+      if (run?.idle) run.close();
+      this.queue.enqueue(groupId);
+    }
+  }
+
+  /**
+   * What a new run of the group starts with: a waiting task occurrence first (it has a due time to keep), else
+   * the pending messages. Undefined when there is nothing to do.
+   */
+  private planRun(group: Group): { mode: RunMode; prompt: string; lastId: number; taskRun?: TaskRun } | undefined {
+    const { store, config } = this.deps;
+    const [next] = store.tasks.startable(group.id);
+    if (next) {
+      const mode = next.task.contextMode === 'isolated' ? 'isolated' : 'task';
+      return { mode, prompt: formatTaskPrompt(next.task, next.occurrence, config.timeZone), lastId: group.cursor, taskRun: next.occurrence };
+    }
+    const messages = store.messagesAfter(group.chatId, group.cursor);
+    if (!messages.some((m) => needsAgent(group, m.text))) return undefined;
+    return { mode: 'chat', prompt: formatMessages(messages, config.timeZone), lastId: messages.at(-1)!.id };
   }
 
   private async runGroup(groupId: number, attempt: number): Promise<RunOutcome> {
-    const { store, log, config } = this.deps;
+    const { store, log } = this.deps;
     const group = store.groupById(groupId);
     if (!group || this.stopping) return 'done';
-    const messages = store.messagesAfter(group.chatId, group.cursor);
-    if (!messages.some((m) => needsAgent(group, m.text))) return 'done';
+    const plan = this.planRun(group);
+    if (!plan) return 'done';
 
     const runId = newRunId();
-    const lastId = messages.at(-1)!.id;
-    const run = new AgentRun(this.runDeps, runId, group, (r, o) => this.handleOutput(r.group, r.id, o, r), lastId);
-    store.startRun({ id: runId, groupId, attempt, fromMessage: group.cursor, toMessage: lastId, sandbox: run.sandboxName });
+    const isolated = plan.mode === 'isolated';
+    const run = new AgentRun(this.runDeps, runId, group, (r, o) => this.handleOutput({ group: r.group, runId: r.id, isolated, run: r }, o), plan.lastId, plan.mode);
+    store.startRun({
+      id: runId,
+      groupId,
+      attempt,
+      fromMessage: group.cursor,
+      toMessage: plan.lastId,
+      sandbox: run.sandboxName,
+      isolated,
+      taskRun: plan.taskRun?.id,
+    });
     this.live.set(groupId, run);
     const chat = this.channelOf(group.chatId);
-    void chat?.setTyping(group.chatId, true).catch(() => undefined);
-    log.info({ group: group.folder, run: runId, attempt, messages: messages.length }, 'starting agent');
+    if (plan.mode === 'chat') void chat?.setTyping(group.chatId, true).catch(() => undefined);
+    if (plan.mode === 'task') {
+      // Whatever else waits for this conversation joins the same sandbox.
+      this.pipeMessages(group, run);
+      this.pipeTasks(run);
+    }
+    log.info({ group: group.folder, run: runId, attempt, mode: plan.mode, task: plan.taskRun?.taskId }, 'starting agent');
 
     let exit;
     try {
-      const finished = await run.start(formatMessages(messages, config.timeZone), store.sessionOf(groupId));
+      const finished = await run.start(plan.prompt, isolated ? undefined : store.sessionOf(groupId));
       exit = await finished;
     } catch (err) {
       exit = { ok: false, error: `could not start sandbox: ${(err as Error).message}` };
@@ -165,10 +273,15 @@ export class Orchestrator {
     if (this.stopping) {
       // Whatever it had not answered stays after the cursor and is picked up on the next start.
       store.endRun(runId, unanswered ? 'abandoned' : 'succeeded', unanswered ? exit.error : undefined);
+      this.noteTaskEnds(store.tasks.endAttached(runId, { status: 'abandoned', error: 'the assistant shut down during the run' }));
       log.info({ group: group.folder, run: runId, unanswered }, 'run stopped for shutdown');
       return 'done';
     }
     store.endRun(runId, exit.ok ? 'succeeded' : 'failed', exit.error);
+    // A clean exit that never took an occurrence up leaves it waiting; a failed run may have acted on it.
+    const error = exit.error ?? 'unknown error';
+    this.noteTaskEnds(store.tasks.endAttached(runId, exit.ok ? 'unstarted' : { status: 'failed', error }));
+    this.delivery.kick();
     if (exit.ok || !unanswered) {
       if (!exit.ok) log.warn({ group: group.folder, run: runId, error: exit.error }, 'run ended with an error');
       else log.info({ group: group.folder, run: runId }, 'run finished');
@@ -185,11 +298,11 @@ export class Orchestrator {
     return 'retry';
   }
 
-  private handleOutput(group: Group, runId: string, output: Output, run?: AgentRun): void {
+  private handleOutput({ group, runId, isolated, run }: OutputContext, output: Output): void {
     const { store, log } = this.deps;
     switch (output.type) {
       case 'session':
-        store.setSession(group.id, output.sessionId);
+        if (!isolated) store.setSession(group.id, output.sessionId);
         break;
       case 'result': {
         const answered = store.inputMessage(runId, output.answered);
@@ -197,8 +310,13 @@ export class Orchestrator {
         const text = stripInternal(output.text);
         if (text) store.queueOutput({ runId, seq: output.seq, chatId: group.chatId, text, groupId: group.id, answered });
         else if (answered !== undefined) store.advanceCursor(group.id, answered);
-        if (run?.idle) void this.channelOf(group.chatId)?.setTyping(group.chatId, false).catch(() => undefined);
-        if (run?.idle && this.queue.waitingGroups.length > 0) run.close(); // someone needs the slot
+        store.tasks.completeAnswered(runId, output.answered, text);
+        if (run?.idle) {
+          void this.channelOf(group.chatId)?.setTyping(group.chatId, false).catch(() => undefined);
+          // Task runs end after their work; a chat run stays warm unless someone (another group, or a task of
+          // this one that cannot join it) needs the slot.
+          if (run.mode !== 'chat' || this.queue.waitingGroups.length > 0 || store.tasks.hasClaimed(group.id)) run.close();
+        }
         this.delivery.kick();
         break;
       }
@@ -218,7 +336,7 @@ export class Orchestrator {
   private async answer(run: AgentRun, id: string, op: string, args: unknown): Promise<void> {
     const { store, log } = this.deps;
     try {
-      const result = await runOp({ group: run.group, runId: run.id, store }, op, args);
+      const result = await runOp({ group: run.group, runId: run.id, store, tasks: this.taskEnv }, op, args);
       run.respond(id, { ok: true, result });
     } catch (err) {
       const error = err instanceof OpError ? err.message : 'internal error';
@@ -247,6 +365,22 @@ export class Orchestrator {
     this.delivery.kick();
   }
 
+  /** Occurrences that ended without an answer are worth a word in their chat: the user expected something. */
+  private noteTaskEnds(ended: TaskRun[]): void {
+    const { store } = this.deps;
+    for (const occurrence of ended) {
+      const stored = store.tasks.runById(occurrence.id);
+      const task = stored && store.tasks.get(stored.taskId);
+      const group = task && store.groupById(task.groupId);
+      if (!stored || !group || (stored.status !== 'failed' && stored.status !== 'abandoned')) continue;
+      const text =
+        stored.status === 'failed'
+          ? `⚠️ Scheduled task ${stored.taskId} failed: ${stored.error}`
+          : `⚠️ Scheduled task ${stored.taskId} was interrupted (${stored.error}) and is not repeated.`;
+      store.queueOutput({ runId: `task-run-${stored.id}`, seq: HOST_NOTE_SEQ, chatId: group.chatId, text, groupId: group.id });
+    }
+  }
+
   private closeAnIdleRun(): void {
     for (const run of this.live.values()) {
       if (run.idle) {
@@ -268,7 +402,7 @@ export class Orchestrator {
       if (group && existsSync(outDir)) {
         for (const name of listReady(outDir)) {
           try {
-            this.handleOutput(group, row.id, JSON.parse(readFileSync(join(outDir, name), 'utf8')) as Output);
+            this.handleOutput({ group, runId: row.id, isolated: row.isolated }, JSON.parse(readFileSync(join(outDir, name), 'utf8')) as Output);
           } catch (err) {
             log.warn({ run: row.id, file: name, err: (err as Error).message }, 'unreadable output of a crashed run skipped');
           }
@@ -277,6 +411,9 @@ export class Orchestrator {
       store.endRun(row.id, 'abandoned', 'orchestrator stopped during the run');
       log.warn({ run: row.id }, 'recovered a run interrupted by a restart');
     }
+    // Task occurrences a dead process was running may have had effects already: they are not repeated.
+    // (Occurrences it had only claimed never started; they simply run now.)
+    this.noteTaskEnds(store.tasks.abandonRunning('the assistant stopped during the run'));
     if (existsSync(this.paths.runsDir)) {
       for (const dir of readdirSync(this.paths.runsDir)) rmSync(join(this.paths.runsDir, dir), { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 import type { DB } from './db.js';
 import type { InboundMessage } from '../channels/channel.js';
+import { TaskStore } from './tasks.js';
 
 export interface Group {
   id: number;
@@ -36,6 +37,8 @@ export interface RunRow {
   firstOutputAt: number | null;
   endedAt: number | null;
   error: string | null;
+  /** A task run in a fresh session: its session id is not the group's. */
+  isolated: boolean;
 }
 
 export interface OutboxRow {
@@ -51,7 +54,7 @@ export interface OutboxRow {
 const groupCols = `id, channel, chat_id AS chatId, name, folder, trigger, requires_trigger AS requiresTrigger,
   is_main AS isMain, container_config AS containerConfig, cursor`;
 const runCols = `id, group_id AS groupId, status, attempt, from_message AS fromMessage, to_message AS toMessage,
-  sandbox, started_at AS startedAt, first_output_at AS firstOutputAt, ended_at AS endedAt, error`;
+  sandbox, started_at AS startedAt, first_output_at AS firstOutputAt, ended_at AS endedAt, error, isolated`;
 const messageCols = `id, chat_id AS chatId, sender_id AS senderId, sender_name AS senderName, text, timestamp,
   from_assistant AS fromAssistant`;
 
@@ -64,10 +67,15 @@ function toGroup(row: any): Group {
   };
 }
 const toMessage = (row: any): StoredMessage => ({ ...row, fromAssistant: !!row.fromAssistant });
+const toRun = (row: any): RunRow => ({ ...row, isolated: !!row.isolated });
 
 /** Typed access to the store. Every multi-step state change is one transaction. */
 export class Store {
-  constructor(readonly db: DB) {}
+  readonly tasks: TaskStore;
+
+  constructor(readonly db: DB) {
+    this.tasks = new TaskStore(db);
+  }
 
   // ── chats and messages ────────────────────────────────────────────────────
 
@@ -183,16 +191,29 @@ export class Store {
 
   // ── runs ──────────────────────────────────────────────────────────────────
 
-  /** Claim messages (fromMessage, toMessage] for a new run; they are its input 0. */
-  startRun(r: { id: string; groupId: number; attempt: number; fromMessage: number; toMessage: number; sandbox: string }) {
+  /**
+   * Claim messages (fromMessage, toMessage] for a new run; they are its input 0. A run started for a task
+   * occurrence (`taskRun`) carries that occurrence as input 0 instead, and claims no messages.
+   */
+  startRun(r: {
+    id: string;
+    groupId: number;
+    attempt: number;
+    fromMessage: number;
+    toMessage: number;
+    sandbox: string;
+    isolated?: boolean;
+    taskRun?: number;
+  }) {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO runs (id, group_id, status, attempt, from_message, to_message, sandbox, started_at)
-           VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`,
+          `INSERT INTO runs (id, group_id, status, attempt, from_message, to_message, sandbox, started_at, isolated)
+           VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
         )
-        .run(r.id, r.groupId, r.attempt, r.fromMessage, r.toMessage, r.sandbox, Date.now());
+        .run(r.id, r.groupId, r.attempt, r.fromMessage, r.toMessage, r.sandbox, Date.now(), r.isolated ? 1 : 0);
       this.recordInput(r.id, 0, r.toMessage);
+      if (r.taskRun !== undefined) this.tasks.attach(r.taskRun, r.id, 0);
     })();
   }
 
@@ -219,15 +240,16 @@ export class Store {
   }
 
   runById(id: string): RunRow | undefined {
-    return this.db.prepare(`SELECT ${runCols} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+    const row = this.db.prepare(`SELECT ${runCols} FROM runs WHERE id = ?`).get(id);
+    return row ? toRun(row) : undefined;
   }
 
   runningRuns(): RunRow[] {
-    return this.db.prepare(`SELECT ${runCols} FROM runs WHERE status = 'running'`).all() as RunRow[];
+    return this.db.prepare(`SELECT ${runCols} FROM runs WHERE status = 'running'`).all().map(toRun);
   }
 
   recentRuns(limit: number): RunRow[] {
-    return this.db.prepare(`SELECT ${runCols} FROM runs ORDER BY started_at DESC LIMIT ?`).all(limit) as RunRow[];
+    return this.db.prepare(`SELECT ${runCols} FROM runs ORDER BY started_at DESC LIMIT ?`).all(limit).map(toRun);
   }
 
   // ── outbox ────────────────────────────────────────────────────────────────

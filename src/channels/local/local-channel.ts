@@ -28,6 +28,8 @@ export interface LocalChannelOptions {
   assistantName?: string;
   history: (chatId: string, limit: number) => ChatLine[];
   maxMessageChars?: number;
+  /** `carapace` CLI commands that changed the store ask the running assistant to look again. */
+  onWake?: () => void;
 }
 
 interface Subscriber {
@@ -171,6 +173,9 @@ export class LocalChannel implements Channel {
         return this.postMessage(req, res);
       case 'GET /api/events':
         return this.openEvents(req, res, url);
+      case 'POST /api/wake':
+        this.opts.onWake?.();
+        return sendJson(res, 202, { ok: true });
       case 'GET /api/history': {
         const limit = Math.min(Math.max(Number.parseInt(url.searchParams.get('limit') ?? '', 10) || 50, 1), 500);
         return sendJson(res, 200, { messages: this.opts.history(OWNER_CHAT_ID, limit) });

@@ -1,0 +1,188 @@
+// The host side of the task tools. A group manages only its own tasks; main sees and manages every group's
+// and may schedule for any. Who is asking comes from OpContext.group (the run's own group), never from args.
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import type { Group, Store } from '../store/store.js';
+import type { Task } from '../store/tasks.js';
+import { listTasksArgs, scheduleTaskArgs, taskIdArgs, updateTaskArgs } from '../tasks/args.js';
+import { describeSchedule, nextOccurrence, parseSchedule, ScheduleError } from '../tasks/schedule.js';
+import { formatTime } from '../time.js';
+import { OpError, type Op, type OpContext } from './op.js';
+
+/** What task operations need besides the store. */
+export interface TaskEnv {
+  timeZone: string;
+  minIntervalMs: number;
+  now: () => number;
+  /** Tasks changed: the scheduler re-arms its timer. */
+  changed: () => void;
+}
+
+/** A runaway agent must not be able to fill the store with schedules. */
+export const MAX_ACTIVE_TASKS_PER_GROUP = 100;
+
+export const newTaskId = () => `t${randomBytes(4).toString('hex')}`;
+
+function parseArgs<T extends z.ZodType>(schema: T, args: unknown): z.output<T> {
+  const parsed = schema.safeParse(args ?? {});
+  if (!parsed.success) {
+    throw new OpError(`invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Schedule errors are the agent's to fix; say exactly what was wrong. */
+function schedule(type: string, value: string, env: TaskEnv) {
+  try {
+    return parseSchedule(type, value, { timeZone: env.timeZone, now: env.now(), minIntervalMs: env.minIntervalMs });
+  } catch (err) {
+    if (err instanceof ScheduleError) throw new OpError(err.message);
+    throw err;
+  }
+}
+
+/** The task, if the asking group may see it. Another group's task looks exactly like a missing one. */
+function visibleTask(ctx: OpContext, id: string): Task {
+  const task = ctx.store.tasks.get(id);
+  if (!task || (!ctx.group.isMain && task.groupId !== ctx.group.id)) throw new OpError(`No task with id "${id}".`);
+  return task;
+}
+
+function targetGroup(ctx: OpContext, target: string | undefined): Group {
+  if (target === undefined || target === ctx.group.folder || target === ctx.group.chatId) return ctx.group;
+  if (!ctx.group.isMain) throw new OpError('Only the main chat can schedule tasks for another group.');
+  const group = ctx.store.listGroups().find((g) => g.folder === target || g.chatId === target);
+  if (!group) throw new OpError(`No registered group "${target}": use a folder or chat id from list_groups.`);
+  return group;
+}
+
+/** A task as the agent and the CLI see it: times in the user's timezone, with its latest run. */
+export function summarizeTask(store: Store, task: Task, timeZone: string) {
+  const [last] = store.tasks.history(task.id, 1);
+  return {
+    id: task.id,
+    group: store.groupById(task.groupId)?.folder ?? null,
+    prompt: task.prompt,
+    schedule: describeSchedule({ type: task.scheduleType, value: task.scheduleValue }),
+    contextMode: task.contextMode,
+    status: task.status,
+    nextRun: task.nextRun === null ? null : formatTime(task.nextRun, timeZone),
+    lastRun: last
+      ? {
+          due: formatTime(last.dueAt, timeZone),
+          trigger: last.trigger,
+          status: last.status,
+          durationMs: last.startedAt !== null && last.endedAt !== null ? last.endedAt - last.startedAt : null,
+          ...(last.error ? { error: last.error } : {}),
+          ...(last.result !== null ? { result: last.result } : {}),
+        }
+      : null,
+  };
+}
+
+const summary = (ctx: OpContext, task: Task) => summarizeTask(ctx.store, task, ctx.tasks.timeZone);
+
+export const taskOps: Record<string, Op> = {
+  schedule_task: {
+    mainOnly: false,
+    run: (ctx, raw) => {
+      const args = parseArgs(scheduleTaskArgs, raw);
+      const group = targetGroup(ctx, args.target_group);
+      if (ctx.store.tasks.countActive(group.id) >= MAX_ACTIVE_TASKS_PER_GROUP) {
+        throw new OpError(`The group "${group.folder}" already has ${MAX_ACTIVE_TASKS_PER_GROUP} active tasks; cancel some first.`);
+      }
+      const s = schedule(args.schedule_type, args.schedule_value, ctx.tasks);
+      const task = ctx.store.tasks.create(
+        {
+          id: newTaskId(),
+          groupId: group.id,
+          createdBy: ctx.group.id,
+          prompt: args.prompt,
+          scheduleType: s.type,
+          scheduleValue: s.value,
+          contextMode: args.context_mode,
+          anchorAt: s.anchorAt,
+          nextRun: s.first,
+        },
+        ctx.tasks.now(),
+      );
+      ctx.tasks.changed();
+      return summary(ctx, task);
+    },
+  },
+
+  list_tasks: {
+    mainOnly: false,
+    run: (ctx, raw) => {
+      const args = parseArgs(listTasksArgs, raw);
+      const tasks = ctx.store.tasks.list({
+        groupId: ctx.group.isMain ? undefined : ctx.group.id,
+        includeCancelled: args.include_cancelled,
+      });
+      return tasks.map((t) => summary(ctx, t));
+    },
+  },
+
+  update_task: {
+    mainOnly: false,
+    run: (ctx, raw) => {
+      const args = parseArgs(updateTaskArgs, raw);
+      const task = visibleTask(ctx, args.task_id);
+      if (task.status === 'cancelled') throw new OpError(`Task ${task.id} is cancelled; schedule a new one instead.`);
+      if (args.schedule_type !== undefined && args.schedule_value === undefined) {
+        throw new OpError('Changing schedule_type needs a schedule_value for it.');
+      }
+      const patch: Parameters<Store['tasks']['update']>[1] = {};
+      if (args.prompt !== undefined) patch.prompt = args.prompt;
+      if (args.context_mode !== undefined) patch.contextMode = args.context_mode;
+      if (args.schedule_value !== undefined) {
+        const s = schedule(args.schedule_type ?? task.scheduleType, args.schedule_value, ctx.tasks);
+        Object.assign(patch, { scheduleType: s.type, scheduleValue: s.value, anchorAt: s.anchorAt });
+        // A new schedule revives a finished one-off; a paused task stays paused until resumed.
+        if (task.status === 'paused') patch.nextRun = null;
+        else Object.assign(patch, { nextRun: s.first, status: 'active' });
+      }
+      if (Object.keys(patch).length === 0) throw new OpError('Nothing to update: give a prompt, schedule or context_mode.');
+      const updated = ctx.store.tasks.update(task.id, patch, ctx.tasks.now());
+      ctx.tasks.changed();
+      return summary(ctx, updated);
+    },
+  },
+
+  pause_task: {
+    mainOnly: false,
+    run: (ctx, raw) => {
+      const task = visibleTask(ctx, parseArgs(taskIdArgs, raw).task_id);
+      if (task.status !== 'active') throw new OpError(`Task ${task.id} is ${task.status}, not active.`);
+      const updated = ctx.store.tasks.update(task.id, { status: 'paused', nextRun: null }, ctx.tasks.now());
+      ctx.tasks.changed();
+      return summary(ctx, updated);
+    },
+  },
+
+  resume_task: {
+    mainOnly: false,
+    run: (ctx, raw) => {
+      const task = visibleTask(ctx, parseArgs(taskIdArgs, raw).task_id);
+      if (task.status !== 'paused') throw new OpError(`Task ${task.id} is ${task.status}, not paused.`);
+      const now = ctx.tasks.now();
+      const s = { type: task.scheduleType, value: task.scheduleValue, anchorAt: task.anchorAt };
+      // A one-off whose time passed while paused runs once, now — like any occurrence missed while down.
+      const nextRun = task.scheduleType === 'once' ? Math.max(task.anchorAt, now) : nextOccurrence(s, now, ctx.tasks.timeZone);
+      const updated = ctx.store.tasks.update(task.id, { status: 'active', nextRun }, now);
+      ctx.tasks.changed();
+      return summary(ctx, updated);
+    },
+  },
+
+  cancel_task: {
+    mainOnly: false,
+    run: (ctx, raw) => {
+      const task = visibleTask(ctx, parseArgs(taskIdArgs, raw).task_id);
+      if (task.status === 'cancelled') throw new OpError(`Task ${task.id} is already cancelled.`);
+      const updated = ctx.store.tasks.update(task.id, { status: 'cancelled', nextRun: null }, ctx.tasks.now());
+      ctx.tasks.changed();
+      return summary(ctx, updated);
+    },
+  },
+};
