@@ -6,22 +6,23 @@ import { Store } from '../src/store/store.js';
 describe('agent requests', () => {
   const store = new Store(openDatabase(':memory:'));
   const main = store.registerGroup({ channel: 'local', chatId: 'local:owner', name: 'Owner', folder: 'main', trigger: '@Andy', requiresTrigger: false, isMain: true });
+  const tasks = { timeZone: 'UTC', minIntervalMs: 60_000, now: () => Date.now(), changed: () => undefined };
   const family = store.registerGroup({ channel: 'local', chatId: 'local:family', name: 'Family', folder: 'family', trigger: '@Andy', requiresTrigger: true, isMain: false });
 
   it('main may list every group', async () => {
-    const groups = (await runOp({ group: main, runId: 'r', store }, 'list_groups', {})) as { folder: string }[];
+    const groups = (await runOp({ group: main, runId: 'r', store, tasks }, 'list_groups', {})) as { folder: string }[];
     expect(groups.map((g) => g.folder)).toEqual(['main', 'family']);
   });
 
   it('another group may not, whatever its request says', async () => {
-    await expect(runOp({ group: family, runId: 'r', store }, 'list_groups', { asMain: true })).rejects.toThrow(
+    await expect(runOp({ group: family, runId: 'r', store, tasks }, 'list_groups', { asMain: true })).rejects.toThrow(
       new OpError('list_groups is only available in the main chat'),
     );
   });
 
   it('unknown and inherited property names are not operations', async () => {
     for (const op of ['drop_tables', 'constructor', '__proto__', 'toString']) {
-      await expect(runOp({ group: main, runId: 'r', store }, op, {})).rejects.toThrow(`unknown operation "${op}"`);
+      await expect(runOp({ group: main, runId: 'r', store, tasks }, op, {})).rejects.toThrow(`unknown operation "${op}"`);
     }
   });
 });

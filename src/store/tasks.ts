@@ -81,7 +81,7 @@ export class TaskStore {
   list(opts: { groupId?: number; includeCancelled?: boolean } = {}): Task[] {
     return this.db
       .prepare(
-        `SELECT ${taskCols} FROM tasks WHERE (? IS NULL OR group_id = ?) AND (? OR status != 'cancelled') ORDER BY created_at, id`,
+        `SELECT ${taskCols} FROM tasks WHERE (? IS NULL OR group_id = ?) AND (? OR status != 'cancelled') ORDER BY created_at, rowid`,
       )
       .all(opts.groupId ?? null, opts.groupId ?? null, opts.includeCancelled ? 1 : 0) as Task[];
   }
