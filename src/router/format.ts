@@ -1,6 +1,6 @@
 import type { StoredMessage } from '../store/store.js';
 import { describeSchedule, type ScheduleType } from '../tasks/schedule.js';
-import { formatTime } from '../time.js';
+import { formatTime, isoInZone } from '../time.js';
 
 /** Escape text for the XML-ish envelope the agent reads; message text can never close or forge a tag. */
 export function escapeXml(s: string): string {
@@ -23,7 +23,7 @@ export function stripInternal(text: string): string {
 
 /**
  * The prompt of a scheduled run: marked as such (it is not the user speaking), with its schedule and due time in
- * local time. The task's own prompt is escaped like a message: whoever wrote it cannot forge the envelope.
+ * local time (to the second: it also tells occurrences apart). The task's own prompt is escaped like a message: whoever wrote it cannot forge the envelope.
  */
 export function formatTaskPrompt(
   task: { id: string; prompt: string; scheduleType: ScheduleType; scheduleValue: string },
@@ -33,7 +33,7 @@ export function formatTaskPrompt(
   const schedule = escapeXml(describeSchedule({ type: task.scheduleType, value: task.scheduleValue }));
   const how = occurrence.trigger === 'manual' ? 'run by hand' : 'due';
   return [
-    `<scheduled_task id="${task.id}" schedule="${schedule}" ${how}="${formatTime(occurrence.dueAt, timeZone)}">`,
+    `<scheduled_task id="${task.id}" schedule="${schedule}" ${how}="${isoInZone(occurrence.dueAt, timeZone)}">`,
     'This is a scheduled run of a task, not a message from the user. Do what it asks. Your reply goes to the chat;',
     'if there is nothing worth telling, reply with nothing or only <internal>…</internal> and the chat stays quiet.',
     `<prompt>${escapeXml(task.prompt)}</prompt>`,
