@@ -70,4 +70,83 @@ describe('scheduled tasks end to end', () => {
     expect([chatRun.isolated, chatRun.status, taskRun.isolated, taskRun.status]).toEqual([0, 'succeeded', 1, 'succeeded']);
     expect(taskRun.started_at).toBeGreaterThanOrEqual(chatRun.ended_at);
   });
+
+  it('a run longer than its interval is never run twice nor overlapped: later beats wait, coalesced, on the grid', async () => {
+    h = await startHarness({
+      env: FAST,
+      script: (req) => {
+        if (req.isSideRequest) return defaultScript(req);
+        const due = dueOf(req);
+        return due ? { content: [text(`<internal>beat ${due}</internal>`)], delayMs: 2500 } : defaultScript(req);
+      },
+    });
+    const { store } = h.app;
+    const anchor = Date.now();
+    const task = store.tasks.create(
+      { id: 'tslow', groupId: 1, createdBy: 1, prompt: 'slow work', scheduleType: 'interval', scheduleValue: '1s', contextMode: 'isolated', anchorAt: anchor, nextRun: anchor + 1000 },
+      anchor,
+    );
+    h.app.orchestrator.scheduler.reschedule();
+    await waitFor(() => taskRuns(h!).filter((r) => r.status === 'succeeded').length >= 3, 45_000);
+    store.tasks.update(task.id, { status: 'cancelled', nextRun: null }, Date.now());
+    const stoppedAt = Date.now();
+    await waitFor(() => store.runningRuns().length === 0 && !store.tasks.hasClaimed(1));
+
+    const occurrences = taskRuns(h).filter((r) => r.status !== 'skipped');
+    // Each beat ran in its own sandbox, one after another, never two at once …
+    for (let i = 1; i < occurrences.length; i++) expect(occurrences[i].started_at).toBeGreaterThanOrEqual(occurrences[i - 1].ended_at);
+    const taskSandboxes = runs(h);
+    for (let i = 1; i < taskSandboxes.length; i++) expect(taskSandboxes[i].started_at).toBeGreaterThanOrEqual(taskSandboxes[i - 1].ended_at);
+    // … each claimed beat reached the model exactly once (silent <internal> replies sent nothing) …
+    expect(occurrences.every((o) => o.status === 'succeeded' && o.result === '')).toBe(true);
+    const seen = taskRequests(h).map((r) => r.due);
+    expect(seen).toHaveLength(occurrences.length);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(h.replies).toEqual([]);
+    // … beats stayed on the 1 s grid from the anchor, and beats due while one waited were folded into it.
+    for (const o of occurrences) expect((o.due_at - anchor) % 1000).toBe(0);
+    expect(occurrences.length).toBeLessThan(Math.floor((stoppedAt - anchor) / 1000));
+  });
+
+  it('a group-context task joins the live chat run, in its session; a silent one stays out of the chat', async () => {
+    h = await startHarness({
+      env: FAST,
+      script: (req) => {
+        if (req.isSideRequest) return defaultScript(req);
+        if (dueOf(req)) {
+          const prompt = /<prompt>(.*)<\/prompt>/.exec(req.lastUserText)?.[1] ?? '';
+          if (prompt.includes('quiet')) return { content: [text('<internal>nothing new</internal>')] };
+          const secret = req.earlierUserText.map((t) => /SECRET=[\w-]+/.exec(t)?.[0]).find(Boolean);
+          return { content: [toolUse('mcp__carapace__send_message', { text: `progress for ${secret}` })] };
+        }
+        if (req.toolResults.length > 0) return { content: [text('task done')] };
+        return defaultScript(req);
+      },
+    });
+    await h.say('SECRET=kingfisher-7');
+    await h.waitForReplies(1);
+    const { store } = h.app;
+    const now = Date.now();
+    // Two one-offs, far enough apart to be separate turns (occurrences due together share one turn).
+    for (const [id, prompt, dueIn] of [['tloud', 'report progress', 1000], ['tquiet', 'stay quiet unless needed', 4000]] as const) {
+      const dueAt = now + dueIn;
+      store.tasks.create(
+        { id, groupId: 1, createdBy: 1, prompt, scheduleType: 'once', scheduleValue: new Date(dueAt).toISOString(), contextMode: 'group', anchorAt: dueAt, nextRun: dueAt },
+        now,
+      );
+    }
+    h.app.orchestrator.scheduler.reschedule();
+    const replies = await h.waitForReplies(3);
+    expect(replies.slice(1).map((r) => r.text)).toEqual(['progress for SECRET=kingfisher-7', 'task done']);
+    await waitFor(() => taskRuns(h!).length === 2 && taskRuns(h!).every((r) => r.status === 'succeeded'));
+    expect(taskRuns(h).map((r) => [r.task_id, r.result])).toEqual([
+      ['tloud', 'task done'],
+      ['tquiet', ''],
+    ]);
+    // One sandbox, one session: the tasks were piped into the warm chat run.
+    expect(runs(h)).toHaveLength(1);
+    expect(new Set(taskRuns(h).map((r) => r.run_id))).toEqual(new Set([runs(h)[0].id]));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.replies).toHaveLength(3);
+  });
 });
