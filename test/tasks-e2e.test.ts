@@ -1,8 +1,20 @@
 // Scheduled tasks end to end: real store and scheduler, real bubblewrap sandboxes running the real SDK, which
 // calls the task tools against the fake Anthropic API.
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultScript, text, toolUse, toScriptRequest, type ScriptRequest } from './support/fake-anthropic.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { dataPaths } from '../src/host/paths.js';
+import { openDatabase } from '../src/store/db.js';
+import { Store } from '../src/store/store.js';
+import { startChildCarapace } from './support/child-carapace.js';
+import {
+  defaultScript,
+  startFakeAnthropic,
+  text,
+  toolUse,
+  toScriptRequest,
+  type FakeAnthropic,
+  type ScriptRequest,
+} from './support/fake-anthropic.js';
+import { sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -14,8 +26,8 @@ const FAST = { CARAPACE_TASK_MIN_INTERVAL_MS: '1000' };
 /** The due time a scheduled run's prompt carries, e.g. "2026-11-24T15:04:05+00:00". */
 const dueOf = (req: ScriptRequest) => /<scheduled_task [^>]*due="([^"]+)"/.exec(req.lastUserText)?.[1];
 /** Model requests of scheduled runs' first turns, with the due time each carried. */
-const taskRequests = (x: Harness) =>
-  x.fake.requests
+const taskRequests = (fake: FakeAnthropic) =>
+  fake.requests
     .filter((r) => r.kind === 'main')
     .map((r) => ({ ...r, req: toScriptRequest(r.body, r.headers) }))
     .filter((r) => r.req.turn === 0 && dueOf(r.req))
@@ -55,7 +67,7 @@ describe('scheduled tasks end to end', () => {
 
     const replies = await h.waitForReplies(2);
     expect(replies[1].text).toBe('Reminder: water the plants');
-    const [taskRequest, ...more] = taskRequests(h);
+    const [taskRequest, ...more] = taskRequests(h.fake);
     expect(more).toEqual([]);
     expect(taskRequest.receivedAtEpochMs).toBeGreaterThanOrEqual(dueAt); // never early
     expect(taskRequest.headers['x-claude-code-session-id']).not.toBe(chatSession);
@@ -99,7 +111,7 @@ describe('scheduled tasks end to end', () => {
     for (let i = 1; i < taskSandboxes.length; i++) expect(taskSandboxes[i].started_at).toBeGreaterThanOrEqual(taskSandboxes[i - 1].ended_at);
     // … each claimed beat reached the model exactly once (silent <internal> replies sent nothing) …
     expect(occurrences.every((o) => o.status === 'succeeded' && o.result === '')).toBe(true);
-    const seen = taskRequests(h).map((r) => r.due);
+    const seen = taskRequests(h.fake).map((r) => r.due);
     expect(seen).toHaveLength(occurrences.length);
     expect(new Set(seen).size).toBe(seen.length);
     expect(h.replies).toEqual([]);
@@ -148,5 +160,57 @@ describe('scheduled tasks end to end', () => {
     expect(new Set(taskRuns(h).map((r) => r.run_id))).toEqual(new Set([runs(h)[0].id]));
     await new Promise((r) => setTimeout(r, 500));
     expect(h.replies).toHaveLength(3);
+  });
+
+  it('a hard kill mid-run and a restart: the occurrence is not repeated, the chat is told, and the next one fires', async () => {
+    let interrupted: string | undefined;
+    const fake = await startFakeAnthropic({
+      script: (req) => {
+        if (req.isSideRequest) return defaultScript(req);
+        const due = dueOf(req);
+        if (due && !interrupted) {
+          interrupted = due;
+          return { hang: true }; // the run is mid-flight when the process dies
+        }
+        return due ? { content: [text(`beat ${due}`)] } : defaultScript(req);
+      },
+    });
+    const dataDir = sandboxReadableTempDir('carapace-kill-');
+    let child = await startChildCarapace(dataDir, fake.url, FAST);
+    const db = openDatabase(dataPaths(dataDir).db);
+    const store = new Store(db);
+    try {
+      const anchor = Date.now();
+      const groupId = store.groupByChat('local:owner')!.id;
+      store.tasks.create(
+        { id: 'tkill', groupId, createdBy: groupId, prompt: 'check in', scheduleType: 'interval', scheduleValue: '3s', contextMode: 'isolated', anchorAt: anchor, nextRun: anchor + 3000 },
+        anchor,
+      );
+      // The store changed behind the running process: the CLI's way of telling it.
+      const wake = await fetch(`${child.url}api/wake`, { method: 'POST', headers: { authorization: `Bearer ${child.token}` } });
+      expect(wake.status).toBe(202);
+      await waitFor(() => taskRequests(fake).length === 1);
+      expect(store.tasks.history('tkill', 5).map((o) => o.status)).toEqual(['running']);
+
+      await child.kill('SIGKILL'); // no shutdown code runs; its sandbox dies with it
+      child = await startChildCarapace(dataDir, fake.url, FAST);
+      const beat = await waitFor(() => store.recentMessages('local:owner', 10).find((m) => m.fromAssistant && m.text.startsWith('beat ')));
+
+      const history = store.tasks.history('tkill', 10).reverse();
+      expect(history[0]).toMatchObject({ status: 'abandoned', error: 'the assistant stopped during the run' });
+      expect(new Date(history[0].dueAt).toISOString().slice(0, 19)).toBe(interrupted!.slice(0, 19));
+      const next = history.find((o) => o.status === 'succeeded')!;
+      expect(next.dueAt).toBeGreaterThan(history[0].dueAt);
+      expect(beat.text).toBe(`beat ${taskRequests(fake).find((r) => r.due !== interrupted)!.due}`);
+      // The interrupted occurrence reached the model once, ever; the chat heard why it got no answer.
+      expect(taskRequests(fake).filter((r) => r.due === interrupted)).toHaveLength(1);
+      expect(store.recentMessages('local:owner', 10).map((m) => m.text)).toContain(
+        '⚠️ Scheduled task tkill was interrupted (the assistant stopped during the run) and is not repeated.',
+      );
+    } finally {
+      await child.kill('SIGTERM');
+      db.close();
+      await fake.close();
+    }
   });
 });

@@ -37,8 +37,9 @@ export function sandboxReadableTempDir(prefix: string): string {
   return dir;
 }
 
-export function testConfig(dataDir: string, upstreamUrl: string, env: Record<string, string> = {}): Config {
-  return loadConfig({
+/** The environment a test Carapace runs with (in process, or as a child running the real CLI). */
+export function testEnv(dataDir: string, upstreamUrl: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
     ANTHROPIC_API_KEY: REAL_KEY,
     ANTHROPIC_BASE_URL: upstreamUrl,
     CARAPACE_DATA_DIR: dataDir,
@@ -50,7 +51,11 @@ export function testConfig(dataDir: string, upstreamUrl: string, env: Record<str
     CARAPACE_HEARTBEAT_MS: '500',
     CARAPACE_IDLE_TIMEOUT_MS: '20000',
     ...env,
-  });
+  };
+}
+
+export function testConfig(dataDir: string, upstreamUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig(testEnv(dataDir, upstreamUrl, env));
 }
 
 export async function startHarness(opts: { script?: Script; env?: Record<string, string> } = {}): Promise<Harness> {
