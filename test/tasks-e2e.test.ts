@@ -1,5 +1,8 @@
 // Scheduled tasks end to end: real store and scheduler, real bubblewrap sandboxes running the real SDK, which
 // calls the task tools against the fake Anthropic API.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataPaths } from '../src/host/paths.js';
 import { openDatabase } from '../src/store/db.js';
@@ -21,6 +24,17 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
+
+/** The real `carapace` command against a data directory (async: the assistant it talks to runs in this process). */
+async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = join(import.meta.dirname, '..', 'bin', 'carapace.js');
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { cwd: env.CARAPACE_DATA_DIR, env: { PATH: process.env.PATH, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err: any) {
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
 
 const FAST = { CARAPACE_TASK_MIN_INTERVAL_MS: '1000' };
 /** The due time a scheduled run's prompt carries, e.g. "2026-11-24T15:04:05+00:00". */
@@ -212,5 +226,36 @@ describe('scheduled tasks end to end', () => {
       db.close();
       await fake.close();
     }
+  });
+
+  it('`carapace tasks` lists tasks with next run and last result; `carapace tasks run <id>` runs one now', async () => {
+    h = await startHarness({
+      env: FAST,
+      script: (req) => {
+        if (req.isSideRequest) return defaultScript(req);
+        if (req.lastUserText.includes('<scheduled_task')) return { content: [text(`by hand: ${/run by hand="([^"]+)"/.test(req.lastUserText)}`)] };
+        return defaultScript(req);
+      },
+    });
+    const now = Date.now();
+    h.app.store.tasks.create(
+      { id: 'tcli', groupId: 1, createdBy: 1, prompt: 'Send the sales\npipeline', scheduleType: 'interval', scheduleValue: '1h', contextMode: 'group', anchorAt: now, nextRun: now + 3_600_000 },
+      now,
+    );
+    const env = { CARAPACE_DATA_DIR: h.dataDir, CARAPACE_TZ: 'UTC', CARAPACE_WEB_PORT: String(h.app.local.address().port) };
+    const listed = await cli(['tasks'], env);
+    expect(listed.stdout).toMatch(/^tcli {2}group=main {2}every 1h {2}active {2}group {2}next: \d{4}-\d\d-\d\d \d\d:\d\d \+00:00\n {4}prompt: Send the sales pipeline$/m);
+
+    const ran = await cli(['tasks', 'run', 'tcli'], env);
+    expect(ran).toMatchObject({ code: 0, stdout: 'Task tcli is running now; its reply goes to its chat.\n' });
+    const [reply] = await h.waitForReplies(1);
+    expect(reply.text).toBe('by hand: true');
+    await waitFor(() => taskRuns(h!)[0]?.status === 'succeeded');
+    expect(h.app.store.tasks.get('tcli')!.nextRun).toBe(now + 3_600_000); // the schedule is untouched
+    expect((await cli(['tasks'], env)).stdout).toMatch(/\n {4}last: .* manual succeeded in \d+\.\d s: by hand: true$/m);
+
+    const unknown = await cli(['tasks', 'run', 'tnope'], env);
+    expect(unknown).toMatchObject({ code: 1, stderr: 'carapace tasks failed: No task "tnope"; `carapace tasks` lists them.\n' });
+    expect((await cli(['tasks', 'frobnicate'], env)).stderr).toBe('Usage: carapace tasks [run <task id>]\n');
   });
 });
