@@ -1,4 +1,5 @@
-// `npm run bench`: host overhead per message (warm and cold sandbox), sandbox cold start, host core size.
+// `npm run bench`: host overhead per message (warm and cold sandbox), sandbox cold start, scheduler lateness,
+// host core size.
 // Everything runs side by side in one process on this machine; results go to bench/results/.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -7,11 +8,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BwrapRuntime } from '../src/sandbox/bwrap.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
+import { schedulerLateness } from './scheduler.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARM_MESSAGES = Number(process.env.BENCH_WARM ?? 60);
 const COLD_MESSAGES = Number(process.env.BENCH_COLD ?? 50);
 const SANDBOX_STARTS = Number(process.env.BENCH_STARTS ?? 30);
+const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
 
 function stats(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
@@ -137,6 +140,18 @@ async function main() {
   console.log('message → model request, warm sandbox (ms)', warm);
   const cold = stats(await coldOverhead());
   console.log('message → model request, cold sandbox (ms)', cold);
+  const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
+  const scheduler = {
+    tasksInStore: lateness.tasksInStore,
+    occurrences: lateness.occurrences,
+    spacingMs: lateness.spacingMs,
+    groups: lateness.groups,
+    dueToClaim: stats(lateness.dueToClaim),
+    dueToModelRequest: stats(lateness.dueToModel),
+    note: 'isolated tasks: each occurrence is a cold sandbox start; compare hostOverhead.cold',
+  };
+  console.log('scheduled task due → claimed (ms)', scheduler.dueToClaim);
+  console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
   const size = codeSize();
   console.log('source size', size.total, size.parts);
 
@@ -146,6 +161,7 @@ async function main() {
     unit: 'ms',
     sandboxStart: { bwrapTrue: sandboxTrue, bwrapNode: sandboxNode },
     hostOverhead: { warm, cold, target: 'warm p50 < 50 ms' },
+    schedulerLateness: scheduler,
     sourceSize: size,
   };
   const dir = join(ROOT, 'bench', 'results');
