@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { Group, Store } from '../store/store.js';
-import type { Task } from '../store/tasks.js';
+import type { Task, TaskPatch } from '../store/tasks.js';
 import { listTasksArgs, scheduleTaskArgs, taskIdArgs, updateTaskArgs } from '../tasks/args.js';
 import { describeSchedule, nextOccurrence, parseSchedule, ScheduleError } from '../tasks/schedule.js';
 import { formatTime } from '../time.js';
@@ -82,6 +82,22 @@ export function summarizeTask(store: Store, task: Task, timeZone: string) {
 
 const summary = (ctx: OpContext, task: Task) => summarizeTask(ctx.store, task, ctx.tasks.timeZone);
 
+/** pause/resume/cancel: refuse when `refusal` says why, else apply `patch`. */
+function lifecycleOp(refusal: (task: Task) => string | false, patch: (task: Task, now: number, timeZone: string) => TaskPatch): Op {
+  return {
+    mainOnly: false,
+    run: (ctx, raw) => {
+      const task = visibleTask(ctx, parseArgs(taskIdArgs, raw).task_id);
+      const refused = refusal(task);
+      if (refused) throw new OpError(refused);
+      const now = ctx.tasks.now();
+      const updated = ctx.store.tasks.update(task.id, patch(task, now, ctx.tasks.timeZone), now);
+      ctx.tasks.changed();
+      return summary(ctx, updated);
+    },
+  };
+}
+
 export const taskOps: Record<string, Op> = {
   schedule_task: {
     mainOnly: false,
@@ -132,7 +148,7 @@ export const taskOps: Record<string, Op> = {
       if (args.schedule_type !== undefined && args.schedule_value === undefined) {
         throw new OpError('Changing schedule_type needs a schedule_value for it.');
       }
-      const patch: Parameters<Store['tasks']['update']>[1] = {};
+      const patch: TaskPatch = {};
       if (args.prompt !== undefined) patch.prompt = args.prompt;
       if (args.context_mode !== undefined) patch.contextMode = args.context_mode;
       if (args.schedule_value !== undefined) {
@@ -149,40 +165,23 @@ export const taskOps: Record<string, Op> = {
     },
   },
 
-  pause_task: {
-    mainOnly: false,
-    run: (ctx, raw) => {
-      const task = visibleTask(ctx, parseArgs(taskIdArgs, raw).task_id);
-      if (task.status !== 'active') throw new OpError(`Task ${task.id} is ${task.status}, not active.`);
-      const updated = ctx.store.tasks.update(task.id, { status: 'paused', nextRun: null }, ctx.tasks.now());
-      ctx.tasks.changed();
-      return summary(ctx, updated);
-    },
-  },
+  pause_task: lifecycleOp(
+    (task) => task.status !== 'active' && `Task ${task.id} is ${task.status}, not active.`,
+    () => ({ status: 'paused', nextRun: null }),
+  ),
 
-  resume_task: {
-    mainOnly: false,
-    run: (ctx, raw) => {
-      const task = visibleTask(ctx, parseArgs(taskIdArgs, raw).task_id);
-      if (task.status !== 'paused') throw new OpError(`Task ${task.id} is ${task.status}, not paused.`);
-      const now = ctx.tasks.now();
+  resume_task: lifecycleOp(
+    (task) => task.status !== 'paused' && `Task ${task.id} is ${task.status}, not paused.`,
+    (task, now, timeZone) => {
       const s = { type: task.scheduleType, value: task.scheduleValue, anchorAt: task.anchorAt };
       // A one-off whose time passed while paused runs once, now — like any occurrence missed while down.
-      const nextRun = task.scheduleType === 'once' ? Math.max(task.anchorAt, now) : nextOccurrence(s, now, ctx.tasks.timeZone);
-      const updated = ctx.store.tasks.update(task.id, { status: 'active', nextRun }, now);
-      ctx.tasks.changed();
-      return summary(ctx, updated);
+      const nextRun = task.scheduleType === 'once' ? Math.max(task.anchorAt, now) : nextOccurrence(s, now, timeZone);
+      return { status: 'active', nextRun };
     },
-  },
+  ),
 
-  cancel_task: {
-    mainOnly: false,
-    run: (ctx, raw) => {
-      const task = visibleTask(ctx, parseArgs(taskIdArgs, raw).task_id);
-      if (task.status === 'cancelled') throw new OpError(`Task ${task.id} is already cancelled.`);
-      const updated = ctx.store.tasks.update(task.id, { status: 'cancelled', nextRun: null }, ctx.tasks.now());
-      ctx.tasks.changed();
-      return summary(ctx, updated);
-    },
-  },
+  cancel_task: lifecycleOp(
+    (task) => task.status === 'cancelled' && `Task ${task.id} is already cancelled.`,
+    () => ({ status: 'cancelled', nextRun: null }),
+  ),
 };
