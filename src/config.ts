@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { DEFAULT_ALLOWLIST, parseDomainRule } from './host/egress-policy.js';
 
 export interface Config {
   assistantName: string;
@@ -21,6 +24,16 @@ export interface Config {
   logLevel: string;
   /** Extra environment for the Claude Code CLI inside sandboxes (e.g. CLAUDE_CODE_MAX_RETRIES). */
   cliEnv: Record<string, string>;
+  /** The owner's home (what `~` means in the mount allowlist). */
+  homeDir: string;
+  /** The owner's list of host directories groups may mount; outside the project, never mounted anywhere. */
+  mountAllowlistPath: string;
+  egress: {
+    /** Domains a group without its own list may reach. */
+    defaultAllow: string[];
+    /** `ip:port` LAN destinations exempt from the private-address block (each must still be on a group's list). */
+    privateAllow: string[];
+  };
 }
 
 export class ConfigError extends Error {}
@@ -47,6 +60,27 @@ function int(env: Record<string, string | undefined>, name: string, fallback: nu
   return n;
 }
 
+const list = (raw: string) => raw.split(/[\s,]+/).filter(Boolean);
+
+function egressConfig(env: Record<string, string | undefined>): Config['egress'] {
+  // Set but empty means "no web access by default"; unset means the built-in list.
+  const defaultAllow = env.CARAPACE_EGRESS_DEFAULT_ALLOW === undefined ? DEFAULT_ALLOWLIST : list(env.CARAPACE_EGRESS_DEFAULT_ALLOW);
+  for (const entry of defaultAllow) {
+    try {
+      parseDomainRule(entry);
+    } catch (err) {
+      throw new ConfigError(`CARAPACE_EGRESS_DEFAULT_ALLOW: ${(err as Error).message}`);
+    }
+  }
+  const privateAllow = list(env.CARAPACE_EGRESS_PRIVATE_ALLOW ?? '');
+  for (const entry of privateAllow) {
+    const m = /^(.+):(\d+)$/.exec(entry);
+    if (!m || !isIP(m[1]) || Number(m[2]) < 1 || Number(m[2]) > 65535)
+      throw new ConfigError(`CARAPACE_EGRESS_PRIVATE_ALLOW entries are ip:port (e.g. 192.168.1.20:8123), got "${entry}".`);
+  }
+  return { defaultAllow: [...defaultAllow], privateAllow };
+}
+
 export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean } = {}): Config {
   const apiKey = env.ANTHROPIC_API_KEY || undefined;
   const oauthToken = env.CLAUDE_CODE_OAUTH_TOKEN || undefined;
@@ -71,6 +105,7 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
   for (const key of ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH', 'ANTHROPIC_SMALL_FAST_MODEL']) {
     if (env[key]) cliEnv[key] = env[key]!;
   }
+  const homeDir = env.HOME || homedir();
   return {
     assistantName: name,
     dataDir: resolve(env.CARAPACE_DATA_DIR || 'data'),
@@ -97,5 +132,8 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
     web: { host: env.CARAPACE_WEB_HOST || '127.0.0.1', port: int(env, 'CARAPACE_WEB_PORT', 4780, 0) },
     logLevel: env.LOG_LEVEL || 'info',
     cliEnv,
+    homeDir,
+    mountAllowlistPath: resolve(env.CARAPACE_MOUNT_ALLOWLIST || join(homeDir, '.config', 'carapace', 'mount-allowlist.json')),
+    egress: egressConfig(env),
   };
 }

@@ -13,8 +13,10 @@ import type { SandboxRuntime } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
 import { AgentRun, APP_ROOT, newRunId, type RunDeps } from './agent-run.js';
 import { Delivery } from './delivery.js';
-import { OpError, runOp } from './ops.js';
+import { GroupPolicy } from './group-policy.js';
+import { OpError, runOp, type OpHost } from './ops.js';
 import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
+import { readOutputFile, setAside } from './run-outputs.js';
 
 export interface OrchestratorDeps {
   config: Config;
@@ -41,19 +43,24 @@ export class Orchestrator {
   private readonly inflight = new Set<Promise<RunOutcome>>();
   private readonly lastErrors = new Map<number, string>();
   private readonly runDeps: RunDeps;
+  private readonly opHost: OpHost;
+  readonly policy: GroupPolicy;
   private stopping = false;
 
   constructor(private readonly deps: OrchestratorDeps) {
     const { config, log } = deps;
     this.paths = dataPaths(config.dataDir);
     const installId = this.installId();
+    const socketDir = mkdtempSync(join(tmpdir(), 'carapace-'));
+    this.policy = new GroupPolicy({ store: deps.store, config, log, protectedPaths: [config.dataDir, socketDir], projectDir: APP_ROOT });
     this.runDeps = {
       config,
       paths: this.paths,
       runtime: deps.runtime,
       log,
       installLabels: { 'carapace.install': installId },
-      socketDir: mkdtempSync(join(tmpdir(), 'carapace-')),
+      socketDir,
+      policy: this.policy,
     };
     chmodSync(this.runDeps.socketDir, 0o711); // the sandbox uid must reach its socket; it cannot list others
     this.queue = new GroupQueue({
@@ -70,6 +77,11 @@ export class Orchestrator {
       onError: (groupId, err) => log.error({ groupId, err }, 'run failed unexpectedly'),
     });
     this.delivery = new Delivery(deps.store, deps.channels, log, config.retry);
+    this.opHost = {
+      registerGroup: (g) => this.registerGroup(g),
+      deliver: () => this.delivery.kick(),
+      defaultEgressAllow: config.egress.defaultAllow,
+    };
   }
 
   /** Recover what a previous process left, connect channels, and resume pending work. */
@@ -101,9 +113,12 @@ export class Orchestrator {
     const group = this.deps.store.registerGroup(g);
     const dir = ensureSandboxDir(this.paths.group(group.folder), this.deps.config.sandbox);
     const memory = join(dir, 'CLAUDE.md');
-    if (!existsSync(memory)) {
-      writeFileSync(memory, `# ${group.name}\n\nMemory for this chat. ${this.deps.config.assistantName} keeps notes here.\n`);
+    try {
+      // 'wx': a folder that already holds anything under that name (even a dangling link) keeps it untouched.
+      writeFileSync(memory, `# ${group.name}\n\nMemory for this chat. ${this.deps.config.assistantName} keeps notes here.\n`, { flag: 'wx' });
       giveToSandbox(memory, this.deps.config.sandbox);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     return group;
   }
@@ -140,8 +155,14 @@ export class Orchestrator {
     const messages = store.messagesAfter(group.chatId, group.cursor);
     if (!messages.some((m) => needsAgent(group, m.text))) return 'done';
 
-    const runId = newRunId();
     const lastId = messages.at(-1)!.id;
+    const budget = this.policy.admit(groupId);
+    if (!budget.ok) {
+      log.warn({ group: group.folder }, 'daily token budget spent; not starting the agent');
+      this.postNote(group, lastId, `⚠️ ${budget.message}`);
+      return 'done';
+    }
+    const runId = newRunId();
     const run = new AgentRun(this.runDeps, runId, group, (r, o) => this.handleOutput(r.group, r.id, o, r), lastId);
     store.startRun({ id: runId, groupId, attempt, fromMessage: group.cursor, toMessage: lastId, sandbox: run.sandboxName });
     this.live.set(groupId, run);
@@ -173,6 +194,11 @@ export class Orchestrator {
       if (!exit.ok) log.warn({ group: group.folder, run: runId, error: exit.error }, 'run ended with an error');
       else log.info({ group: group.folder, run: runId }, 'run finished');
       if (this.hasWork(store.groupById(groupId)!)) this.queue.enqueue(groupId); // arrived as it closed
+      return 'done';
+    }
+    if (run.budgetRefusal) {
+      log.warn({ group: group.folder, run: runId }, 'daily token budget spent during the run');
+      this.postNote(group, run.lastSentMessage, `⚠️ ${run.budgetRefusal}`);
       return 'done';
     }
     log.warn({ group: group.folder, run: runId, attempt, error: exit.error }, 'run failed');
@@ -210,15 +236,15 @@ export class Orchestrator {
         log.warn({ group: group.folder, run: runId, error: output.message }, 'agent reported an error');
         break;
       case 'request':
-        if (run) void this.answer(run, output.id, output.op, output.args);
+        if (run) void this.answer(run, output.seq, output.id, output.op, output.args);
         break; // a request from a run that is gone has nobody to answer
     }
   }
 
-  private async answer(run: AgentRun, id: string, op: string, args: unknown): Promise<void> {
+  private async answer(run: AgentRun, seq: number, id: string, op: string, args: unknown): Promise<void> {
     const { store, log } = this.deps;
     try {
-      const result = await runOp({ group: run.group, runId: run.id, store }, op, args);
+      const result = await runOp({ group: run.group, runId: run.id, seq, store, host: this.opHost }, op, args);
       run.respond(id, { ok: true, result });
     } catch (err) {
       const error = err instanceof OpError ? err.message : 'internal error';
@@ -267,11 +293,9 @@ export class Orchestrator {
       const outDir = join(this.paths.run(row.id), 'out');
       if (group && existsSync(outDir)) {
         for (const name of listReady(outDir)) {
-          try {
-            this.handleOutput(group, row.id, JSON.parse(readFileSync(join(outDir, name), 'utf8')) as Output);
-          } catch (err) {
-            log.warn({ run: row.id, file: name, err: (err as Error).message }, 'unreadable output of a crashed run skipped');
-          }
+          const read = readOutputFile(join(outDir, name));
+          if (read.ok) this.handleOutput(group, row.id, read.output);
+          else setAside(join(outDir, name), name, row.id, this.paths.rejectedDir, `${name} ${read.reason}`, log);
         }
       }
       store.endRun(row.id, 'abandoned', 'orchestrator stopped during the run');

@@ -10,9 +10,13 @@ export function dataPaths(dataDir: string) {
     group: (folder: string) => join(dataDir, 'groups', assertFolderName(folder)),
     /** The SDK's private state for one group (sessions, transcripts); never shared between groups. */
     agentState: (folder: string) => join(dataDir, 'state', assertFolderName(folder), 'claude'),
-    /** One directory per run, mounted at /ipc: start.json, in/, out/, heartbeat. */
+    /** Memory shared by all groups: writable for main, read-only for the rest. */
+    globalDir: join(dataDir, 'global'),
+    /** One directory per run, mounted at /ipc: start.json, in/, out/ (with the heartbeat). */
     run: (runId: string) => join(dataDir, 'runs', runId),
     runsDir: join(dataDir, 'runs'),
+    /** Run outputs the host would not accept (malformed, oversized, not a file), kept for inspection. */
+    rejectedDir: join(dataDir, 'rejected'),
     sandboxState: join(dataDir, 'sandboxes'),
     localToken: join(dataDir, 'local-chat.token'),
   };

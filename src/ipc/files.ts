@@ -5,7 +5,7 @@ import { join } from 'node:path';
 export function writeAtomic(path: string, data: string): void {
   const dir = path.slice(0, path.lastIndexOf('/'));
   const tmp = join(dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(tmp, data);
+  writeFileSync(tmp, data, { flag: 'wx' }); // never through a link someone planted under that name
   renameSync(tmp, path);
 }
 

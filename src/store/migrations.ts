@@ -89,4 +89,25 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX outbox_pending ON outbox(status) WHERE status = 'pending';
     `,
   },
+  {
+    // 2 belongs to a change made in parallel; versions only need to increase.
+    version: 3,
+    name: 'model usage per call',
+    sql: `
+      -- one row per model call that went through the proxy: what it cost, for which group and run
+      CREATE TABLE model_usage (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id      INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        run_id        TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        model         TEXT,
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_input_tokens     INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX model_usage_group ON model_usage(group_id, at);
+      CREATE INDEX model_usage_run ON model_usage(run_id);
+    `,
+  },
 ];

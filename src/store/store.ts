@@ -38,6 +38,23 @@ export interface RunRow {
   error: string | null;
 }
 
+/** Tokens of one model call, as the API reported them. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+}
+
+/** Summed usage plus the number of calls. */
+export interface UsageTotals extends TokenUsage {
+  calls: number;
+}
+
+/** Everything a budget counts: cached input is still input. */
+export const totalTokens = (u: TokenUsage) =>
+  u.inputTokens + u.outputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens;
+
 export interface OutboxRow {
   id: number;
   runId: string;
@@ -90,6 +107,10 @@ export class Store {
         .run(m.chatId, m.platformId, m.senderId, m.senderName, m.text, m.timestamp, m.fromAssistant ? 1 : 0);
       return info.changes === 1 ? Number(info.lastInsertRowid) : null;
     })();
+  }
+
+  chatExists(chatId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM chats WHERE id = ?').get(chatId) !== undefined;
   }
 
   /** Messages from people (not the assistant) after `afterId`, oldest first. */
@@ -152,6 +173,11 @@ export class Store {
 
   listGroups(): Group[] {
     return this.db.prepare(`SELECT ${groupCols} FROM groups ORDER BY id`).all().map(toGroup);
+  }
+
+  /** Replace a group's container config (callers validate it first). */
+  setContainerConfig(groupId: number, config: Record<string, unknown>): void {
+    this.db.prepare('UPDATE groups SET container_config = ? WHERE id = ?').run(JSON.stringify(config), groupId);
   }
 
   /** Move a group's cursor forward (never back): those messages count as answered. */
@@ -228,6 +254,37 @@ export class Store {
 
   recentRuns(limit: number): RunRow[] {
     return this.db.prepare(`SELECT ${runCols} FROM runs ORDER BY started_at DESC LIMIT ?`).all(limit) as RunRow[];
+  }
+
+  // ── model usage ───────────────────────────────────────────────────────────
+
+  recordUsage(u: TokenUsage & { groupId: number; runId: string; model?: string; at?: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO model_usage (group_id, run_id, at, model, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(u.groupId, u.runId, u.at ?? Date.now(), u.model ?? null, u.inputTokens, u.outputTokens, u.cacheCreationInputTokens, u.cacheReadInputTokens);
+  }
+
+  /** A group's usage since `sinceMs` (e.g. the start of its day). */
+  groupUsageSince(groupId: number, sinceMs: number): UsageTotals {
+    return this.sumUsage('group_id = ? AND at >= ?', groupId, sinceMs);
+  }
+
+  runUsage(runId: string): UsageTotals {
+    return this.sumUsage('run_id = ?', runId);
+  }
+
+  private sumUsage(where: string, ...args: unknown[]): UsageTotals {
+    return this.db
+      .prepare(
+        `SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
+           COALESCE(SUM(cache_creation_input_tokens), 0) AS cacheCreationInputTokens,
+           COALESCE(SUM(cache_read_input_tokens), 0) AS cacheReadInputTokens
+         FROM model_usage WHERE ${where}`,
+      )
+      .get(...args) as UsageTotals;
   }
 
   // ── outbox ────────────────────────────────────────────────────────────────
