@@ -55,7 +55,7 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     // The CLI presents the run token the way it would the real credential: as an API key or an OAuth bearer token.
     const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const presented = String(req.headers['x-api-key'] ?? bearer ?? '');
+    const presented = String(req.headers['x-api-key'] || bearer || '');
     if (!sameSecret(presented, opts.token)) {
       opts.log.warn({ path: req.url }, 'model proxy: request without the run token refused');
       return apiError(res, 401, 'authentication_error', 'invalid run token');
