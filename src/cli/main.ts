@@ -2,17 +2,19 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
 import { localChatToken, startCarapace } from '../app.js';
 import { runTerminalChat } from '../channels/local/terminal-chat.js';
+import { readSecurityConfig } from '../host/group-config.js';
+import { budgetState } from '../host/group-policy.js';
 import { dataPaths } from '../host/paths.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../store/db.js';
-import { Store } from '../store/store.js';
+import { Store, type UsageTotals } from '../store/store.js';
 
 const USAGE = `carapace — a personal AI assistant whose agents run in sandboxes
 
 Usage:
   carapace start     run the assistant (web chat on 127.0.0.1, see CARAPACE_WEB_PORT)
   carapace chat      talk to the running assistant from this terminal
-  carapace status    groups, runs and pending deliveries
+  carapace status    groups, token usage, runs and pending deliveries
   carapace help      this text
 
 Configuration comes from the environment or a .env file; see README.md.`;
@@ -60,17 +62,23 @@ function status(): void {
   const db = openDatabase(file);
   const store = new Store(db);
   const time = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-');
+  const n = (x: number) => x.toLocaleString('en-US');
+  const tokens = (u: UsageTotals) => `${n(u.inputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens)} in / ${n(u.outputTokens)} out`;
   console.log('Groups:');
   for (const g of store.listGroups()) {
     const pending = store.messagesAfter(g.chatId, g.cursor).length;
+    const { used, limit } = budgetState(store, g.id, readSecurityConfig(g.containerConfig).config.dailyTokenBudget, config.timeZone);
     console.log(`  ${g.isMain ? '*' : ' '} ${g.name} (${g.chatId}) folder=${g.folder} trigger=${g.requiresTrigger ? g.trigger : 'none'} pending=${pending}`);
+    console.log(`      tokens today: ${n(used)}${limit === undefined ? ' (no daily budget)' : ` of ${n(limit)} daily budget`}`);
   }
   const running = store.runningRuns();
   console.log(`Runs in progress: ${running.length}`);
   console.log('Recent runs:');
   for (const r of store.recentRuns(10)) {
     const took = r.endedAt ? `${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s` : 'running';
-    console.log(`  ${time(r.startedAt)} ${r.id} group=${r.groupId} ${r.status} (${took})${r.error ? ` error: ${r.error}` : ''}`);
+    const usage = store.runUsage(r.id);
+    const spent = usage.calls ? ` ${usage.calls} model calls, ${tokens(usage)} tokens` : '';
+    console.log(`  ${time(r.startedAt)} ${r.id} group=${r.groupId} ${r.status} (${took})${spent}${r.error ? ` error: ${r.error}` : ''}`);
   }
   console.log(`Replies waiting for delivery: ${store.pendingOutbox().length}`);
   db.close();

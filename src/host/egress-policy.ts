@@ -25,7 +25,7 @@ export interface DomainRule {
 }
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-const isHostname = (h: string) => h.length <= 253 && h.split('.').length >= 2 && h.split('.').every((l) => LABEL.test(l));
+const isHostname = (h: string) => h.length <= 253 && h.split('.').every((l) => LABEL.test(l));
 
 /** Parse one allowlist entry: `example.com`, `*.example.com`, `example.com:8443`, `203.0.113.7`, `[2001:db8::1]:443`. */
 export function parseDomainRule(entry: string): DomainRule {
@@ -53,6 +53,8 @@ export function parseDomainRule(entry: string): DomainRule {
     if (wildcard) fail('an IP address cannot have a wildcard');
   } else if (!isHostname(rest)) {
     fail('use a host name like example.com or *.example.com, optionally with :port');
+  } else if (wildcard && !rest.includes('.')) {
+    fail('a wildcard needs a domain below the top level, like *.example.com');
   }
   return { host: rest, wildcard, port };
 }

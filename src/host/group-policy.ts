@@ -39,6 +39,13 @@ export interface BudgetState {
   resetsAt: number;
 }
 
+/** Today's usage of a group against its limit (if any), in `timeZone`'s days. */
+export function budgetState(store: Store, groupId: number, limit: number | undefined, timeZone: string, now = Date.now()): BudgetState {
+  const start = startOfDay(now, timeZone);
+  const resetsAt = startOfDay(start + DAY_MS + 3 * 60 * 60 * 1000, timeZone); // +3 h: past any DST shift
+  return { limit, used: totalTokens(store.groupUsageSince(groupId, start)), resetsAt };
+}
+
 export type Verdict = { ok: true } | { ok: false; message: string };
 
 export interface GroupPolicyDeps {
@@ -74,11 +81,8 @@ export class GroupPolicy {
 
   budget(groupId: number, now = Date.now()): BudgetState {
     const group = this.deps.store.groupById(groupId);
-    const tz = this.deps.config.timeZone;
-    const start = startOfDay(now, tz);
-    const resetsAt = startOfDay(start + DAY_MS + 3 * 60 * 60 * 1000, tz);
-    const used = totalTokens(this.deps.store.groupUsageSince(groupId, start));
-    return { limit: group ? this.security(group).dailyTokenBudget : undefined, used, resetsAt };
+    const limit = group ? this.security(group).dailyTokenBudget : undefined;
+    return budgetState(this.deps.store, groupId, limit, this.deps.config.timeZone, now);
   }
 
   /** May this group make another model call now? */

@@ -130,15 +130,6 @@ export function resolveExtraMounts(requests: readonly MountRequest[], ctx: Mount
       reject('hostPath must be absolute or start with ~/');
       continue;
     }
-    const name = request.containerPath ?? basename(expanded);
-    if (!NAME.test(name) || name === '..') {
-      reject(`containerPath ${JSON.stringify(name)} must be one name of letters, digits, ".", "-" or "_"`);
-      continue;
-    }
-    if (names.has(name)) {
-      reject(`containerPath ${name} is used twice`);
-      continue;
-    }
     let real: string;
     try {
       real = realpathSync(expanded); // symlinks resolved first: a link cannot smuggle in a blocked target
@@ -150,6 +141,15 @@ export function resolveExtraMounts(requests: readonly MountRequest[], ctx: Mount
     const hit = [...expanded.split(sep), ...real.split(sep)].map((c) => [c, blockedBy(c, blockedPatterns)] as const).find(([, p]) => p);
     if (hit) {
       reject(`${real} matches the blocked pattern ${JSON.stringify(hit[1])}`);
+      continue;
+    }
+    const name = request.containerPath ?? basename(expanded);
+    if (!NAME.test(name) || name === '..') {
+      reject(`containerPath ${JSON.stringify(name)} must be one name of letters, digits, ".", "-" or "_"`);
+      continue;
+    }
+    if (names.has(name)) {
+      reject(`containerPath ${name} is used twice`);
       continue;
     }
     if (within(home, real)) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startCarapace, type Carapace } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { SandboxRuntime } from '../../src/sandbox/runtime.js';
 import { createLogger } from '../../src/log.js';
 import { startFakeAnthropic, type FakeAnthropic, type Script } from './fake-anthropic.js';
 
@@ -49,15 +50,25 @@ export function testConfig(dataDir: string, upstreamUrl: string, env: Record<str
     CARAPACE_RETRY_MAX_MS: '1000',
     CARAPACE_HEARTBEAT_MS: '500',
     CARAPACE_IDLE_TIMEOUT_MS: '20000',
+    // Nothing from the real user's home (e.g. a mount allowlist) may leak into a test.
+    HOME: join(dataDir, 'owner-home'),
     ...env,
   });
 }
 
-export async function startHarness(opts: { script?: Script; env?: Record<string, string> } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  script?: Script;
+  env?: Record<string, string>;
+  /** The sandbox backend (default: bubblewrap); gets a state directory inside the data dir. */
+  runtime?: (stateDir: string) => SandboxRuntime;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const fake = await startFakeAnthropic({ script: opts.script });
   const dataDir = sandboxReadableTempDir('carapace-e2e-');
   const logFile = join(dataDir, 'test.log');
   const config = testConfig(dataDir, fake.url, opts.env);
+  const runtime = opts.runtime?.(join(dataDir, 'sandboxes'));
   const log = createLogger('debug', pino.destination({ dest: logFile, sync: true }));
   const replies: Reply[] = [];
   let waiters: (() => void)[] = [];
@@ -65,7 +76,7 @@ export async function startHarness(opts: { script?: Script; env?: Record<string,
   let events: AbortController;
 
   async function boot() {
-    app = await startCarapace(config, log);
+    app = await startCarapace(config, log, { runtime });
     events = new AbortController();
     await subscribe(app, events.signal, (text) => {
       replies.push({ text, at: performance.now() });
