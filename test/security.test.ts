@@ -148,9 +148,10 @@ describe('security features end to end', () => {
     });
     await h.say('remember');
     expect((await h.waitForReplies(1))[0].text).toBe('RESULT remember:\nsaved');
-    expect(readFileSync(join(h.dataDir, 'global/CLAUDE.md'), 'utf8')).toBe('The family dog is called Biscuit.\n');
+    expect(readFileSync(join(h.dataDir, 'global/CLAUDE.md'), 'utf8')).toMatch(/^# Shared memory\n[\s\S]*\nThe family dog is called Biscuit\.\n$/);
     addGroup(h, 'family');
     sayIn(h, 'local:family', 'recall');
-    expect(await repliesIn(h, 'local:family', 1)).toEqual(['RESULT recall:\nThe family dog is called Biscuit.']);
+    const [recalled] = await repliesIn(h, 'local:family', 1);
+    expect(recalled).toMatch(/^RESULT recall:\n# Shared memory\n[\s\S]*The family dog is called Biscuit\.$/);
   });
 });

@@ -147,7 +147,8 @@ export class AgentRun {
           { host: join(this.dir, 'out'), sandbox: `${IPC_MOUNT}/out`, readonly: false },
           { host: modelSocket, sandbox: MODEL_SOCKET, readonly: true },
           { host: egressSocket, sandbox: EGRESS_SOCKET, readonly: true },
-          { host: join(APP_ROOT, 'dist'), sandbox: '/app/dist', readonly: true },
+          // Only the compiled sources: never tests, benchmarks or anything else that happens to sit in dist/.
+          { host: join(APP_ROOT, 'dist', 'src'), sandbox: '/app/dist/src', readonly: true },
           { host: join(APP_ROOT, 'node_modules'), sandbox: '/app/node_modules', readonly: true },
           { host: join(APP_ROOT, 'package.json'), sandbox: '/app/package.json', readonly: true },
           ...policy.extraMounts(this.group),

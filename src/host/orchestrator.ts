@@ -91,6 +91,7 @@ export class Orchestrator {
     const removed = await runtime.cleanupOrphans(this.runDeps.installLabels);
     if (removed > 0) log.warn({ removed }, 'removed sandboxes left by a previous run');
     this.recoverRuns();
+    this.starterMemory(this.paths.globalDir, '# Shared memory\n\nWhat every chat should know. Only the main chat can change it.\n');
     for (const channel of channels) await channel.connect((m) => this.handleInbound(m));
     this.delivery.kick();
     for (const group of this.deps.store.listGroups()) if (this.hasWork(group)) this.queue.enqueue(group.id);
@@ -111,16 +112,21 @@ export class Orchestrator {
   /** Register a chat as a group: its folder (with a starter CLAUDE.md) is created now. */
   registerGroup(g: Parameters<Store['registerGroup']>[0]): Group {
     const group = this.deps.store.registerGroup(g);
-    const dir = ensureSandboxDir(this.paths.group(group.folder), this.deps.config.sandbox);
+    this.starterMemory(this.paths.group(group.folder), `# ${group.name}\n\nMemory for this chat. ${this.deps.config.assistantName} keeps notes here.\n`);
+    return group;
+  }
+
+  /** Create a memory folder with a first CLAUDE.md, unless it holds one already. */
+  private starterMemory(dir: string, text: string): void {
+    ensureSandboxDir(dir, this.deps.config.sandbox);
     const memory = join(dir, 'CLAUDE.md');
     try {
       // 'wx': a folder that already holds anything under that name (even a dangling link) keeps it untouched.
-      writeFileSync(memory, `# ${group.name}\n\nMemory for this chat. ${this.deps.config.assistantName} keeps notes here.\n`, { flag: 'wx' });
+      writeFileSync(memory, text, { flag: 'wx' });
       giveToSandbox(memory, this.deps.config.sandbox);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    return group;
   }
 
   handleInbound(message: InboundMessage): void {
