@@ -22,6 +22,25 @@ describe('configuration', () => {
     expect(c.credentials).toEqual({ apiKey: 'k', oauthToken: undefined });
   });
 
+  it('configures egress and the mount allowlist, with safe defaults', () => {
+    const c = loadConfig({ ANTHROPIC_API_KEY: 'k', HOME: '/home/owner' });
+    expect(c.mountAllowlistPath).toBe('/home/owner/.config/carapace/mount-allowlist.json');
+    expect(c.egress.defaultAllow).toContain('*.wikipedia.org');
+    expect(c.egress.privateAllow).toEqual([]);
+    const d = loadConfig({
+      ANTHROPIC_API_KEY: 'k',
+      CARAPACE_EGRESS_DEFAULT_ALLOW: '',
+      CARAPACE_EGRESS_PRIVATE_ALLOW: '192.168.1.20:8123, ::1:3000',
+      CARAPACE_MOUNT_ALLOWLIST: '/etc/carapace/mounts.json',
+    });
+    expect(d.egress).toEqual({ defaultAllow: [], privateAllow: ['192.168.1.20:8123', '::1:3000'] });
+    expect(d.mountAllowlistPath).toBe('/etc/carapace/mounts.json');
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_EGRESS_DEFAULT_ALLOW: 'example.com https://x.org' })).toThrow(
+      /CARAPACE_EGRESS_DEFAULT_ALLOW: invalid allowed domain "https:\/\/x.org"/,
+    );
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_EGRESS_PRIVATE_ALLOW: 'nas.local:80' })).toThrow(/ip:port/);
+  });
+
   it('rejects bad values with the variable name', () => {
     expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_MAX_SANDBOXES: 'lots' })).toThrow(/CARAPACE_MAX_SANDBOXES must be an integer/);
     expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_TZ: 'Mars/Olympus' })).toThrow(/Unknown timezone "Mars\/Olympus"/);
