@@ -1,4 +1,5 @@
-// `npm run bench`: host overhead per message (warm and cold sandbox), sandbox cold start, host core size.
+// `npm run bench`: host overhead per message (warm and cold sandbox), sandbox cold start, model proxy overhead,
+// host core size.
 // Everything runs side by side in one process on this machine; results go to bench/results/.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BwrapRuntime } from '../src/sandbox/bwrap.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
+import { measureProxyOverhead } from './proxy.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARM_MESSAGES = Number(process.env.BENCH_WARM ?? 60);
@@ -137,6 +139,8 @@ async function main() {
   console.log('message → model request, warm sandbox (ms)', warm);
   const cold = stats(await coldOverhead());
   console.log('message → model request, cold sandbox (ms)', cold);
+  const modelProxy = await measureProxyOverhead();
+  console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
   const size = codeSize();
   console.log('source size', size.total, size.parts);
 
@@ -146,6 +150,7 @@ async function main() {
     unit: 'ms',
     sandboxStart: { bwrapTrue: sandboxTrue, bwrapNode: sandboxNode },
     hostOverhead: { warm, cold, target: 'warm p50 < 50 ms' },
+    modelProxy,
     sourceSize: size,
   };
   const dir = join(ROOT, 'bench', 'results');

@@ -29,21 +29,32 @@ export class SseUsageParser {
   readonly usage: MeteredUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
   seen = false;
   private buffer = '';
+  private event = '';
   private data: string[] = [];
   private readonly decoder = new TextDecoder();
 
   push(chunk: Buffer): void {
     this.buffer += this.decoder.decode(chunk, { stream: true });
+    let start = 0;
     let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(nl + 1);
+    while ((nl = this.buffer.indexOf('\n', start)) >= 0) {
+      const end = nl > start && this.buffer.charCodeAt(nl - 1) === 13 ? nl - 1 : nl; // CRLF
+      const line = this.buffer.slice(start, end);
+      start = nl + 1;
       if (line === '') this.dispatch();
-      else if (line.startsWith('data:')) this.data.push(line.slice(5).replace(/^ /, ''));
+      else if (line.startsWith('data:') && this.wanted()) this.data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
+      else if (line.startsWith('event:')) this.event = line.slice(6).trim();
     }
+    this.buffer = this.buffer.slice(start);
+  }
+
+  /** Only the two usage-bearing events are read (an unnamed one might be either); text deltas are skipped cheaply. */
+  private wanted(): boolean {
+    return this.event === '' || this.event === 'message_start' || this.event === 'message_delta';
   }
 
   private dispatch(): void {
+    this.event = '';
     if (this.data.length === 0) return;
     const raw = this.data.join('\n');
     this.data = [];
