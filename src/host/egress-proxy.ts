@@ -1,10 +1,10 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { chmodSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { allows, forbiddenReason, normalizeHost, type DomainRule } from './egress-policy.js';
+import { listenForSandbox } from './sandbox-socket.js';
 
 export type Lookup = (host: string) => Promise<{ address: string; family: number }[]>;
 
@@ -135,19 +135,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<{ clos
   server.on('connect', (req, socket, head) => void onConnect(req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());
   server.maxConnections = opts.maxConnections ?? 128;
-  rmSync(opts.socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.socketPath, resolve);
+  return listenForSandbox(server, opts.socketPath, () => {
+    for (const t of tunnels) t.destroy();
   });
-  chmodSync(opts.socketPath, 0o666); // the sandbox uid must connect; the policy is what protects
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of tunnels) t.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-        rmSync(opts.socketPath, { force: true });
-      }),
-  };
 }

@@ -1,9 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { chmodSync, rmSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
+import { listenForSandbox } from './sandbox-socket.js';
 import { meterResponse, type MeteredUsage } from './usage-meter.js';
 
 export interface ModelProxyOptions {
@@ -96,19 +96,5 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
     req.pipe(up);
   };
 
-  rmSync(opts.socketPath, { force: true });
-  const server: Server = createServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.socketPath, resolve);
-  });
-  chmodSync(opts.socketPath, 0o666); // the sandbox uid must connect; the token is what authorizes
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-        rmSync(opts.socketPath, { force: true });
-      }),
-  };
+  return listenForSandbox(createServer(handle), opts.socketPath);
 }
