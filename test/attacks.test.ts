@@ -2,7 +2,7 @@
 // and forged IPC files, to cross every boundary Carapace draws. Each attempt is its own test and must fail
 // with evidence: what the agent saw (tool results the fake API received), what exists on the host, and the
 // host's log lines. Runs against every sandbox backend listed in RUNTIMES.
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BwrapRuntime } from '../src/sandbox/bwrap.js';
@@ -149,6 +149,7 @@ describe.each(RUNTIMES)('attacks on the sandbox boundary ($name)', ({ create }) 
 
   afterAll(async () => {
     await h?.close();
+    rmSync(home, { recursive: true, force: true });
     for (const [k, v] of [['ANTHROPIC_API_KEY', saved.key], ['CLAUDE_CODE_OAUTH_TOKEN', saved.oauth]] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;

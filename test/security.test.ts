@@ -1,7 +1,7 @@
 // The security features doing their job for real: real sandboxes, the real SDK, the fake API behind the
 // model proxy, a local web server behind the egress proxy.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,10 +15,12 @@ const bash = (command: string) => [toolUse('Bash', { command, description: 'test
 
 let h: Harness | undefined;
 let web: Server | undefined;
+let home: string | undefined;
 afterEach(async () => {
   await h?.close();
   web?.close();
-  h = web = undefined;
+  if (home) rmSync(home, { recursive: true, force: true });
+  h = web = home = undefined;
 });
 
 describe('security features end to end', () => {
@@ -113,7 +115,7 @@ describe('security features end to end', () => {
   });
 
   it('an allowlisted directory is mounted read-only for a non-main group; refused ones are logged and absent', async () => {
-    const home = sandboxReadableTempDir('carapace-owner-');
+    home = sandboxReadableTempDir('carapace-owner-');
     mkdirSync(join(home, 'projects/recipes'), { recursive: true });
     writeFileSync(join(home, 'projects/recipes/soup.txt'), 'leek and potato');
     mkdirSync(join(home, '.ssh'));
