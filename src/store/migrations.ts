@@ -89,4 +89,9 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX outbox_pending ON outbox(status) WHERE status = 'pending';
     `,
   },
+  {
+    version: 4,
+    name: 'team members speak under their own name',
+    sql: `ALTER TABLE outbox ADD COLUMN sender TEXT;`,
+  },
 ];
