@@ -154,6 +154,10 @@ export class LocalChannel implements Channel {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
+    if (route === 'GET /favicon.ico') {
+      res.writeHead(204, COMMON_HEADERS).end(); // browsers ask; an empty answer keeps their console clean
+      return;
+    }
     if (route === 'GET /') {
       res.writeHead(200, {
         ...COMMON_HEADERS,
