@@ -20,6 +20,11 @@ export interface InboundSink {
   (message: InboundMessage): void;
 }
 
+export interface SendOptions {
+  /** A team member's role ("Researcher"): shown as the sender where the platform allows, else as a prefix. */
+  sender?: string;
+}
+
 export interface Channel {
   readonly name: string;
   /** Start receiving; inbound messages are handed to `sink`. */
@@ -27,7 +32,7 @@ export interface Channel {
   disconnect(): Promise<void>;
   owns(chatId: string): boolean;
   /** Deliver text to a chat; resolves to the platform's id for the sent message. */
-  send(chatId: string, text: string): Promise<string>;
+  send(chatId: string, text: string, options?: SendOptions): Promise<string>;
   /** Show or hide "typing…" where the platform has it. */
   setTyping(chatId: string, typing: boolean): Promise<void>;
 }

@@ -18,7 +18,6 @@ import { readOutputFile, setAside } from './run-outputs.js';
  * node_modules are mounted read-only from here. */
 export const APP_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), 'package.json');
 const GROUP_CWD = '/workspace/group';
-const GLOBAL_MEMORY = '/workspace/global';
 
 export interface RunDeps {
   config: Config;
@@ -63,6 +62,10 @@ export class AgentRun {
   spokeInTurn = false;
   /** Set when the model proxy refused a call because the group's budget is spent: say so instead of retrying. */
   budgetRefusal: string | undefined;
+  /** Its conversation was cleared: it finishes its turn but takes no new messages. */
+  retired = false;
+  /** Input seqs that were slash commands (/compact), whose turns end without a reply of their own. */
+  private readonly commandInputs = new Set<number>();
   readonly dir: string;
   readonly sandboxName: string;
 
@@ -82,11 +85,11 @@ export class AgentRun {
 
   /** Start the sandbox with the first prompt. Resolves once it is running; `finished` says how it ended. */
   async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
+    if (prompt.startsWith('/')) this.commandInputs.add(0);
     const { config, paths, runtime, log } = this.deps;
     const owner = config.sandbox;
     const groupDir = ensureSandboxDir(paths.group(this.group.folder), owner);
     const stateDir = ensureSandboxDir(paths.agentState(this.group.folder), owner);
-    const globalDir = ensureSandboxDir(paths.globalDir, owner);
     const { policy } = this.deps;
     const runLog = log.child({ run: this.id, group: this.group.folder });
 
@@ -139,8 +142,9 @@ export class AgentRun {
         labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
         mounts: [
           { host: groupDir, sandbox: GROUP_CWD, readonly: false },
-          { host: globalDir, sandbox: GLOBAL_MEMORY, readonly: !this.group.isMain },
           { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
+          // Everyone reads global memory; only main may change it.
+          { host: paths.globalMemory, sandbox: '/workspace/global', readonly: !this.group.isMain },
           // The run dir is read-only so the agent cannot swap in/ or out/ for links into the host.
           { host: this.dir, sandbox: IPC_MOUNT, readonly: true },
           { host: join(this.dir, 'in'), sandbox: `${IPC_MOUNT}/in`, readonly: false },
@@ -200,10 +204,15 @@ export class AgentRun {
   send(text: string, maxMessage: number): number {
     const seq = ++this.inputSeq;
     this.lastMessageSeq = seq;
+    if (text.startsWith('/')) this.commandInputs.add(seq);
     this.lastSentMessage = Math.max(this.lastSentMessage, maxMessage);
     this.idle = false;
     this.writeInput(seq, { type: 'message', seq, text });
     return seq;
+  }
+
+  isCommand(inputSeq: number): boolean {
+    return this.commandInputs.has(inputSeq);
   }
 
   /** Answer a runner `request`. */

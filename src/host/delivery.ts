@@ -57,7 +57,7 @@ export class Delivery {
         continue;
       }
       try {
-        const platformId = await channel.send(row.chatId, row.text);
+        const platformId = await channel.send(row.chatId, row.text, row.sender ? { sender: row.sender } : undefined);
         this.store.markSent(row.id, platformId);
       } catch (err) {
         const final = row.attempts + 1 >= MAX_ATTEMPTS;

@@ -69,10 +69,10 @@ const ops: Record<string, Op<unknown>> = {
 
   send_message: op({
     mainOnly: false,
-    args: z.object({ chatId: z.string().min(1).max(200), text: z.string().min(1).max(32_000) }),
-    run: (ctx, { chatId, text }) => {
+    args: z.object({ chatId: z.string().min(1).max(200), text: z.string().min(1).max(32_000), sender: z.string().min(1).max(40).optional() }),
+    run: (ctx, { chatId, text, sender }) => {
       const target = authorizeTarget(ctx, chatId);
-      ctx.store.queueOutput({ runId: ctx.runId, seq: ctx.seq, chatId: target, text, groupId: ctx.group.id });
+      ctx.store.queueOutput({ runId: ctx.runId, seq: ctx.seq, chatId: target, text, groupId: ctx.group.id, sender });
       ctx.host.deliver();
       return `Sent to ${target}.`;
     },

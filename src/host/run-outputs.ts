@@ -11,7 +11,7 @@ const seq = z.number().int().nonnegative();
 const outputSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('session'), seq, sessionId: z.string().min(1).max(200) }),
   z.object({ type: z.literal('result'), seq, text: z.string(), answered: z.number().int() }),
-  z.object({ type: z.literal('message'), seq, text: z.string().min(1) }),
+  z.object({ type: z.literal('message'), seq, text: z.string().min(1), sender: z.string().min(1).max(255).optional() }),
   z.object({ type: z.literal('error'), seq, message: z.string() }),
   z.object({ type: z.literal('request'), seq, id: z.string().min(1).max(100), op: z.string().min(1).max(100), args: z.unknown() }),
 ]);

@@ -46,8 +46,8 @@ export type OutputBody =
   | { type: 'session'; sessionId: string }
   /** End of a turn. `answered` is the highest input seq this turn consumed. */
   | { type: 'result'; text: string; answered: number }
-  /** A send_message tool call: delivered at once, mid-turn. */
-  | { type: 'message'; text: string }
+  /** A send_message tool call or a team member's result: delivered at once, mid-turn, under `sender` if set. */
+  | { type: 'message'; text: string; sender?: string }
   | { type: 'error'; message: string }
   /**
    * A tool that needs the host (list or change groups, tasks…). The host authorizes it by the run it came

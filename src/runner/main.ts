@@ -9,8 +9,11 @@ import { listReady, watchDir, writeAtomic, writeJsonAtomic } from '../ipc/files.
 import { startSocketBridge } from './socket-bridge.js';
 import { createCarapaceTools } from './tools/index.js';
 import { PromptStream } from './prompt-stream.js';
+import { TeamWatcher } from './team.js';
+import { archiveTranscript } from '../memory/transcript.js';
 
 const GROUP_CWD = '/workspace/group';
+const GLOBAL_MEMORY_DIR = '/workspace/global';
 const ipc = process.env.CARAPACE_IPC_DIR ?? IPC_MOUNT;
 const start = JSON.parse(readFileSync(join(ipc, 'start.json'), 'utf8')) as StartRequest;
 
@@ -54,11 +57,15 @@ let turnAnswers: number | undefined; // highest input seq of the turn in flight
 let closing = false;
 let idleTimer: NodeJS.Timeout | undefined;
 
+/** A slash command (/compact) is a turn of its own; ordinary inputs that queued up share one turn. */
+const isCommand = (text: string) => text.startsWith('/');
+
 function pump(): void {
   if (turnAnswers !== undefined) return;
   if (pending.length > 0) {
     clearTimeout(idleTimer);
-    const batch = pending.splice(0);
+    const firstCommand = pending.findIndex((p) => isCommand(p.text));
+    const batch = pending.splice(0, firstCommand === 0 ? 1 : firstCommand > 0 ? firstCommand : pending.length);
     turnAnswers = batch.at(-1)!.seq;
     prompt.push(batch.map((b) => b.text).join('\n'));
   } else if (closing) {
@@ -109,6 +116,17 @@ const audit: HookCallback = async (input) => {
   return {};
 };
 
+/** Before the SDK compacts (on /compact or when the context fills up), keep the full conversation readable. */
+const archiveBeforeCompaction: HookCallback = async (input) => {
+  try {
+    const file = archiveTranscript(input.transcript_path, GROUP_CWD, input.session_id);
+    console.error(`transcript archived to ${file}`);
+  } catch (err) {
+    console.error(`could not archive the transcript: ${(err as Error).message}`);
+  }
+  return {};
+};
+
 interface Bridges {
   model: string;
   egress: string;
@@ -136,11 +154,14 @@ function cliEnv(bridges: Bridges): Record<string, string> {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_AUTOUPDATER: '1',
     IS_SANDBOX: '1',
+    CLAUDE_CODE_EXPERIMENTAL_AGENT_TEAMS: '1', // let the lead spawn a team of agents
+    CLAUDE_CODE_ADDITIONAL_DIRECTORIES_CLAUDE_MD: '1', // global memory loads like the group's own
     ...start.cliEnv,
   };
 }
 
 async function runQuery(resume: string | undefined, bridges: Bridges): Promise<void> {
+  const team = new TeamWatcher(GROUP_CWD);
   const messages = query({
     prompt: prompt as AsyncIterable<SDKUserMessage>,
     options: {
@@ -150,15 +171,21 @@ async function runQuery(resume: string | undefined, bridges: Bridges): Promise<v
       permissionMode: 'bypassPermissions',
       allowDangerouslySkipPermissions: true,
       settingSources: ['project'], // the group folder's CLAUDE.md and .claude/ — nothing from the host
+      additionalDirectories: [GLOBAL_MEMORY_DIR],
+      hooks: {
+        PreCompact: [{ hooks: [archiveBeforeCompaction] }],
+        PostToolUse: [{ hooks: [audit] }],
+        PostToolUseFailure: [{ hooks: [audit] }],
+      },
       systemPrompt: { type: 'preset', preset: 'claude_code', append: systemAppend() },
       mcpServers: { carapace: createCarapaceTools({ emit, request, start }) },
-      hooks: { PostToolUse: [{ hooks: [audit] }], PostToolUseFailure: [{ hooks: [audit] }] },
       // The host's egress allowlist decides which sites are reachable; the CLI's own preflight would need claude.ai.
       settings: { skipWebFetchPreflight: true },
       env: cliEnv(bridges),
     },
   });
   for await (const message of messages) {
+    for (const { role, text } of team.observe(message)) emit({ type: 'message', text, sender: role });
     if (message.type === 'system' && message.subtype === 'init') {
       emit({ type: 'session', sessionId: message.session_id });
     } else if (message.type === 'result') {
@@ -200,7 +227,7 @@ async function main(): Promise<void> {
     } catch (err) {
       // A session the CLI no longer has (wiped state dir) is not worth failing the user's message over.
       if (!start.sessionId || !/No conversation found/i.test(String(err))) throw err;
-      console.error(`session ${start.sessionId} not found; starting a fresh conversation`);
+      emit({ type: 'message', text: "(I couldn't find our earlier conversation, so I'm starting a fresh one.)" });
       prompt.replay();
       await runQuery(undefined, bridges);
     }

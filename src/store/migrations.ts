@@ -90,7 +90,7 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
-    // 2 belongs to a change made in parallel; versions only need to increase.
+    // 2 belongs to a change made in parallel.
     version: 3,
     name: 'model usage per call',
     sql: `
@@ -109,5 +109,10 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX model_usage_group ON model_usage(group_id, at);
       CREATE INDEX model_usage_run ON model_usage(run_id);
     `,
+  },
+  {
+    version: 4,
+    name: 'team members speak under their own name',
+    sql: `ALTER TABLE outbox ADD COLUMN sender TEXT;`,
   },
 ];

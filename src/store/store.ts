@@ -61,6 +61,8 @@ export interface OutboxRow {
   seq: number;
   chatId: string;
   text: string;
+  /** A team member's role; absent for the assistant itself. */
+  sender: string | null;
   status: 'pending' | 'sent' | 'failed';
   attempts: number;
 }
@@ -293,11 +295,11 @@ export class Store {
    * Queue a run's output for delivery and mark the messages it answers, atomically. The (run, seq) key makes a
    * replay of the same output a no-op, so a crash between "agent wrote it" and "we sent it" never double-sends.
    */
-  queueOutput(o: { runId: string; seq: number; chatId: string; text: string; groupId: number; answered?: number }): boolean {
+  queueOutput(o: { runId: string; seq: number; chatId: string; text: string; groupId: number; answered?: number; sender?: string }): boolean {
     return this.db.transaction(() => {
       const info = this.db
-        .prepare(`INSERT OR IGNORE INTO outbox (run_id, seq, chat_id, text, created_at) VALUES (?, ?, ?, ?, ?)`)
-        .run(o.runId, o.seq, o.chatId, o.text, Date.now());
+        .prepare(`INSERT OR IGNORE INTO outbox (run_id, seq, chat_id, text, sender, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+        .run(o.runId, o.seq, o.chatId, o.text, o.sender ?? null, Date.now());
       if (o.answered !== undefined) this.advanceCursor(o.groupId, o.answered);
       this.db.prepare('UPDATE runs SET first_output_at = COALESCE(first_output_at, ?) WHERE id = ?').run(Date.now(), o.runId);
       return info.changes === 1;
@@ -307,7 +309,7 @@ export class Store {
   pendingOutbox(): OutboxRow[] {
     return this.db
       .prepare(
-        `SELECT id, run_id AS runId, seq, chat_id AS chatId, text, status, attempts FROM outbox WHERE status = 'pending' ORDER BY id`,
+        `SELECT id, run_id AS runId, seq, chat_id AS chatId, text, sender, status, attempts FROM outbox WHERE status = 'pending' ORDER BY id`,
       )
       .all() as OutboxRow[];
   }
@@ -315,8 +317,8 @@ export class Store {
   /** Delivered: remember the platform id and keep the reply in the chat's history. */
   markSent(outboxId: number, platformMessageId: string): void {
     this.db.transaction(() => {
-      const row = this.db.prepare('SELECT chat_id AS chatId, text FROM outbox WHERE id = ?').get(outboxId) as
-        | { chatId: string; text: string }
+      const row = this.db.prepare('SELECT chat_id AS chatId, text, sender FROM outbox WHERE id = ?').get(outboxId) as
+        | { chatId: string; text: string; sender: string | null }
         | undefined;
       if (!row) return;
       const now = Date.now();
@@ -326,9 +328,9 @@ export class Store {
       this.db
         .prepare(
           `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant)
-           VALUES (?, ?, 'assistant', 'assistant', ?, ?, 1)`,
+           VALUES (?, ?, 'assistant', ?, ?, ?, 1)`,
         )
-        .run(row.chatId, platformMessageId, row.text, now);
+        .run(row.chatId, platformMessageId, row.sender ?? 'assistant', row.text, now);
     })();
   }
 
