@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
-import { IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
+import { GROUP_MOUNT, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
 import type { SandboxHandle, SandboxRuntime, SandboxSpec } from '../sandbox/runtime.js';
 import type { Group } from '../store/store.js';
 import { startModelProxy } from './model-proxy.js';
@@ -14,7 +14,6 @@ import { ensureSandboxDir, findUp, type DataPaths } from './paths.js';
 /** The project root (from src/ under tests, from dist/src/ when built): the runner's compiled code and its
  * node_modules are mounted read-only from here. */
 export const APP_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), 'package.json');
-const GROUP_CWD = '/workspace/group';
 
 export interface RunDeps {
   config: Config;
@@ -112,7 +111,7 @@ export class AgentRun {
         name: this.sandboxName,
         labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
         mounts: [
-          { host: groupDir, sandbox: GROUP_CWD, readonly: false },
+          { host: groupDir, sandbox: GROUP_MOUNT, readonly: false },
           { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
           { host: this.dir, sandbox: IPC_MOUNT, readonly: false },
           { host: socketPath, sandbox: MODEL_SOCKET, readonly: true },
@@ -120,7 +119,7 @@ export class AgentRun {
           { host: join(APP_ROOT, 'node_modules'), sandbox: '/app/node_modules', readonly: true },
           { host: join(APP_ROOT, 'package.json'), sandbox: '/app/package.json', readonly: true },
         ],
-        workdir: GROUP_CWD,
+        workdir: GROUP_MOUNT,
         env: {
           PATH: '/usr/local/bin:/usr/bin:/bin',
           HOME: '/home/agent',
@@ -216,7 +215,7 @@ export class AgentRun {
         this.idle = output.answered >= this.lastMessageSeq;
         this.spokeInTurn = false;
       }
-      if (output.type === 'message') this.spokeInTurn = true;
+      if (output.type === 'message' || output.type === 'file') this.spokeInTurn = true;
       if (output.type === 'error') this.lastError = output.message;
       this.onOutput(this, output); // store first, then delete: a crash in between replays, and the outbox dedupes
       rmSync(file, { force: true });

@@ -4,6 +4,10 @@
 
 export const IPC_MOUNT = '/ipc';
 export const MODEL_SOCKET = '/run/carapace/model.sock';
+/** The group's folder inside the sandbox: the agent's working directory. */
+export const GROUP_MOUNT = '/workspace/group';
+/** Largest file the send_file tool may send. */
+export const MAX_SEND_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface StartRequest {
   runId: string;
@@ -40,6 +44,8 @@ export type OutputBody =
   | { type: 'result'; text: string; answered: number }
   /** A send_message tool call: delivered at once, mid-turn. */
   | { type: 'message'; text: string }
+  /** A send_file tool call: `path` is inside the group folder (absolute under GROUP_MOUNT, or relative to it). */
+  | { type: 'file'; path: string; caption?: string }
   | { type: 'error'; message: string }
   /**
    * A tool that needs the host (list or change groups, tasks…). The host authorizes it by the run it came

@@ -4,13 +4,12 @@
 import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type OutputBody, type StartRequest } from '../ipc/protocol.js';
+import { GROUP_MOUNT, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type OutputBody, type StartRequest } from '../ipc/protocol.js';
 import { listReady, watchDir, writeAtomic, writeJsonAtomic } from '../ipc/files.js';
 import { startModelBridge } from './model-bridge.js';
 import { createCarapaceTools } from './tools/index.js';
 import { PromptStream } from './prompt-stream.js';
 
-const GROUP_CWD = '/workspace/group';
 const ipc = process.env.CARAPACE_IPC_DIR ?? IPC_MOUNT;
 const start = JSON.parse(readFileSync(join(ipc, 'start.json'), 'utf8')) as StartRequest;
 
@@ -97,7 +96,7 @@ async function runQuery(resume: string | undefined, bridgeUrl: string): Promise<
   const messages = query({
     prompt: prompt as AsyncIterable<SDKUserMessage>,
     options: {
-      cwd: GROUP_CWD,
+      cwd: GROUP_MOUNT,
       resume,
       model: start.model,
       permissionMode: 'bypassPermissions',

@@ -1,5 +1,6 @@
 import { createSdkMcpServer } from '@anthropic-ai/claude-agent-sdk';
 import type { ToolContext } from './context.js';
+import { fileTools } from './files.js';
 import { groupTools } from './groups.js';
 import { messageTools } from './messages.js';
 
@@ -8,6 +9,6 @@ export function createCarapaceTools(ctx: ToolContext) {
   return createSdkMcpServer({
     name: 'carapace',
     version: '1.0.0',
-    tools: [...messageTools(ctx), ...groupTools(ctx)],
+    tools: [...messageTools(ctx), ...fileTools(ctx), ...groupTools(ctx)],
   });
 }
