@@ -1,7 +1,7 @@
 // The WhatsApp login on disk: whether this install is paired, forgetting a login WhatsApp revoked, and a lock so
 // two processes (the service and `carapace whatsapp pair`) never drive the same login at once.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export interface Pairing {
   paired: boolean;
@@ -28,10 +28,10 @@ export function forgetLogin(authDir: string): void {
   rmSync(authDir, { recursive: true, force: true });
 }
 
-/** "+4915112345678" from "4915112345678:12@s.whatsapp.net". */
+/** "+4915112345678" from "4915112345678:12@s.whatsapp.net"; undefined for anything that is not a phone JID. */
 export function phoneOf(jid: string | undefined): string | undefined {
-  const user = jid?.split('@')[0]?.split(':')[0];
-  return user && /^\d+$/.test(user) ? `+${user}` : undefined;
+  const m = /^(\d+)(?::\d+)?@s\.whatsapp\.net$/.exec(jid ?? '');
+  return m ? `+${m[1]}` : undefined;
 }
 
 export class LockedError extends Error {}
@@ -41,6 +41,7 @@ export class LockedError extends Error {}
  * Returns the release function.
  */
 export function lockLogin(lockFile: string): () => void {
+  mkdirSync(dirname(lockFile), { recursive: true, mode: 0o700 });
   for (let tries = 0; tries < 2; tries++) {
     try {
       writeFileSync(lockFile, String(process.pid), { flag: 'wx', mode: 0o600 });

@@ -131,7 +131,6 @@ export class WhatsAppConnection {
         void sock.end(new Error('no own identity')); // its close event brings the retry
         return;
       }
-      this.quickRestarts = 0;
       this.pairingPhone = undefined;
       this.reconnect.opened();
       this.setStatus({ status: 'open', me });
@@ -158,7 +157,7 @@ export class WhatsAppConnection {
 
   private onClose(error: unknown): void {
     const was = this.current.status;
-    this.reconnect.closed();
+    if (this.reconnect.closed()) this.quickRestarts = 0;
     this.dropSocket();
     if (!this.running) return;
     const code = closeCode(error);

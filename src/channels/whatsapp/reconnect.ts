@@ -50,9 +50,12 @@ export class Reconnector {
     this.openedAt = Date.now();
   }
 
-  closed(): void {
-    if (this.openedAt !== undefined && Date.now() - this.openedAt >= this.policy.stableMs) this.failures = 0;
+  /** The connection closed; returns whether it had been stable (which starts the backoff over). */
+  closed(): boolean {
+    const stable = this.openedAt !== undefined && Date.now() - this.openedAt >= this.policy.stableMs;
+    if (stable) this.failures = 0;
     this.openedAt = undefined;
+    return stable;
   }
 
   cancel(): void {
