@@ -94,7 +94,13 @@ async function pair(phone: string | undefined, opts: WhatsAppCliOptions): Promis
 async function follow(poll: () => Promise<WhatsAppStatusView>, opts: WhatsAppCliOptions): Promise<number> {
   let shown = '';
   for (;;) {
-    const view = await poll();
+    let view: WhatsAppStatusView;
+    try {
+      view = await poll();
+    } catch {
+      opts.out.write('Lost contact with the running Carapace (did it stop?). Run this again once it is back.\n');
+      return 1;
+    }
     const key = `${view.status}:${view.qr ?? view.code ?? ''}`;
     if (key !== shown) {
       shown = key;

@@ -2,9 +2,10 @@
 // (events carry Baileys' own types), a switchable "network", and a media CDN that serves files encrypted with
 // Baileys' own media encryption so the real download-and-decrypt path runs.
 import { EventEmitter } from 'node:events';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { Boom } from '@hapi/boom';
 import {
   encryptedStream,
@@ -17,7 +18,11 @@ import {
   type proto,
   type WAMessage,
 } from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
 import type { SocketFactory, WASocketLike } from '../../src/channels/whatsapp/socket.js';
+import { WhatsAppChannel, type WhatsAppChannelOptions } from '../../src/channels/whatsapp/whatsapp-channel.js';
+import type { Config } from '../../src/config.js';
+import { dataPaths } from '../../src/host/paths.js';
 
 export const OWNER_PN = '4915100000001';
 export const OWNER: Contact = { id: `${OWNER_PN}:7@s.whatsapp.net`, lid: '99900000001:7@lid', name: 'Olga Owner' };
@@ -143,6 +148,18 @@ export class FakeWhatsApp {
     return s;
   }
 
+  /**
+   * The phone scans the QR code (or takes the pairing code): Baileys stores the new login, reports a new login
+   * and the server asks for a restart (515), after which the next socket logs in.
+   */
+  scan(authDir: string): void {
+    this.paired = true;
+    mkdirSync(authDir, { recursive: true });
+    writeFileSync(join(authDir, 'creds.json'), JSON.stringify({ account: { details: 'signed' }, me: { id: this.me.id, name: this.me.name }, registered: true }));
+    this.current.emit('connection.update', { isNewLogin: true, qr: undefined });
+    void this.current.end(closeError(515, 'Stream Errored (restart required)'));
+  }
+
   /** Deliver messages the way Baileys does: a messages.upsert on the live socket. */
   receive(messages: WAMessage[], type: 'notify' | 'append' = 'notify'): void {
     this.current.emit('messages.upsert', { messages, type });
@@ -151,6 +168,21 @@ export class FakeWhatsApp {
   texts(): string[] {
     return this.sent.map((m) => ('text' in m.content ? m.content.text : `[${Object.keys(m.content)[0]}]`));
   }
+}
+
+/** The real WhatsApp channel, configured like the app does it, over the fake. */
+export function fakeWhatsAppChannel(wa: FakeWhatsApp, config: Config, log: Logger, extra: Partial<WhatsAppChannelOptions> = {}) {
+  const paths = dataPaths(config.dataDir);
+  return new WhatsAppChannel({
+    authDir: paths.whatsappAuth,
+    lockFile: paths.whatsappLock,
+    assistantName: config.assistantName,
+    log,
+    ...config.whatsapp,
+    factory: wa.factory,
+    backoff: { baseMs: 50, maxMs: 200, stableMs: 1000 },
+    ...extra,
+  });
 }
 
 let messageCounter = 0;

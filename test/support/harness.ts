@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startCarapace, type Carapace } from '../../src/app.js';
+import type { Channel } from '../../src/channels/channel.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startFakeAnthropic, type FakeAnthropic, type Script } from './fake-anthropic.js';
@@ -53,7 +54,9 @@ export function testConfig(dataDir: string, upstreamUrl: string, env: Record<str
   });
 }
 
-export async function startHarness(opts: { script?: Script; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { script?: Script; env?: Record<string, string>; channels?: (log: pino.Logger) => Channel[] } = {},
+): Promise<Harness> {
   const fake = await startFakeAnthropic({ script: opts.script });
   const dataDir = sandboxReadableTempDir('carapace-e2e-');
   const logFile = join(dataDir, 'test.log');
@@ -65,7 +68,7 @@ export async function startHarness(opts: { script?: Script; env?: Record<string,
   let events: AbortController;
 
   async function boot() {
-    app = await startCarapace(config, log);
+    app = await startCarapace(config, log, { channels: opts.channels?.(log) }); // fresh channels on every (re)start
     events = new AbortController();
     await subscribe(app, events.signal, (text) => {
       replies.push({ text, at: performance.now() });

@@ -36,6 +36,9 @@ export function phoneOf(jid: string | undefined): string | undefined {
 
 export class LockedError extends Error {}
 
+/** Lock files this process holds: our own pid in a lock file we do not hold is a stale one (pid reuse). */
+const held = new Set<string>();
+
 /**
  * Take the login's lock file (holding our pid). A lock whose process is gone is stale and taken over.
  * Returns the release function.
@@ -45,11 +48,16 @@ export function lockLogin(lockFile: string): () => void {
   for (let tries = 0; tries < 2; tries++) {
     try {
       writeFileSync(lockFile, String(process.pid), { flag: 'wx', mode: 0o600 });
-      return () => rmSync(lockFile, { force: true });
+      held.add(lockFile);
+      return () => {
+        held.delete(lockFile);
+        rmSync(lockFile, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(lockFile, 'utf8'));
-      if (holder && holder !== process.pid && alive(holder)) {
+      const ours = holder === process.pid && held.has(lockFile);
+      if (ours || (holder && holder !== process.pid && alive(holder))) {
         throw new LockedError(`the WhatsApp login is in use by process ${holder}`);
       }
       rmSync(lockFile, { force: true }); // stale

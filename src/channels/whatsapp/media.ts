@@ -19,11 +19,12 @@ export type SavedMedia = { ok: true; sandboxPath: string; bytes: number } | { ok
 
 const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', mpeg: 'mp3', quicktime: 'mov', 'x-m4a': 'm4a', plain: 'txt' };
 
-/** Letters, digits, ".", "-" and "_" only; no leading dot; bounded length. */
+/** Letters, digits, ".", "-" and "_" only; no leading dot, no ".."; bounded length. */
 export function safeFileName(name: string, maxLength = 100): string {
   const cleaned = name
     .normalize('NFKD')
     .replace(/[^\w.-]+/g, '_')
+    .replace(/\.{2,}/g, '_')
     .replace(/^[._]+/, '')
     .replace(/_+/g, '_');
   if (cleaned.length <= maxLength) return cleaned || 'file';
@@ -41,7 +42,7 @@ function extensionOf(media: MediaMessage): string {
 
 /** media/<date>-<message id>[-<document name>].<ext>: unique per message, so a redelivery finds its file. */
 export function mediaFileName(message: WAMessage, media: MediaMessage, timestamp: number): string {
-  const id = safeFileName(message.key.id ?? 'unknown', 40).replace(/\./g, '_');
+  const id = (message.key.id || 'unknown').replace(/[^A-Za-z0-9]+/g, '_').slice(0, 40);
   const date = new Date(timestamp).toISOString().slice(0, 10);
   const docName = 'fileName' in media && media.fileName ? safeFileName(media.fileName.replace(/\.[^.]*$/, ''), 60) : '';
   return `${date}-${id}${docName ? `-${docName}` : ''}.${extensionOf(media)}`;

@@ -122,10 +122,14 @@ export class WhatsAppChannel implements Channel {
     this.releaseLock = undefined;
   }
 
-  /** Connect again after a terminal state (logged out, replaced, pairing expired), optionally pairing by code. */
+  /**
+   * Connect again after a terminal state (logged out, replaced, pairing expired). With a phone number, an unpaired
+   * login switches to a pairing code. A connection that is open or on its way is left alone.
+   */
   reconnect(opts: { pairingPhone?: string } = {}): void {
-    if (this.connection.status.status === 'open') return;
-    this.start(opts);
+    const { status } = this.connection.status;
+    const stuck = ['stopped', 'logged-out', 'replaced', 'unpaired', 'forbidden'].includes(status);
+    if (stuck || (opts.pairingPhone && status === 'qr')) this.start(opts);
   }
 
   status(): WhatsAppStatusView {
