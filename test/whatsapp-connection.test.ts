@@ -203,6 +203,19 @@ describe('WhatsApp connection', () => {
     await connection.stop();
   });
 
+  it('switching a QR session to a pairing code ends the old socket', async () => {
+    const { wa, connection } = setup();
+    wa.paired = false;
+    connection.start();
+    await boot();
+    expect(connection.status.status).toBe('qr');
+    connection.start({ pairingPhone: '4915100000001' });
+    await boot();
+    expect(wa.sockets.map((s) => s.closed)).toEqual([true, false]);
+    expect(connection.status).toMatchObject({ status: 'pairing-code' });
+    await connection.stop();
+  });
+
   it('stops cleanly: no timer, no socket, and later events change nothing', async () => {
     const { wa, connection, statuses } = setup();
     wa.network = 'down';

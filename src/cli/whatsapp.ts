@@ -145,7 +145,7 @@ async function pairStandalone(phone: string | undefined, opts: WhatsAppCliOption
           else if (s.status === 'pairing-code') out.write(`\n${CODE_HELP}\n\n    ${s.code}\n\n`);
           else if (s.status === 'reconnecting') out.write(`WhatsApp: ${describeStatus(s)}\n`);
           else if (s.status === 'open') {
-            out.write(`Paired: WhatsApp is linked to ${phoneOf(s.me.pn)}. Start Carapace (npm start) to use it.\n`);
+            out.write(`Paired: WhatsApp is linked to ${phoneOf(s.me.pn)}. (Re)start Carapace to use it.\n`);
             void connection.stop().then(() => resolve(0));
           } else if (TERMINAL.has(s.status) && s.status !== 'stopped') {
             out.write(`WhatsApp: ${describeStatus(s)}\n`);

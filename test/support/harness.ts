@@ -55,7 +55,7 @@ export function testConfig(dataDir: string, upstreamUrl: string, env: Record<str
 }
 
 export async function startHarness(
-  opts: { script?: Script; env?: Record<string, string>; channels?: (log: pino.Logger) => Channel[] } = {},
+  opts: { script?: Script; env?: Record<string, string>; channels?: (config: Config, log: pino.Logger) => Channel[] } = {},
 ): Promise<Harness> {
   const fake = await startFakeAnthropic({ script: opts.script });
   const dataDir = sandboxReadableTempDir('carapace-e2e-');
@@ -68,7 +68,7 @@ export async function startHarness(
   let events: AbortController;
 
   async function boot() {
-    app = await startCarapace(config, log, { channels: opts.channels?.(log) }); // fresh channels on every (re)start
+    app = await startCarapace(config, log, { channels: opts.channels?.(config, log) }); // fresh channels on every (re)start
     events = new AbortController();
     await subscribe(app, events.signal, (text) => {
       replies.push({ text, at: performance.now() });

@@ -76,7 +76,9 @@ export class WhatsAppConnection {
     this.codeRequested = false;
     this.running = true;
     this.reconnect.cancel();
+    const old = this.sock;
     this.dropSocket();
+    void old?.end(undefined);
     void this.open();
   }
 
