@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Channel } from './channels/channel.js';
 import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/local-channel.js';
 import { readPairing } from './channels/whatsapp/auth.js';
-import type { WhatsAppChannel } from './channels/whatsapp/whatsapp-channel.js';
+import type { WhatsAppChannel, WhatsAppChannelOptions } from './channels/whatsapp/whatsapp-channel.js';
 import type { Config } from './config.js';
 import { Orchestrator } from './host/orchestrator.js';
 import { dataPaths } from './host/paths.js';
@@ -42,17 +42,27 @@ export function whatsappEnabled(config: Config): boolean {
   return enabled === 'auto' ? readPairing(dataPaths(config.dataDir).whatsappAuth).paired : enabled;
 }
 
-/** The WhatsApp channel over real Baileys; loaded only when used (Baileys takes a while to import). */
-export async function createWhatsApp(config: Config, log: Logger): Promise<WhatsAppChannel> {
-  const { WhatsAppChannel } = await import('./channels/whatsapp/whatsapp-channel.js');
+/** The WhatsApp channel's settings for this install (its login lives in the data directory). */
+export function whatsappOptions(config: Config, log: Logger): WhatsAppChannelOptions {
   const paths = dataPaths(config.dataDir);
-  return new WhatsAppChannel({
+  const { ownNumber, mainChat, maxMediaBytes, sendPerMinute, sendBurst } = config.whatsapp;
+  return {
     authDir: paths.whatsappAuth,
     lockFile: paths.whatsappLock,
     assistantName: config.assistantName,
     log,
-    ...config.whatsapp,
-  });
+    ownNumber,
+    mainChat,
+    maxMediaBytes,
+    sendPerMinute,
+    sendBurst,
+  };
+}
+
+/** The WhatsApp channel over real Baileys; loaded only when used (Baileys takes a while to import). */
+export async function createWhatsApp(config: Config, log: Logger): Promise<WhatsAppChannel> {
+  const { WhatsAppChannel } = await import('./channels/whatsapp/whatsapp-channel.js');
+  return new WhatsAppChannel(whatsappOptions(config, log));
 }
 
 /** Wire the store, sandbox runtime, channels and orchestrator together and start them. */

@@ -10,6 +10,7 @@ import { ChannelUnavailableError, type ChannelHost, type ChatInfo, type InboundM
 import { messageIdFor } from '../src/channels/whatsapp/outbound.js';
 import { WhatsAppChannel, type WhatsAppChannelOptions } from '../src/channels/whatsapp/whatsapp-channel.js';
 import { closeError, FakeMediaCdn, FakeWhatsApp, groupMetadata, OWNER_PN, waMessage } from './support/fake-whatsapp.js';
+import { until } from './support/wait.js';
 
 const silent = pino({ level: 'silent' });
 const FAMILY = '120363000000000001@g.us';
@@ -47,15 +48,6 @@ function testHost(root: string, registered: Record<string, string>) {
   return { host, seen, mains, state };
 }
 
-async function until<T>(probe: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 let channel: WhatsAppChannel | undefined;
 afterEach(async () => {

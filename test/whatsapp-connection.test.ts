@@ -36,6 +36,16 @@ function setup(opts: { random?: () => number } = {}) {
   return { wa, authDir, statuses, connection, delays };
 }
 
+/** A connection to an account not paired yet, showing its first QR code. */
+async function showingQr() {
+  const s = setup();
+  s.wa.paired = false;
+  s.connection.start();
+  await boot();
+  expect(s.connection.status.status).toBe('qr');
+  return s;
+}
+
 /** Let a new fake socket boot (its connect happens on a timer, like real network I/O). */
 const boot = () => vi.advanceTimersByTimeAsync(1);
 
@@ -157,11 +167,7 @@ describe('WhatsApp connection', () => {
   });
 
   it('restart required (515) after pairing reconnects at once; repeated ones back off', async () => {
-    const { wa, connection, delays } = setup();
-    wa.paired = false;
-    connection.start();
-    await boot();
-    expect(connection.status.status).toBe('qr');
+    const { wa, connection, delays } = await showingQr();
     wa.paired = true; // the phone scanned it
     void wa.current.end(closeError(515, 'Stream Errored (restart required)'));
     await boot();
@@ -179,10 +185,7 @@ describe('WhatsApp connection', () => {
   });
 
   it('an unscanned QR code expires into a clear "unpaired" state, without retrying', async () => {
-    const { wa, connection } = setup();
-    wa.paired = false;
-    connection.start();
-    await boot();
+    const { wa, connection } = await showingQr();
     wa.current.emit('connection.update', { qr: '2@second-qr' });
     expect(connection.status).toEqual({ status: 'qr', qr: '2@second-qr' });
     void wa.current.end(closeError(408, 'QR refs attempts ended'));
@@ -204,11 +207,7 @@ describe('WhatsApp connection', () => {
   });
 
   it('switching a QR session to a pairing code ends the old socket', async () => {
-    const { wa, connection } = setup();
-    wa.paired = false;
-    connection.start();
-    await boot();
-    expect(connection.status.status).toBe('qr');
+    const { wa, connection } = await showingQr();
     connection.start({ pairingPhone: '4915100000001' });
     await boot();
     expect(wa.sockets.map((s) => s.closed)).toEqual([true, false]);

@@ -7,6 +7,7 @@ import { startCarapace, type Carapace } from '../src/app.js';
 import { messageIdFor } from '../src/channels/whatsapp/outbound.js';
 import { FakeWhatsApp, fakeWhatsAppChannel, groupMetadata, OWNER_PN } from './support/fake-whatsapp.js';
 import { sandboxReadableTempDir, testConfig } from './support/harness.js';
+import { until } from './support/wait.js';
 
 const FAMILY = '120363000000000001@g.us';
 const log = pino({ level: 'silent' });
@@ -16,15 +17,6 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function until<T>(probe: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const outbox = (a: Carapace) =>
   a.store.db.prepare('SELECT id, text, status, attempts, platform_message_id AS pid, created_at AS createdAt FROM outbox ORDER BY id').all() as {

@@ -12,6 +12,7 @@ import type { Config } from '../src/config.js';
 import { dataPaths } from '../src/host/paths.js';
 import { closeError, FakeWhatsApp, fakeWhatsAppChannel } from './support/fake-whatsapp.js';
 import { sandboxReadableTempDir, testConfig } from './support/harness.js';
+import { until } from './support/wait.js';
 
 const log = pino({ level: 'silent' });
 let app: Carapace | undefined;
@@ -27,26 +28,23 @@ function terminal() {
   return { out, text };
 }
 
-async function until<T>(probe: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const freshConfig = (env: Record<string, string> = {}) => testConfig(sandboxReadableTempDir('carapace-wa-pair-'), 'http://127.0.0.1:9', env);
 
+/** `carapace whatsapp <args>` with no Carapace running and an unpaired phone; resolves once it shows something. */
+async function pairAlone(args: string[], shows: string) {
+  const config = freshConfig();
+  const wa = new FakeWhatsApp();
+  wa.paired = false;
+  const { out, text } = terminal();
+  const done = whatsappCommand(args, { config, out, factory: wa.factory });
+  await until(() => text.value.includes(shows));
+  return { config, wa, out, text, done };
+}
+
 describe('carapace whatsapp pair', () => {
   it('on its own: shows the QR code in the terminal, then finishes once the phone linked it', async () => {
-    const config = freshConfig();
-    const wa = new FakeWhatsApp();
-    wa.paired = false;
-    const { out, text } = terminal();
-    const done = whatsappCommand(['pair'], { config, out, factory: wa.factory });
-    await until(() => text.value.includes('then scan this code'));
+    const { config, wa, text, done } = await pairAlone(['pair'], 'then scan this code');
     expect(text.value).toMatch(/[▄▀█]{5,}/); // a QR code drawn with block characters
     expect(existsSync(dataPaths(config.dataDir).whatsappLock)).toBe(true);
     wa.scan(dataPaths(config.dataDir).whatsappAuth);
@@ -62,12 +60,7 @@ describe('carapace whatsapp pair', () => {
   });
 
   it('with --phone: asks WhatsApp for a pairing code and shows it', async () => {
-    const config = freshConfig();
-    const wa = new FakeWhatsApp();
-    wa.paired = false;
-    const { out, text } = terminal();
-    const done = whatsappCommand(['pair', '--phone', '+49 151 00000001'], { config, out, factory: wa.factory });
-    await until(() => text.value.includes('FAKE1234'));
+    const { config, wa, out, text, done } = await pairAlone(['pair', '--phone', '+49 151 00000001'], 'FAKE1234');
     expect(text.value).toContain('Link with phone number instead');
     expect(wa.pairingRequests).toEqual(['4915100000001']);
     wa.scan(dataPaths(config.dataDir).whatsappAuth);
@@ -76,12 +69,7 @@ describe('carapace whatsapp pair', () => {
   });
 
   it('an expired QR code ends with a clear message and exit code 1', async () => {
-    const config = freshConfig();
-    const wa = new FakeWhatsApp();
-    wa.paired = false;
-    const { out, text } = terminal();
-    const done = whatsappCommand(['pair'], { config, out, factory: wa.factory });
-    await until(() => text.value.includes('scan this code'));
+    const { wa, text, done } = await pairAlone(['pair'], 'scan this code');
     void wa.current.end(closeError(408, 'QR refs attempts ended'));
     expect(await done).toBe(1);
     expect(text.value).toContain('expired before it was used');

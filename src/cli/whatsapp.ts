@@ -120,19 +120,12 @@ async function follow(poll: () => Promise<WhatsAppStatusView>, opts: WhatsAppCli
 async function pairStandalone(phone: string | undefined, opts: WhatsAppCliOptions): Promise<number> {
   const { config, out } = opts;
   const paths = dataPaths(config.dataDir);
-  let release: () => void;
-  try {
-    release = lockLogin(paths.whatsappLock);
-  } catch (err) {
-    if (!(err instanceof LockedError)) throw err;
-    out.write(`Cannot pair now: ${err.message}. Is Carapace starting up? Try again in a moment.\n`);
-    return 1;
-  }
-  const { WhatsAppConnection, describeStatus } = await import('../channels/whatsapp/connection.js');
-  const { baileysSocketFactory } = await import('../channels/whatsapp/socket.js');
-  const log = pino({ level: 'silent' });
-  try {
-    return await new Promise<number>((resolve) => {
+  const busy = (why: string) => `Cannot pair now: ${why}. Is Carapace starting up? Try again in a moment.`;
+  return withLogin(paths.whatsappLock, out, busy, async () => {
+    const { WhatsAppConnection, describeStatus } = await import('../channels/whatsapp/connection.js');
+    const { baileysSocketFactory } = await import('../channels/whatsapp/socket.js');
+    const log = pino({ level: 'silent' });
+    return new Promise<number>((resolve) => {
       const connection = new WhatsAppConnection({
         factory: opts.factory ?? baileysSocketFactory,
         authDir: paths.whatsappAuth,
@@ -156,9 +149,7 @@ async function pairStandalone(phone: string | undefined, opts: WhatsAppCliOption
       out.write('Connecting to WhatsApp…\n');
       connection.start({ pairingPhone: phone });
     });
-  } finally {
-    release();
-  }
+  });
 }
 
 async function status({ config, out }: WhatsAppCliOptions): Promise<number> {
@@ -171,15 +162,7 @@ async function status({ config, out }: WhatsAppCliOptions): Promise<number> {
 
 async function logout({ config, out }: WhatsAppCliOptions): Promise<number> {
   const paths = dataPaths(config.dataDir);
-  let release: () => void;
-  try {
-    release = lockLogin(paths.whatsappLock);
-  } catch (err) {
-    if (!(err instanceof LockedError)) throw err;
-    out.write(`The WhatsApp login is in use (${err.message}): stop Carapace first.\n`);
-    return 1;
-  }
-  try {
+  return withLogin(paths.whatsappLock, out, (why) => `The WhatsApp login is in use (${why}): stop Carapace first.`, async () => {
     const pairing = readPairing(paths.whatsappAuth);
     forgetLogin(paths.whatsappAuth);
     out.write(
@@ -189,6 +172,21 @@ async function logout({ config, out }: WhatsAppCliOptions): Promise<number> {
         : 'There was no WhatsApp login to remove.\n',
     );
     return 0;
+  });
+}
+
+/** Run `fn` holding the login's lock; if another process holds it, say `busy(why)` and return 1. */
+async function withLogin(lockFile: string, out: Writable, busy: (why: string) => string, fn: () => Promise<number>): Promise<number> {
+  let release: () => void;
+  try {
+    release = lockLogin(lockFile);
+  } catch (err) {
+    if (!(err instanceof LockedError)) throw err;
+    out.write(`${busy(err.message)}\n`);
+    return 1;
+  }
+  try {
+    return await fn();
   } finally {
     release();
   }

@@ -21,8 +21,8 @@ import {
 import type { Logger } from 'pino';
 import type { SocketFactory, WASocketLike } from '../../src/channels/whatsapp/socket.js';
 import { WhatsAppChannel, type WhatsAppChannelOptions } from '../../src/channels/whatsapp/whatsapp-channel.js';
+import { whatsappOptions } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
-import { dataPaths } from '../../src/host/paths.js';
 
 export const OWNER_PN = '4915100000001';
 export const OWNER: Contact = { id: `${OWNER_PN}:7@s.whatsapp.net`, lid: '99900000001:7@lid', name: 'Olga Owner' };
@@ -170,15 +170,10 @@ export class FakeWhatsApp {
   }
 }
 
-/** The real WhatsApp channel, configured like the app does it, over the fake. */
+/** The real WhatsApp channel, configured like the app does it, over the fake (with quick reconnects). */
 export function fakeWhatsAppChannel(wa: FakeWhatsApp, config: Config, log: Logger, extra: Partial<WhatsAppChannelOptions> = {}) {
-  const paths = dataPaths(config.dataDir);
   return new WhatsAppChannel({
-    authDir: paths.whatsappAuth,
-    lockFile: paths.whatsappLock,
-    assistantName: config.assistantName,
-    log,
-    ...config.whatsapp,
+    ...whatsappOptions(config, log),
     factory: wa.factory,
     backoff: { baseMs: 50, maxMs: 200, stableMs: 1000 },
     ...extra,

@@ -77,13 +77,14 @@ export class Outbound {
   /** Send text as one or more messages; resolves to the last part's id. */
   async sendText(sock: () => WASocketLike, jid: string, text: string, key: string): Promise<string> {
     const parts = splitMessage(toWhatsApp(text), this.opts.maxChars - this.opts.assistantName.length - 2);
+    if (parts.length === 0) throw new Error('nothing to send: the message is empty');
     let id = '';
     for (let i = this.progress.get(key) ?? 0; i < parts.length; i++) {
       id = await this.sendOne(sock, jid, { text: this.sign(parts[i]) }, key, i);
       this.progress.set(key, i + 1);
     }
     this.progress.delete(key);
-    return id || messageIdFor(key, parts.length - 1);
+    return id;
   }
 
   async sendFile(sock: () => WASocketLike, jid: string, file: OutboundFile, key: string): Promise<string> {
