@@ -38,17 +38,21 @@ async function waitNoLiveRun(h: Harness): Promise<void> {
   while (h.app.store.runningRuns().length > 0) await new Promise((r) => setTimeout(r, 20));
 }
 
-async function warmOverhead(): Promise<number[]> {
-  const h = await startHarness({ env: { LOG_LEVEL: 'warn' } });
+/** Inbound (message → model request) and outbound (model's last byte → reply at the chat client), warm sandbox. */
+async function warmOverhead(): Promise<{ inbound: number[]; outbound: number[]; hostRssMb: number }> {
+  const h = await startHarness();
   try {
     await h.say('warm up');
     await h.waitForReplies(1);
-    const samples: number[] = [];
+    const inbound: number[] = [];
+    const outbound: number[] = [];
     for (let i = 0; i < WARM_MESSAGES; i++) {
-      samples.push(await messageToModel(h, `warm message ${i}`));
-      await h.waitForReplies(i + 2);
+      inbound.push(await messageToModel(h, `warm message ${i}`));
+      const reply = (await h.waitForReplies(i + 2)).at(-1)!;
+      outbound.push(reply.at - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
     }
-    return samples.slice(5); // the first few turns of a fresh CLI process are still warming its caches
+    // The first few turns of a fresh CLI process are still warming its caches.
+    return { inbound: inbound.slice(5), outbound: outbound.slice(5), hostRssMb: Math.round(process.memoryUsage().rss / 2 ** 20) };
   } finally {
     await h.close();
   }
@@ -133,8 +137,12 @@ async function main() {
   console.log('bwrap sandbox start → exit, `true`', sandboxTrue);
   const sandboxNode = stats(await sandboxStart(['node', '-e', '0']));
   console.log('bwrap sandbox start → exit, `node -e 0`', sandboxNode);
-  const warm = stats(await warmOverhead());
+  const warmRun = await warmOverhead();
+  const warm = stats(warmRun.inbound);
+  const outbound = stats(warmRun.outbound);
   console.log('message → model request, warm sandbox (ms)', warm);
+  console.log("model's last byte → reply at the chat client, warm (ms)", outbound);
+  console.log('host process RSS after the warm run (MB; bench, fake API and host in one process)', warmRun.hostRssMb);
   const cold = stats(await coldOverhead());
   console.log('message → model request, cold sandbox (ms)', cold);
   const size = codeSize();
@@ -145,7 +153,8 @@ async function main() {
     machine,
     unit: 'ms',
     sandboxStart: { bwrapTrue: sandboxTrue, bwrapNode: sandboxNode },
-    hostOverhead: { warm, cold, target: 'warm p50 < 50 ms' },
+    hostOverhead: { warm, cold, outboundWarm: outbound, target: 'warm p50 < 50 ms' },
+    hostRssMb: warmRun.hostRssMb,
     sourceSize: size,
   };
   const dir = join(ROOT, 'bench', 'results');

@@ -85,7 +85,7 @@ export async function startCarapace(
     store.recentMessages(chatId, limit).map((m) => ({
       id: String(m.id),
       from: m.fromAssistant ? 'assistant' : 'user',
-      senderName: m.fromAssistant ? config.assistantName : m.senderName,
+      senderName: m.fromAssistant && m.senderName === 'assistant' ? config.assistantName : m.senderName,
       text: m.text,
       timestamp: m.timestamp,
     }));

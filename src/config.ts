@@ -16,6 +16,8 @@ export interface Config {
   heartbeatMs: number;
   runTimeoutMs: number;
   retry: { baseMs: number; maxMs: number; maxAttempts: number };
+  /** Bound on the catch-up prompt (messages since the agent's last turn). */
+  promptBudget: { maxMessages: number; maxChars: number };
   sandbox: { uid: number; gid: number; memoryMb: number; pids: number; cpus: number };
   web: { host: string; port: number };
   logLevel: string;
@@ -132,6 +134,10 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
       baseMs: int(env, 'CARAPACE_RETRY_BASE_MS', 5_000, 1),
       maxMs: int(env, 'CARAPACE_RETRY_MAX_MS', 5 * 60_000, 1),
       maxAttempts: int(env, 'CARAPACE_RETRY_ATTEMPTS', 3, 1),
+    },
+    promptBudget: {
+      maxMessages: int(env, 'CARAPACE_PROMPT_MAX_MESSAGES', 200, 1),
+      maxChars: int(env, 'CARAPACE_PROMPT_MAX_CHARS', 60_000, 1_000),
     },
     sandbox: {
       uid: int(env, 'CARAPACE_SANDBOX_UID', 1000, 1),

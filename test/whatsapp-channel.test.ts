@@ -248,13 +248,20 @@ describe('WhatsApp shared number and own number', () => {
     wa.receive([waMessage({ chat: SELF, fromMe: true, message: { conversation: 'Andy: earlier reply' } })]);
     await until(() => received.length === 2);
     expect(received[1]).toMatchObject({ fromAssistant: true, senderName: 'Andy', text: 'earlier reply' });
+    // A team member speaks under its role; its signature is recognised the same way.
+    await ch.send(`wa:${SELF}`, 'found 3 sources', { sender: 'Researcher' });
+    expect(wa.texts().at(-1)).toBe('Andy (Researcher): found 3 sources');
+    wa.receive([waMessage({ chat: SELF, fromMe: true, message: { conversation: 'Andy (Critic): check source 2' } })]);
+    await until(() => received.length === 3);
+    expect(received[2]).toMatchObject({ fromAssistant: true, text: 'check source 2' });
   });
 
   it('own number: nothing is signed and everything sent from the account is the assistant’s', async () => {
     const { wa, received, ch, mains } = await start({ ownNumber: true, mainChat: '4915100000001' }, { [`wa:${SELF}`]: 'main' });
     expect(mains).toEqual([{ chatId: `wa:${SELF}`, name: '+4915100000001', isGroup: false }]);
     await ch.send(`wa:${FAMILY}`, 'hello');
-    expect(wa.texts()).toEqual(['hello']);
+    await ch.send(`wa:${FAMILY}`, 'my part', { sender: 'Researcher' });
+    expect(wa.texts()).toEqual(['hello', '*Researcher:* my part']);
     wa.receive([waMessage({ chat: FAMILY, from: OWNER_PN + '@s.whatsapp.net', fromMe: true, message: { conversation: 'typed on the phone' } })]);
     await until(() => received.length === 1);
     expect(received[0]).toMatchObject({ fromAssistant: true, senderName: 'Andy' });

@@ -57,6 +57,8 @@ export interface OutboundFile {
 }
 
 export interface SendOptions {
+  /** A team member's role ("Researcher"): shown as the sender where the platform allows, else as a prefix. */
+  sender?: string;
   /** Stable per outbox row: lets a platform make a re-send after a crash idempotent. */
   key?: string;
 }

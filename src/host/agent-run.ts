@@ -54,6 +54,10 @@ export class AgentRun {
   idle = false;
   /** The agent said something (send_message) in the turn now in flight: a retry could answer twice. */
   spokeInTurn = false;
+  /** Its conversation was cleared: it finishes its turn but takes no new messages. */
+  retired = false;
+  /** Input seqs that were slash commands (/compact), whose turns end without a reply of their own. */
+  private readonly commandInputs = new Set<number>();
   readonly dir: string;
   readonly sandboxName: string;
 
@@ -73,6 +77,7 @@ export class AgentRun {
 
   /** Start the sandbox with the first prompt. Resolves once it is running; `finished` says how it ended. */
   async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
+    if (prompt.startsWith('/')) this.commandInputs.add(0);
     const { config, paths, runtime, log } = this.deps;
     const owner = config.sandbox;
     const groupDir = ensureSandboxDir(paths.group(this.group.folder), owner);
@@ -113,6 +118,8 @@ export class AgentRun {
         mounts: [
           { host: groupDir, sandbox: GROUP_MOUNT, readonly: false },
           { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
+          // Everyone reads global memory; only main may change it.
+          { host: paths.globalMemory, sandbox: '/workspace/global', readonly: !this.group.isMain },
           { host: this.dir, sandbox: IPC_MOUNT, readonly: false },
           { host: socketPath, sandbox: MODEL_SOCKET, readonly: true },
           { host: join(APP_ROOT, 'dist'), sandbox: '/app/dist', readonly: true },
@@ -166,10 +173,15 @@ export class AgentRun {
   send(text: string, maxMessage: number): number {
     const seq = ++this.inputSeq;
     this.lastMessageSeq = seq;
+    if (text.startsWith('/')) this.commandInputs.add(seq);
     this.lastSentMessage = Math.max(this.lastSentMessage, maxMessage);
     this.idle = false;
     this.writeInput(seq, { type: 'message', seq, text });
     return seq;
+  }
+
+  isCommand(inputSeq: number): boolean {
+    return this.commandInputs.has(inputSeq);
   }
 
   /** Answer a runner `request`. */

@@ -87,7 +87,8 @@ export class Delivery {
   }
 
   private sendRow(channel: Channel, row: OutboxRow): Promise<string> {
-    const opts = { key: `outbox-${row.id}-${row.createdAt}` }; // unique even if a reset database reuses ids
+    // The key is unique even if a reset database reuses ids.
+    const opts = { key: `outbox-${row.id}-${row.createdAt}`, ...(row.sender ? { sender: row.sender } : {}) };
     if (!row.filePath) return channel.send(row.chatId, row.text, opts);
     const fileName = row.fileName ?? 'file';
     if (channel.sendFile) return channel.sendFile(row.chatId, { path: row.filePath, fileName, caption: row.text || undefined }, opts);

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Channel, ChannelHost, ChatInfo, InboundMessage } from '../channels/channel.js';
 import type { Config } from '../config.js';
@@ -9,13 +9,16 @@ import { GROUP_MOUNT, type Output } from '../ipc/protocol.js';
 import { GroupQueue, type RunOutcome } from '../queue/group-queue.js';
 import { formatMessages, stripInternal } from '../router/format.js';
 import { needsAgent } from '../router/trigger.js';
+import { maySessionCommand, sessionCommand } from '../router/commands.js';
+import { archiveTranscript } from '../memory/transcript.js';
 import type { SandboxRuntime } from '../sandbox/runtime.js';
-import type { Group, Store } from '../store/store.js';
+import type { Group, Store, StoredMessage } from '../store/store.js';
 import { AgentRun, APP_ROOT, newRunId, type RunDeps } from './agent-run.js';
 import { Delivery } from './delivery.js';
 import { OpError, runOp } from './ops.js';
+import { globalMemory, groupMemory } from '../memory/templates.js';
 import { FileRefused, spoolGroupFile } from './outbound-files.js';
-import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
+import { assertSandboxCanReach, dataPaths, isSessionId, ensureSandboxDir, giveToSandbox } from './paths.js';
 
 export interface OrchestratorDeps {
   config: Config;
@@ -79,6 +82,8 @@ export class Orchestrator {
     for (const path of [join(APP_ROOT, 'node_modules'), config.dataDir]) assertSandboxCanReach(path, config.sandbox);
     const removed = await runtime.cleanupOrphans(this.runDeps.installLabels);
     if (removed > 0) log.warn({ removed }, 'removed sandboxes left by a previous run');
+    ensureSandboxDir(this.paths.globalMemory, config.sandbox);
+    this.writeOnce(join(this.paths.globalMemory, 'CLAUDE.md'), globalMemory(config.assistantName));
     this.recoverRuns();
     const host = this.channelHost();
     for (const channel of channels) await channel.connect((m) => this.handleInbound(m), host);
@@ -102,11 +107,8 @@ export class Orchestrator {
   registerGroup(g: Parameters<Store['registerGroup']>[0]): Group {
     const group = this.deps.store.registerGroup(g);
     const dir = ensureSandboxDir(this.paths.group(group.folder), this.deps.config.sandbox);
-    const memory = join(dir, 'CLAUDE.md');
-    if (!existsSync(memory)) {
-      writeFileSync(memory, `# ${group.name}\n\nMemory for this chat. ${this.deps.config.assistantName} keeps notes here.\n`);
-      giveToSandbox(memory, this.deps.config.sandbox);
-    }
+    const { assistantName } = this.deps.config;
+    this.writeOnce(join(dir, 'CLAUDE.md'), groupMemory({ groupName: group.name, assistantName, isMain: group.isMain }));
     return group;
   }
 
@@ -162,24 +164,87 @@ export class Orchestrator {
     };
   }
 
+  /** Create a memory file from its template unless the agent already has one; the sandbox owns it. */
+  private writeOnce(file: string, text: string): void {
+    if (existsSync(file)) return;
+    writeFileSync(file, text);
+    giveToSandbox(file, this.deps.config.sandbox);
+  }
+
   handleInbound(message: InboundMessage): void {
     const { store, log } = this.deps;
     const id = store.insertMessage(message);
     if (id === null || message.fromAssistant || this.stopping) return; // duplicate delivery, or our own echo
     const group = store.groupByChat(message.chatId);
     if (!group || !needsAgent(group, message.text)) return; // stays in the store as context
+    const command = sessionCommand(group, message.text);
+    if (command && !maySessionCommand(group)) {
+      this.postNote(group, id, `/${command} is only available in the main chat.`);
+      return;
+    }
+    if (command === 'clear') return this.clearSession(group, id);
+    if (command === 'compact' && !store.sessionOf(group.id)) {
+      this.postNote(group, id, 'There is no conversation to compact yet.');
+      return;
+    }
     const run = this.live.get(group.id);
-    if (run) {
-      const messages = store.messagesAfter(group.chatId, run.lastSentMessage);
-      if (messages.length === 0) return;
-      const maxId = messages.at(-1)!.id;
-      const seq = run.send(formatMessages(messages, this.deps.config.timeZone), maxId);
-      store.recordInput(run.id, seq, maxId);
+    if (run && !run.retired) {
+      for (const input of this.toInputs(group, store.messagesAfter(group.chatId, run.lastSentMessage))) {
+        store.recordInput(run.id, run.send(input.text, input.lastId), input.lastId);
+      }
       void this.channelOf(group.chatId)?.setTyping(group.chatId, true).catch(() => undefined);
-      log.debug({ group: group.folder, run: run.id, seq }, 'piped into live run');
+      log.debug({ group: group.folder, run: run.id }, 'piped into live run');
       return;
     }
     this.queue.enqueue(group.id);
+  }
+
+  /**
+   * Turn pending messages into the run's inputs: chat messages are batched into one <messages> prompt; a
+   * /compact is its own raw input so the SDK sees the command; a /clear was already handled on arrival.
+   */
+  private toInputs(group: Group, messages: StoredMessage[]): { text: string; lastId: number }[] {
+    const { timeZone, promptBudget } = this.deps.config;
+    const inputs: { text: string; lastId: number }[] = [];
+    let batch: StoredMessage[] = [];
+    const flush = () => {
+      if (batch.length > 0) inputs.push({ text: formatMessages(batch, timeZone, promptBudget), lastId: batch.at(-1)!.id });
+      batch = [];
+    };
+    for (const m of messages) {
+      const command = needsAgent(group, m.text) ? sessionCommand(group, m.text) : undefined;
+      if (command === 'compact' && maySessionCommand(group)) {
+        flush();
+        inputs.push({ text: '/compact', lastId: m.id });
+      } else if (!command) batch.push(m);
+    }
+    flush();
+    return inputs;
+  }
+
+  /** /clear: archive the conversation into the group folder, forget the session, let the live run go. */
+  private clearSession(group: Group, messageId: number): void {
+    const { store, log, config } = this.deps;
+    const sessionId = store.sessionOf(group.id);
+    let saved = '';
+    const transcript = sessionId && this.paths.transcript(group.folder, sessionId);
+    if (transcript && existsSync(transcript)) {
+      try {
+        const file = archiveTranscript(transcript, this.paths.group(group.folder), sessionId);
+        giveToSandbox(dirname(file), config.sandbox);
+        giveToSandbox(file, config.sandbox);
+        saved = ` The previous one is saved in conversations/${basename(file)}.`;
+      } catch (err) {
+        log.error({ group: group.folder, err }, 'could not archive the transcript before /clear');
+      }
+    }
+    store.clearSession(group.id);
+    const run = this.live.get(group.id);
+    if (run) {
+      run.retired = true; // later messages start a fresh run instead of joining the old conversation
+      run.close();
+    }
+    this.postNote(group, messageId, `Started a fresh conversation.${saved}`);
   }
 
   /** Unanswered messages that need the agent? */
@@ -188,16 +253,18 @@ export class Orchestrator {
   }
 
   private async runGroup(groupId: number, attempt: number): Promise<RunOutcome> {
-    const { store, log, config } = this.deps;
+    const { store, log } = this.deps;
     const group = store.groupById(groupId);
     if (!group || this.stopping) return 'done';
     const messages = store.messagesAfter(group.chatId, group.cursor);
     if (!messages.some((m) => needsAgent(group, m.text))) return 'done';
+    const [first, ...rest] = this.toInputs(group, messages);
+    if (!first) return 'done';
 
     const runId = newRunId();
-    const lastId = messages.at(-1)!.id;
-    const run = new AgentRun(this.runDeps, runId, group, (r, o) => this.handleOutput(r.group, r.id, o, r), lastId);
-    store.startRun({ id: runId, groupId, attempt, fromMessage: group.cursor, toMessage: lastId, sandbox: run.sandboxName });
+    const run = new AgentRun(this.runDeps, runId, group, (r, o) => this.handleOutput(r.group, r.id, o, r), first.lastId);
+    store.startRun({ id: runId, groupId, attempt, fromMessage: group.cursor, toMessage: first.lastId, sandbox: run.sandboxName });
+    for (const input of rest) store.recordInput(runId, run.send(input.text, input.lastId), input.lastId);
     this.live.set(groupId, run);
     const chat = this.channelOf(group.chatId);
     void chat?.setTyping(group.chatId, true).catch(() => undefined);
@@ -205,7 +272,7 @@ export class Orchestrator {
 
     let exit;
     try {
-      const finished = await run.start(formatMessages(messages, config.timeZone), store.sessionOf(groupId));
+      const finished = await run.start(first.text, this.resumableSession(group));
       exit = await finished;
     } catch (err) {
       exit = { ok: false, error: `could not start sandbox: ${(err as Error).message}` };
@@ -239,16 +306,28 @@ export class Orchestrator {
     return 'retry';
   }
 
+  /** The group's session, if its transcript exists (a run killed in its first turn leaves an id but no transcript). */
+  private resumableSession(group: Group): string | undefined {
+    const sessionId = this.deps.store.sessionOf(group.id);
+    if (!sessionId || existsSync(this.paths.transcript(group.folder, sessionId))) return sessionId;
+    this.deps.log.warn({ group: group.folder, sessionId }, 'session has no transcript; starting a fresh one');
+    return undefined;
+  }
+
   private handleOutput(group: Group, runId: string, output: Output, run?: AgentRun): void {
     const { store, log } = this.deps;
     switch (output.type) {
       case 'session':
-        store.setSession(group.id, output.sessionId);
+        // The id comes from the sandbox and later names a host file: accept only the SDK's id shape.
+        if (!isSessionId(output.sessionId)) log.warn({ group: group.folder, run: runId }, 'ignored a malformed session id');
+        else if (!run?.retired) store.setSession(group.id, output.sessionId);
         break;
       case 'result': {
         const answered = store.inputMessage(runId, output.answered);
         this.queue.noteProgress(group.id);
-        const text = stripInternal(output.text);
+        const text =
+          stripInternal(output.text) ||
+          (run?.isCommand(output.answered) ? 'Conversation compacted. The full transcript is saved in conversations/.' : '');
         if (text) store.queueOutput({ runId, seq: output.seq, chatId: group.chatId, text, groupId: group.id, answered });
         else if (answered !== undefined) store.advanceCursor(group.id, answered);
         if (run?.idle) void this.channelOf(group.chatId)?.setTyping(group.chatId, false).catch(() => undefined);
@@ -257,7 +336,7 @@ export class Orchestrator {
         break;
       }
       case 'message':
-        store.queueOutput({ runId, seq: output.seq, chatId: group.chatId, text: output.text, groupId: group.id });
+        store.queueOutput({ runId, seq: output.seq, chatId: group.chatId, text: output.text, groupId: group.id, sender: output.sender });
         this.delivery.kick();
         break;
       case 'file':

@@ -42,8 +42,8 @@ export type OutputBody =
   | { type: 'session'; sessionId: string }
   /** End of a turn. `answered` is the highest input seq this turn consumed. */
   | { type: 'result'; text: string; answered: number }
-  /** A send_message tool call: delivered at once, mid-turn. */
-  | { type: 'message'; text: string }
+  /** A send_message tool call or a team member's result: delivered at once, mid-turn, under `sender` if set. */
+  | { type: 'message'; text: string; sender?: string }
   /** A send_file tool call: `path` is inside the group folder (absolute under GROUP_MOUNT, or relative to it). */
   | { type: 'file'; path: string; caption?: string }
   | { type: 'error'; message: string }

@@ -1,7 +1,7 @@
 // The agent runner: the program that runs inside a sandbox. It reads its start request from the mounted run
 // directory, runs the Claude Agent SDK with a streaming prompt, takes follow-up messages while it lives, and
 // reports every result, tool effect and a heartbeat back through files.
-import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
+import { query, type HookCallback, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GROUP_MOUNT, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type OutputBody, type StartRequest } from '../ipc/protocol.js';
@@ -9,7 +9,10 @@ import { listReady, watchDir, writeAtomic, writeJsonAtomic } from '../ipc/files.
 import { startModelBridge } from './model-bridge.js';
 import { createCarapaceTools } from './tools/index.js';
 import { PromptStream } from './prompt-stream.js';
+import { TeamWatcher } from './team.js';
+import { archiveTranscript } from '../memory/transcript.js';
 
+const GLOBAL_MEMORY_DIR = '/workspace/global';
 const ipc = process.env.CARAPACE_IPC_DIR ?? IPC_MOUNT;
 const start = JSON.parse(readFileSync(join(ipc, 'start.json'), 'utf8')) as StartRequest;
 
@@ -53,11 +56,15 @@ let turnAnswers: number | undefined; // highest input seq of the turn in flight
 let closing = false;
 let idleTimer: NodeJS.Timeout | undefined;
 
+/** A slash command (/compact) is a turn of its own; ordinary inputs that queued up share one turn. */
+const isCommand = (text: string) => text.startsWith('/');
+
 function pump(): void {
   if (turnAnswers !== undefined) return;
   if (pending.length > 0) {
     clearTimeout(idleTimer);
-    const batch = pending.splice(0);
+    const firstCommand = pending.findIndex((p) => isCommand(p.text));
+    const batch = pending.splice(0, firstCommand === 0 ? 1 : firstCommand > 0 ? firstCommand : pending.length);
     turnAnswers = batch.at(-1)!.seq;
     prompt.push(batch.map((b) => b.text).join('\n'));
   } else if (closing) {
@@ -92,7 +99,19 @@ function readInputs(): void {
   pump();
 }
 
+/** Before the SDK compacts (on /compact or when the context fills up), keep the full conversation readable. */
+const archiveBeforeCompaction: HookCallback = async (input) => {
+  try {
+    const file = archiveTranscript(input.transcript_path, GROUP_MOUNT, input.session_id);
+    console.error(`transcript archived to ${file}`);
+  } catch (err) {
+    console.error(`could not archive the transcript: ${(err as Error).message}`);
+  }
+  return {};
+};
+
 async function runQuery(resume: string | undefined, bridgeUrl: string): Promise<void> {
+  const team = new TeamWatcher(GROUP_MOUNT);
   const messages = query({
     prompt: prompt as AsyncIterable<SDKUserMessage>,
     options: {
@@ -102,6 +121,8 @@ async function runQuery(resume: string | undefined, bridgeUrl: string): Promise<
       permissionMode: 'bypassPermissions',
       allowDangerouslySkipPermissions: true,
       settingSources: ['project'], // the group folder's CLAUDE.md and .claude/ — nothing from the host
+      additionalDirectories: [GLOBAL_MEMORY_DIR],
+      hooks: { PreCompact: [{ hooks: [archiveBeforeCompaction] }] },
       systemPrompt: { type: 'preset', preset: 'claude_code', append: systemAppend() },
       mcpServers: { carapace: createCarapaceTools({ emit, request, start }) },
       env: {
@@ -114,11 +135,14 @@ async function runQuery(resume: string | undefined, bridgeUrl: string): Promise<
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
         DISABLE_AUTOUPDATER: '1',
         IS_SANDBOX: '1',
+        CLAUDE_CODE_EXPERIMENTAL_AGENT_TEAMS: '1', // let the lead spawn a team of agents
+        CLAUDE_CODE_ADDITIONAL_DIRECTORIES_CLAUDE_MD: '1', // global memory loads like the group's own
         ...start.cliEnv,
       },
     },
   });
   for await (const message of messages) {
+    for (const { role, text } of team.observe(message)) emit({ type: 'message', text, sender: role });
     if (message.type === 'system' && message.subtype === 'init') {
       emit({ type: 'session', sessionId: message.session_id });
     } else if (message.type === 'result') {
@@ -156,7 +180,7 @@ async function main(): Promise<void> {
     } catch (err) {
       // A session the CLI no longer has (wiped state dir) is not worth failing the user's message over.
       if (!start.sessionId || !/No conversation found/i.test(String(err))) throw err;
-      console.error(`session ${start.sessionId} not found; starting a fresh conversation`);
+      emit({ type: 'message', text: "(I couldn't find our earlier conversation, so I'm starting a fresh one.)" });
       prompt.replay();
       await runQuery(undefined, bridge.url);
     }

@@ -90,6 +90,11 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 4,
+    name: 'team members speak under their own name',
+    sql: `ALTER TABLE outbox ADD COLUMN sender TEXT;`,
+  },
+  {
     version: 5,
     name: 'chat kinds and outbound files',
     sql: `

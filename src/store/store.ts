@@ -45,6 +45,8 @@ export interface OutboxRow {
   chatId: string;
   /** The message, or a file's caption. */
   text: string;
+  /** A team member's role; absent for the assistant itself. */
+  sender: string | null;
   status: 'pending' | 'sent' | 'failed';
   attempts: number;
   /** A file to send (host-private copy) and the name the recipient sees. */
@@ -303,14 +305,16 @@ export class Store {
     text: string;
     groupId: number;
     answered?: number;
+    sender?: string;
     file?: { path: string; name: string };
   }): boolean {
     return this.db.transaction(() => {
       const info = this.db
         .prepare(
-          `INSERT OR IGNORE INTO outbox (run_id, seq, chat_id, text, file_path, file_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR IGNORE INTO outbox (run_id, seq, chat_id, text, sender, file_path, file_name, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(o.runId, o.seq, o.chatId, o.text, o.file?.path ?? null, o.file?.name ?? null, Date.now());
+        .run(o.runId, o.seq, o.chatId, o.text, o.sender ?? null, o.file?.path ?? null, o.file?.name ?? null, Date.now());
       if (o.answered !== undefined) this.advanceCursor(o.groupId, o.answered);
       this.db.prepare('UPDATE runs SET first_output_at = COALESCE(first_output_at, ?) WHERE id = ?').run(Date.now(), o.runId);
       return info.changes === 1;
@@ -325,8 +329,8 @@ export class Store {
   pendingOutbox(): OutboxRow[] {
     return this.db
       .prepare(
-        `SELECT id, run_id AS runId, seq, chat_id AS chatId, text, status, attempts, file_path AS filePath, file_name AS fileName,
-           created_at AS createdAt
+        `SELECT id, run_id AS runId, seq, chat_id AS chatId, text, sender, status, attempts, file_path AS filePath,
+           file_name AS fileName, created_at AS createdAt
          FROM outbox WHERE status = 'pending' ORDER BY id`,
       )
       .all() as OutboxRow[];
@@ -335,8 +339,8 @@ export class Store {
   /** Delivered: remember the platform id and keep the reply in the chat's history. */
   markSent(outboxId: number, platformMessageId: string): void {
     this.db.transaction(() => {
-      const row = this.db.prepare('SELECT chat_id AS chatId, text, file_name AS fileName FROM outbox WHERE id = ?').get(outboxId) as
-        | { chatId: string; text: string; fileName: string | null }
+      const row = this.db.prepare('SELECT chat_id AS chatId, text, sender, file_name AS fileName FROM outbox WHERE id = ?').get(outboxId) as
+        | { chatId: string; text: string; sender: string | null; fileName: string | null }
         | undefined;
       if (!row) return;
       const text = row.fileName ? `[file: ${row.fileName}]${row.text ? ` ${row.text}` : ''}` : row.text;
@@ -347,9 +351,9 @@ export class Store {
       this.db
         .prepare(
           `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant)
-           VALUES (?, ?, 'assistant', 'assistant', ?, ?, 1)`,
+           VALUES (?, ?, 'assistant', ?, ?, ?, 1)`,
         )
-        .run(row.chatId, platformMessageId, text, now);
+        .run(row.chatId, platformMessageId, row.sender ?? 'assistant', text, now);
     })();
   }
 

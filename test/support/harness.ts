@@ -14,6 +14,8 @@ export const REAL_KEY = 'sk-ant-test-real-credential-0123456789';
 
 export interface Reply {
   text: string;
+  /** Who the chat shows as the sender: the assistant's name, or a team member's role. */
+  sender: string;
   at: number;
 }
 
@@ -27,7 +29,8 @@ export interface Harness {
   /** Type a message into the owner's local chat, as the web page does. Resolves when accepted (202). */
   say(text: string): Promise<void>;
   waitForReplies(n: number, timeoutMs?: number): Promise<Reply[]>;
-  restart(): Promise<void>;
+  /** Stop Carapace, run `whileStopped` (e.g. tamper with its files), start it again on the same data. */
+  restart(whileStopped?: () => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,8 +73,8 @@ export async function startHarness(
   async function boot() {
     app = await startCarapace(config, log, { channels: opts.channels?.(config, log) }); // fresh channels on every (re)start
     events = new AbortController();
-    await subscribe(app, events.signal, (text) => {
-      replies.push({ text, at: performance.now() });
+    await subscribe(app, events.signal, (text, sender) => {
+      replies.push({ text, sender, at: performance.now() });
       for (const w of waiters) w();
     });
   }
@@ -112,9 +115,10 @@ export async function startHarness(
         check();
       });
     },
-    async restart() {
+    async restart(whileStopped) {
       events.abort();
       await app.stop();
+      whileStopped?.();
       await boot();
     },
     async close() {
@@ -129,7 +133,7 @@ export async function startHarness(
 const tokenOf = (app: Carapace) => new URL(app.chatUrl).hash.replace('#token=', '');
 
 /** Follow the local chat's event stream and report each `reply` event's text. Resolves once connected. */
-async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: string) => void): Promise<void> {
+async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: string, sender: string) => void): Promise<void> {
   const { url } = app.local.address();
   const res = await fetch(`${url}api/events?token=${encodeURIComponent(tokenOf(app))}`, { signal });
   if (!res.ok || !res.body) throw new Error(`event stream refused: ${res.status}`);
@@ -147,7 +151,10 @@ async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: str
           buffer = buffer.slice(end + 2);
           const event = /^event: (.*)$/m.exec(frame)?.[1];
           const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (event === 'reply' && data) onReply(JSON.parse(data).text);
+          if (event === 'reply' && data) {
+            const reply = JSON.parse(data);
+            onReply(reply.text, reply.senderName);
+          }
         }
       }
     } catch {

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Channel, InboundSink } from '../channel.js';
+import type { Channel, InboundSink, SendOptions } from '../channel.js';
 import type { WhatsAppStatusView } from '../whatsapp/whatsapp-channel.js';
 import { PAGE_SCRIPT, PAGE_STYLE, WEB_PAGE } from './web-page.js';
 
@@ -129,10 +129,10 @@ export class LocalChannel implements Channel {
     });
   }
 
-  async send(chatId: string, text: string): Promise<string> {
+  async send(chatId: string, text: string, options?: SendOptions): Promise<string> {
     if (!this.owns(chatId)) throw new Error(`LocalChannel does not own chat ${chatId}`);
     const id = this.nextId();
-    const senderName = this.opts.assistantName ?? 'Assistant';
+    const senderName = options?.sender ?? this.opts.assistantName ?? 'Assistant';
     this.emit(chatId, 'reply', { id, text, timestamp: Date.now(), senderName });
     return id;
   }
@@ -168,6 +168,10 @@ export class LocalChannel implements Channel {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
+    if (route === 'GET /favicon.ico') {
+      res.writeHead(204, COMMON_HEADERS).end(); // browsers ask; an empty answer keeps their console clean
+      return;
+    }
     if (route === 'GET /') {
       res.writeHead(200, {
         ...COMMON_HEADERS,

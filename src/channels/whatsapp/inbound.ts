@@ -10,6 +10,7 @@ import {
   type proto,
   type WAMessage,
 } from '@whiskeysockets/baileys';
+import { escapeRegExp } from '../../router/trigger.js';
 import type { ChatInfo, GroupFolder, InboundMessage } from '../channel.js';
 import { phoneOf } from './auth.js';
 import { chatIdOf, phoneJid, type OwnIdentity } from './jid.js';
@@ -53,10 +54,14 @@ const QUOTE_CHARS = 300;
 const numberOf = (t: WAMessage['messageTimestamp']): number =>
   typeof t === 'number' ? t : t && typeof t === 'object' && 'toNumber' in t ? t.toNumber() : 0;
 
-/** "Andy: hello" is how the assistant signs its messages when it shares the owner's number. */
-export const signed = (text: string, name: string) => `${name}: ${text}`;
-const isSigned = (text: string, name: string) => text.startsWith(`${name}:`);
-const unsigned = (text: string, name: string) => (isSigned(text, name) ? text.slice(name.length + 1).trimStart() : text);
+/**
+ * "Andy: hello" is how the assistant signs its messages when it shares the owner's number; a team member's
+ * message reads "Andy (Researcher): …".
+ */
+export const signed = (text: string, name: string, role?: string) => `${name}${role ? ` (${role})` : ''}: ${text}`;
+const signature = (name: string) => new RegExp(`^${escapeRegExp(name)}(?: \\([^)\\n]{1,60}\\))?:\\s*`);
+const isSigned = (text: string, name: string) => signature(name).test(text);
+const unsigned = (text: string, name: string) => text.replace(signature(name), '');
 
 export async function translate(msg: WAMessage, ctx: InboundContext): Promise<Translation> {
   const remote = msg.key.remoteJid;

@@ -70,17 +70,20 @@ export class Outbound {
 
   constructor(private readonly opts: OutboundOptions) {}
 
-  private sign(text: string): string {
-    return this.opts.ownNumber ? text : signed(text, this.opts.assistantName);
+  /** WhatsApp has one sender per account: the assistant signs when it shares the owner's number, roles always. */
+  private sign(text: string, role?: string): string {
+    if (!this.opts.ownNumber) return signed(text, this.opts.assistantName, role);
+    return role ? `*${role}:* ${text}` : text;
   }
 
   /** Send text as one or more messages; resolves to the last part's id. */
-  async sendText(sock: () => WASocketLike, jid: string, text: string, key: string): Promise<string> {
-    const parts = splitMessage(toWhatsApp(text), this.opts.maxChars - this.opts.assistantName.length - 2);
+  async sendText(sock: () => WASocketLike, jid: string, text: string, key: string, role?: string): Promise<string> {
+    const room = this.opts.maxChars - this.sign('', role).length;
+    const parts = splitMessage(toWhatsApp(text), room);
     if (parts.length === 0) throw new Error('nothing to send: the message is empty');
     let id = '';
     for (let i = this.progress.get(key) ?? 0; i < parts.length; i++) {
-      id = await this.sendOne(sock, jid, { text: this.sign(parts[i]) }, key, i);
+      id = await this.sendOne(sock, jid, { text: this.sign(parts[i], role) }, key, i);
       this.progress.set(key, i + 1);
     }
     this.progress.delete(key);

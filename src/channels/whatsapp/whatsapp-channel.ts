@@ -151,7 +151,7 @@ export class WhatsAppChannel implements Channel {
 
   async send(chatId: string, text: string, opts: SendOptions = {}): Promise<string> {
     const jid = jidOf(chatId);
-    return this.outbound.sendText(() => this.openSocket(), jid, text, opts.key ?? randomUUID());
+    return this.outbound.sendText(() => this.openSocket(), jid, text, opts.key ?? randomUUID(), opts.sender);
   }
 
   async sendFile(chatId: string, file: OutboundFile, opts: SendOptions = {}): Promise<string> {

@@ -7,10 +7,14 @@ const MAX_MESSAGE_CHARS = 32_000;
 export const messageTools = (ctx: ToolContext) => [
   tool(
     'send_message',
-    'Send a message to this chat right now, while you keep working (progress updates, partial answers).',
-    { text: z.string().min(1).max(MAX_MESSAGE_CHARS).describe('The message text') },
-    async ({ text }) => {
-      ctx.emit({ type: 'message', text });
+    'Send a message to this chat right now, while you keep working (progress updates, partial answers). ' +
+      'In a team, set sender to your role so the chat sees who is speaking.',
+    {
+      text: z.string().min(1).max(MAX_MESSAGE_CHARS).describe('The message text'),
+      sender: z.string().min(1).max(40).optional().describe('Role name shown as the sender, e.g. "Researcher"'),
+    },
+    async ({ text, sender }) => {
+      ctx.emit({ type: 'message', text, sender });
       return reply(`Sent to ${ctx.start.chatId}.`);
     },
   ),
