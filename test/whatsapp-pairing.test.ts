@@ -1,6 +1,6 @@
 // Pairing: `carapace whatsapp pair` on its own (QR in the terminal, or a pairing code), through a running
 // Carapace (its QR relayed to the terminal and served to the web page), "already paired", and logout.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
@@ -145,5 +145,16 @@ describe('carapace whatsapp logout and status', () => {
     expect(await whatsappCommand(['logout'], { config, out })).toBe(0);
     expect(text.value).toContain('Removed the WhatsApp login for +4915100000001');
     expect(existsSync(paths.whatsappAuth)).toBe(false);
+  });
+});
+
+describe('the login on disk', () => {
+  it('is owner-only, while the data directory above stays reachable for the sandbox user', () => {
+    const dataDir = join(sandboxReadableTempDir('carapace-wa-perm-'), 'data');
+    const paths = dataPaths(dataDir);
+    const release = lockLogin(paths.whatsappLock);
+    expect(statSync(join(dataDir, 'whatsapp')).mode & 0o777).toBe(0o700);
+    expect(statSync(dataDir).mode & 0o011).toBe(0o011);
+    release();
   });
 });

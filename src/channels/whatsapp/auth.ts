@@ -1,6 +1,6 @@
 // The WhatsApp login on disk: whether this install is paired, forgetting a login WhatsApp revoked, and a lock so
 // two processes (the service and `carapace whatsapp pair`) never drive the same login at once.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export interface Pairing {
@@ -21,6 +21,15 @@ export function readPairing(authDir: string): Pairing {
   } catch {
     return { paired: false };
   }
+}
+
+/**
+ * Create `dir` readable by its owner only. Parents get the usual mode: the data directory above must stay
+ * traversable for the sandbox user.
+ */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o700);
 }
 
 /** WhatsApp revoked the login: its keys are worthless and a new pairing must start from nothing. */
@@ -44,7 +53,7 @@ const held = new Set<string>();
  * Returns the release function.
  */
 export function lockLogin(lockFile: string): () => void {
-  mkdirSync(dirname(lockFile), { recursive: true, mode: 0o700 });
+  privateDir(dirname(lockFile));
   for (let tries = 0; tries < 2; tries++) {
     try {
       writeFileSync(lockFile, String(process.pid), { flag: 'wx', mode: 0o600 });

@@ -1,7 +1,8 @@
 // The Baileys-facing boundary: the subset of Baileys' socket the adapter uses, and the factory that makes a
 // real one. Tests inject a factory whose socket implements exactly this subset.
-import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { BaileysEventEmitter, SocketConfig, WASocket } from '@whiskeysockets/baileys';
+import { privateDir } from './auth.js';
 
 /** Baileys' logger interface (pino-compatible). */
 export type ILogger = SocketConfig['logger'];
@@ -25,8 +26,8 @@ export type SocketFactory = (opts: SocketOptions) => Promise<WASocketLike>;
 /** A real Baileys socket over the multi-file auth state. Baileys is loaded only when WhatsApp is used. */
 export const baileysSocketFactory: SocketFactory = async ({ authDir, logger }) => {
   const baileys = await import('@whiskeysockets/baileys');
-  mkdirSync(authDir, { recursive: true, mode: 0o700 });
-  chmodSync(authDir, 0o700); // the login is as good as the phone: owner-only
+  privateDir(dirname(authDir)); // the login is as good as the phone: owner-only
+  privateDir(authDir);
   const { state, saveCreds } = await baileys.useMultiFileAuthState(authDir);
   const sock = baileys.makeWASocket({
     auth: { creds: state.creds, keys: baileys.makeCacheableSignalKeyStore(state.keys, logger) },
