@@ -22,8 +22,8 @@ function stats(samples: number[]) {
   return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), min: r(s[0]), max: r(s.at(-1)!) };
 }
 
-/** Time from "the owner sent a message" to "the model API received the agent's request". */
-async function messageToModel(h: Harness, text: string): Promise<number> {
+/** Time from "the owner sent a message" (`send`) to "the model API received the agent's request". */
+async function messageToModel(h: Harness, send: () => Promise<void> | void): Promise<number> {
   const arrived = new Promise<number>((resolve) => {
     const off = h.fake.onRequest((r) => {
       if (r.kind !== 'main') return;
@@ -32,7 +32,7 @@ async function messageToModel(h: Harness, text: string): Promise<number> {
     });
   });
   const t0 = performance.now();
-  await h.say(text);
+  await send();
   return (await arrived) - t0;
 }
 
@@ -49,7 +49,7 @@ async function warmOverhead(): Promise<{ inbound: number[]; outbound: number[]; 
     const inbound: number[] = [];
     const outbound: number[] = [];
     for (let i = 0; i < WARM_MESSAGES; i++) {
-      inbound.push(await messageToModel(h, `warm message ${i}`));
+      inbound.push(await messageToModel(h, () => h.say(`warm message ${i}`)));
       const reply = (await h.waitForReplies(i + 2)).at(-1)!;
       outbound.push(reply.at - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
     }
@@ -79,16 +79,8 @@ async function whatsappOverhead(): Promise<{ inbound: number[]; outbound: number
     const inbound: number[] = [];
     const outbound: number[] = [];
     for (let i = 0; i < WHATSAPP_MESSAGES + 5; i++) {
-      const arrived = new Promise<number>((resolve) => {
-        const off = h.fake.onRequest((r) => {
-          if (r.kind !== 'main') return;
-          off();
-          resolve(r.receivedAt);
-        });
-      });
-      const t0 = performance.now();
-      wa.receive([waMessage({ chat: self, fromMe: true, message: { conversation: `whatsapp message ${i}` } })]);
-      inbound.push((await arrived) - t0);
+      const message = waMessage({ chat: self, fromMe: true, message: { conversation: `whatsapp message ${i}` } });
+      inbound.push(await messageToModel(h, () => wa.receive([message])));
       while (sentAt.length < i + 1) await new Promise((r) => setTimeout(r, 2));
       outbound.push(sentAt[i] - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
     }
@@ -105,7 +97,7 @@ async function coldOverhead(): Promise<number[]> {
     const samples: number[] = [];
     for (let i = 0; i < COLD_MESSAGES; i++) {
       await waitNoLiveRun(h);
-      samples.push(await messageToModel(h, `cold message ${i}`));
+      samples.push(await messageToModel(h, () => h.say(`cold message ${i}`)));
       await h.waitForReplies(i + 1);
     }
     return samples;
