@@ -36,6 +36,19 @@ export interface Config {
     /** `ip:port` LAN destinations exempt from the private-address block (each must still be on a group's list). */
     privateAllow: string[];
   };
+  whatsapp: WhatsAppConfig;
+}
+
+export interface WhatsAppConfig {
+  /** true/false when WHATSAPP_ENABLED says so; 'auto' = on once this install is paired. */
+  enabled: boolean | 'auto';
+  /** The assistant has its own number (else it shares the owner's and signs replies with its name). */
+  ownNumber: boolean;
+  /** "self", a phone number (digits), a group JID (…@g.us), or "none". */
+  mainChat: string;
+  maxMediaBytes: number;
+  sendPerMinute: number;
+  sendBurst: number;
 }
 
 export class ConfigError extends Error {}
@@ -81,6 +94,39 @@ function egressConfig(env: Record<string, string | undefined>): Config['egress']
       throw new ConfigError(`CARAPACE_EGRESS_PRIVATE_ALLOW entries are ip:port (e.g. 192.168.1.20:8123), got "${entry}".`);
   }
   return { defaultAllow: [...defaultAllow], privateAllow };
+}
+
+function flag(env: Record<string, string | undefined>, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be 1 or 0 (true/false), got "${env[name]}".`);
+}
+
+function whatsappConfig(env: Record<string, string | undefined>): WhatsAppConfig {
+  const ownNumber = flag(env, 'WHATSAPP_OWN_NUMBER') ?? false;
+  const mainChat = (env.WHATSAPP_MAIN_CHAT?.trim() || (ownNumber ? '' : 'self')).replace(/^\+/, '');
+  if (!mainChat) {
+    throw new ConfigError(
+      'WHATSAPP_OWN_NUMBER=1 needs WHATSAPP_MAIN_CHAT: the owner\'s phone number (e.g. 4915112345678) or a group id (…@g.us), ' +
+        'or "none" to keep the main chat elsewhere.',
+    );
+  }
+  if (!/^(self|none|\d{6,15}|[\d-]{6,40}@g\.us)$/.test(mainChat) || (ownNumber && mainChat === 'self')) {
+    throw new ConfigError(
+      `WHATSAPP_MAIN_CHAT must be ${ownNumber ? '' : '"self", '}a phone number with country code (digits), a group id ending in @g.us, ` +
+        `or "none"; got "${env.WHATSAPP_MAIN_CHAT}".`,
+    );
+  }
+  return {
+    enabled: flag(env, 'WHATSAPP_ENABLED') ?? 'auto',
+    ownNumber,
+    mainChat,
+    maxMediaBytes: int(env, 'WHATSAPP_MEDIA_MAX_MB', 50, 1) * 1024 * 1024,
+    sendPerMinute: int(env, 'WHATSAPP_SEND_PER_MINUTE', 20, 1),
+    sendBurst: int(env, 'WHATSAPP_SEND_BURST', 5, 1),
+  };
 }
 
 export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean } = {}): Config {
@@ -141,5 +187,6 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
     homeDir,
     mountAllowlistPath: resolve(env.CARAPACE_MOUNT_ALLOWLIST || join(homeDir, '.config', 'carapace', 'mount-allowlist.json')),
     egress: egressConfig(env),
+    whatsapp: whatsappConfig(env),
   };
 }

@@ -16,9 +16,11 @@ describe('agent requests', () => {
   });
 
   it('another group may not, whatever its request says', async () => {
-    await expect(runOp(ctx(family), 'list_groups', { asMain: true })).rejects.toThrow(
-      new OpError('list_groups is only available in the main chat'),
-    );
+    for (const op of ['list_groups', 'list_chats', 'register_group']) {
+      await expect(runOp(ctx(family), op, { asMain: true, chatId: 'wa:1@g.us', folder: 'x' })).rejects.toThrow(
+        new OpError(`${op} is only available in the main chat`),
+      );
+    }
   });
 
   it('unknown and inherited property names are not operations', async () => {
@@ -44,17 +46,32 @@ describe('agent requests', () => {
     expect(authorizeTarget({ group: family, store }, 'local:family')).toBe('local:family');
   });
 
-  it('main registers a group; traversal and path-like folder names are refused, and nothing is created', async () => {
+  it('main lists the chats seen on channels and registers one ("join the Family group")', async () => {
+    store.upsertChat({ chatId: 'wa:120363000000000001@g.us', name: 'Family WhatsApp', isGroup: true });
+    store.upsertChat({ chatId: 'wa:4915100000002@s.whatsapp.net', name: 'Bob', isGroup: false });
+    store.insertMessage({ chatId: 'wa:4915100000002@s.whatsapp.net', platformId: 'x', senderId: 'b', senderName: 'Bob', text: 'hi', timestamp: 1_700_000_000_000 });
+    const chats = (await runOp(ctx(main), 'list_chats', { query: 'family' })) as { chatId: string }[];
+    expect(chats).toEqual([
+      { chatId: 'local:family', name: 'Family', isGroup: false, lastMessageAt: '1970-01-01T00:00:00.001Z', registeredAs: 'family' },
+      { chatId: 'wa:120363000000000001@g.us', name: 'Family WhatsApp', isGroup: true, lastMessageAt: null, registeredAs: null },
+    ]);
+    const made = await runOp(ctx(main), 'register_group', { chatId: 'wa:120363000000000001@g.us', folder: 'family-wa' });
+    expect(made).toEqual({ name: 'Family WhatsApp', chatId: 'wa:120363000000000001@g.us', folder: 'family-wa', trigger: '@Andy' });
+    expect(store.groupByChat('wa:120363000000000001@g.us')).toMatchObject({ channel: 'wa', isMain: false, requiresTrigger: true });
+  });
+
+  it('register_group refuses traversal folders, unknown or registered chats, taken folders, non-main callers', async () => {
+    store.upsertChat({ chatId: 'wa:120363000000000009@g.us', name: 'Book club', isGroup: true });
+    const refuse = (args: unknown, message: RegExp, group = main) => expect(runOp(ctx(group), 'register_group', args)).rejects.toThrow(message);
     for (const folder of ['../../etc', '/abs', 'a/b', '..', '.hidden', 'x\\y', '']) {
-      await expect(runOp(ctx(main), 'register_group', { chatId: 'local:evil', name: 'Evil', folder })).rejects.toThrow(/Invalid group folder name/);
+      await refuse({ chatId: 'wa:120363000000000009@g.us', folder }, /Invalid group folder name/);
     }
-    expect(store.groupByChat('local:evil')).toBeUndefined();
-    await expect(runOp(ctx(family), 'register_group', { chatId: 'local:x', name: 'X', folder: 'x' })).rejects.toThrow(/only available in the main chat/);
-    expect(await runOp(ctx(main), 'register_group', { chatId: 'local:club', name: 'Club', folder: 'club' })).toEqual({ chatId: 'local:club', folder: 'club' });
-    const club = store.groupByChat('local:club')!;
-    expect([club.isMain, club.requiresTrigger, club.trigger]).toEqual([false, true, '@Andy']);
-    await expect(runOp(ctx(main), 'register_group', { chatId: 'local:club2', name: 'C', folder: 'club' })).rejects.toThrow(/folder club is already in use/);
-    await expect(runOp(ctx(main), 'register_group', { chatId: 'local:club', name: 'C', folder: 'club3' })).rejects.toThrow(/already registered/);
+    await refuse({ chatId: 'wa:nobody@g.us', folder: 'x' }, /no chat wa:nobody@g.us is known; use list_chats/);
+    await refuse({ chatId: 'local:family', folder: 'x' }, /already registered \(folder "family"\)/);
+    await refuse({ chatId: 'wa:120363000000000009@g.us', folder: 'main' }, /folder "main" is taken/);
+    await refuse({ chatId: 42, folder: 'x' }, /bad arguments for register_group/);
+    await refuse({ chatId: 'wa:120363000000000009@g.us', folder: 'books' }, /only available in the main chat/, family);
+    expect(store.groupByChat('wa:120363000000000009@g.us')).toBeUndefined();
   });
 
   it('egress lists: each group reads its own, main changes any, others change none', async () => {

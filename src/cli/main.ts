@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
 import { localChatToken, startCarapace } from '../app.js';
 import { runTerminalChat } from '../channels/local/terminal-chat.js';
+import { readPairing } from '../channels/whatsapp/auth.js';
 import { readSecurityConfig } from '../host/group-config.js';
 import { budgetState } from '../host/group-policy.js';
 import { dataPaths } from '../host/paths.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../store/db.js';
 import { Store, type UsageTotals } from '../store/store.js';
+import { whatsappCommand } from './whatsapp.js';
 
 const USAGE = `carapace — a personal AI assistant whose agents run in sandboxes
 
@@ -15,6 +17,10 @@ Usage:
   carapace start     run the assistant (web chat on 127.0.0.1, see CARAPACE_WEB_PORT)
   carapace chat      talk to the running assistant from this terminal
   carapace status    groups, token usage, runs and pending deliveries
+  carapace whatsapp pair [--phone <number>]
+                     link WhatsApp: scan the QR code shown here (and on the web page),
+                     or enter a pairing code on the phone
+  carapace whatsapp status | logout
   carapace help      this text
 
 Configuration comes from the environment or a .env file; see README.md.`;
@@ -24,6 +30,9 @@ async function start(): Promise<void> {
   const log = createLogger(config.logLevel);
   const app = await startCarapace(config, log);
   process.stderr.write(`\nCarapace is running. Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n\n`);
+  if (app.whatsapp && !readPairing(dataPaths(config.dataDir).whatsappAuth).paired) {
+    process.stderr.write('WhatsApp is not paired yet: scan the QR code on the web page, or run `carapace whatsapp pair`.\n\n');
+  }
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -90,6 +99,10 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'start') await start();
     else if (command === 'chat') await chat();
     else if (command === 'status') status();
+    else if (command === 'whatsapp') {
+      const config = loadConfig(undefined, { requireCredentials: false });
+      process.exitCode = await whatsappCommand(argv.slice(1), { config, out: process.stdout });
+    }
     else if (command === 'help' || command === '--help' || command === '-h') console.log(USAGE);
     else {
       console.error(`Unknown command "${command}".\n\n${USAGE}`);

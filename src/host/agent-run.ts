@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
-import { EGRESS_SOCKET, HEARTBEAT_FILE, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
+import { EGRESS_SOCKET, GROUP_MOUNT, HEARTBEAT_FILE, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
 import type { SandboxHandle, SandboxRuntime, SandboxSpec } from '../sandbox/runtime.js';
 import type { Group } from '../store/store.js';
 import { startEgressProxy } from './egress-proxy.js';
@@ -17,7 +17,6 @@ import { readOutputFile, setAside } from './run-outputs.js';
 /** The project root (from src/ under tests, from dist/src/ when built): the runner's compiled code and its
  * node_modules are mounted read-only from here. */
 export const APP_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), 'package.json');
-const GROUP_CWD = '/workspace/group';
 
 export interface RunDeps {
   config: Config;
@@ -141,7 +140,7 @@ export class AgentRun {
         name: this.sandboxName,
         labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
         mounts: [
-          { host: groupDir, sandbox: GROUP_CWD, readonly: false },
+          { host: groupDir, sandbox: GROUP_MOUNT, readonly: false },
           { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
           // Everyone reads global memory; only main may change it.
           { host: paths.globalMemory, sandbox: '/workspace/global', readonly: !this.group.isMain },
@@ -157,7 +156,7 @@ export class AgentRun {
           { host: join(APP_ROOT, 'package.json'), sandbox: '/app/package.json', readonly: true },
           ...policy.extraMounts(this.group),
         ],
-        workdir: GROUP_CWD,
+        workdir: GROUP_MOUNT,
         env: {
           PATH: '/usr/local/bin:/usr/bin:/bin',
           HOME: '/home/agent',
@@ -256,7 +255,7 @@ export class AgentRun {
         this.idle = output.answered >= this.lastMessageSeq;
         this.spokeInTurn = false;
       }
-      if (output.type === 'message') this.spokeInTurn = true;
+      if (output.type === 'message' || output.type === 'file') this.spokeInTurn = true;
       if (output.type === 'error') this.lastError = output.message;
       this.onOutput(this, output); // store first, then delete: a crash in between replays, and the outbox dedupes
       rmSync(file, { force: true });

@@ -67,6 +67,19 @@ const ops: Record<string, Op<unknown>> = {
       })),
   }),
 
+  list_chats: op({
+    mainOnly: true,
+    args: z.object({ query: z.string().max(200).optional() }),
+    run: ({ store }, { query }) =>
+      store.listChats(query).map((c) => ({
+        chatId: c.chatId,
+        name: c.name,
+        isGroup: c.isGroup,
+        lastMessageAt: c.lastMessageAt ? new Date(c.lastMessageAt).toISOString() : null,
+        registeredAs: c.folder,
+      })),
+  }),
+
   send_message: op({
     mainOnly: false,
     args: z.object({ chatId: z.string().min(1).max(200), text: z.string().min(1).max(32_000), sender: z.string().min(1).max(40).optional() }),
@@ -82,7 +95,7 @@ const ops: Record<string, Op<unknown>> = {
     mainOnly: true,
     args: z.object({
       chatId: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'a namespaced chat id like "wa:123@g.us"').max(200),
-      name: z.string().min(1).max(100),
+      name: z.string().trim().min(1).max(100).optional(),
       folder: z.string(),
       trigger: z.string().min(1).max(50).optional(),
       requiresTrigger: z.boolean().optional(),
@@ -93,18 +106,20 @@ const ops: Record<string, Op<unknown>> = {
       } catch (err) {
         throw new OpError((err as Error).message);
       }
-      if (ctx.store.groupByChat(a.chatId)) throw new OpError(`${a.chatId} is already registered`);
-      if (ctx.store.listGroups().some((g) => g.folder === a.folder)) throw new OpError(`folder ${a.folder} is already in use`);
+      const chat = ctx.store.chatById(a.chatId);
+      if (!chat) throw new OpError(`no chat ${a.chatId} is known; use list_chats to find its id`);
+      if (chat.folder) throw new OpError(`${a.chatId} is already registered (folder "${chat.folder}")`);
+      if (ctx.store.listGroups().some((g) => g.folder === a.folder)) throw new OpError(`folder "${a.folder}" is taken; choose another`);
       const group = ctx.host.registerGroup({
-        channel: a.chatId.split(':', 1)[0],
-        chatId: a.chatId,
-        name: a.name,
+        channel: chat.channel,
+        chatId: chat.chatId,
+        name: a.name ?? chat.name ?? chat.chatId,
         folder: a.folder,
         trigger: a.trigger ?? ctx.group.trigger,
         requiresTrigger: a.requiresTrigger ?? true,
         isMain: false,
       });
-      return { chatId: group.chatId, folder: group.folder };
+      return { name: group.name, chatId: group.chatId, folder: group.folder, trigger: group.requiresTrigger ? group.trigger : null };
     },
   }),
 

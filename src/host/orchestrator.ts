@@ -2,10 +2,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Channel, InboundMessage } from '../channels/channel.js';
+import type { Channel, ChannelHost, ChatInfo, InboundMessage } from '../channels/channel.js';
 import type { Config } from '../config.js';
 import { listReady } from '../ipc/files.js';
-import type { Output } from '../ipc/protocol.js';
+import { GROUP_MOUNT, type Output } from '../ipc/protocol.js';
 import { GroupQueue, type RunOutcome } from '../queue/group-queue.js';
 import { formatMessages, stripInternal } from '../router/format.js';
 import { needsAgent } from '../router/trigger.js';
@@ -18,6 +18,7 @@ import { Delivery } from './delivery.js';
 import { GroupPolicy } from './group-policy.js';
 import { OpError, runOp, type OpHost } from './ops.js';
 import { globalMemory, groupMemory } from '../memory/templates.js';
+import { FileRefused, spoolGroupFile } from './outbound-files.js';
 import { assertSandboxCanReach, dataPaths, isSessionId, ensureSandboxDir, giveToSandbox } from './paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
 
@@ -96,7 +97,8 @@ export class Orchestrator {
     ensureSandboxDir(this.paths.globalMemory, config.sandbox);
     this.writeOnce(join(this.paths.globalMemory, 'CLAUDE.md'), globalMemory(config.assistantName));
     this.recoverRuns();
-    for (const channel of channels) await channel.connect((m) => this.handleInbound(m));
+    const host = this.channelHost();
+    for (const channel of channels) await channel.connect((m) => this.handleInbound(m), host);
     this.delivery.kick();
     for (const group of this.deps.store.listGroups()) if (this.hasWork(group)) this.queue.enqueue(group.id);
     log.info({ groups: this.deps.store.listGroups().length, runtime: runtime.kind }, 'carapace started');
@@ -120,6 +122,58 @@ export class Orchestrator {
     const { assistantName } = this.deps.config;
     this.writeOnce(join(dir, 'CLAUDE.md'), groupMemory({ groupName: group.name, assistantName, isMain: group.isMain }));
     return group;
+  }
+
+  /**
+   * A channel says which of its chats is the owner's main chat (WhatsApp: the self-chat). The main group (its
+   * folder, memory and session) moves there from the local chat or from another chat of the same channel; the
+   * local chat stays answered as an ordinary group. A main chat on another channel is left alone.
+   */
+  claimMain(chat: ChatInfo): void {
+    const { store, log, config } = this.deps;
+    const main = store.listGroups().find((g) => g.isMain);
+    if (main?.chatId === chat.chatId) return;
+    const channel = chat.chatId.split(':', 1)[0];
+    const taken = store.groupByChat(chat.chatId);
+    if (taken) {
+      log.error({ chat: chat.chatId, folder: taken.folder }, 'the configured main chat is registered as another group; main stays where it is');
+      return;
+    }
+    const name = chat.name ?? chat.chatId;
+    if (!main) {
+      this.registerGroup({ channel, chatId: chat.chatId, name, folder: 'main', trigger: `@${config.assistantName}`, requiresTrigger: false, isMain: true });
+      return;
+    }
+    if (main.channel !== 'local' && main.channel !== channel) {
+      log.warn({ main: main.chatId, offered: chat.chatId }, 'main chat belongs to another channel; leaving it there');
+      return;
+    }
+    store.rebindGroup(main.id, { chatId: chat.chatId, name });
+    log.info({ from: main.chatId, to: chat.chatId }, 'main chat moved');
+    if (main.channel === 'local' && !store.listGroups().some((g) => g.folder === 'local')) {
+      this.registerGroup({ channel: 'local', chatId: main.chatId, name: main.name, folder: 'local', trigger: main.trigger, requiresTrigger: false, isMain: false });
+    }
+  }
+
+  /** What channels may ask of the host: group folders for media, chat names, readiness, the main chat. */
+  private channelHost(): ChannelHost {
+    const { store, config } = this.deps;
+    return {
+      groupFolder: (chatId) => {
+        const group = store.groupByChat(chatId);
+        if (!group) return undefined;
+        return {
+          hostPath: ensureSandboxDir(this.paths.group(group.folder), config.sandbox),
+          sandboxPath: GROUP_MOUNT,
+          adopt: (path) => giveToSandbox(path, config.sandbox),
+        };
+      },
+      chatsSeen: (chats) => {
+        for (const chat of chats) store.upsertChat(chat);
+      },
+      ready: () => this.delivery.kick(),
+      mainChat: (chat) => this.claimMain(chat),
+    };
   }
 
   /** Create a memory file from its template unless the agent already has one; the sandbox owns it. */
@@ -313,6 +367,9 @@ export class Orchestrator {
         store.queueOutput({ runId, seq: output.seq, chatId: group.chatId, text: output.text, groupId: group.id, sender: output.sender });
         this.delivery.kick();
         break;
+      case 'file':
+        this.queueFile(group, runId, output.seq, output.path, output.caption);
+        break;
       case 'error':
         log.warn({ group: group.folder, run: runId, error: output.message }, 'agent reported an error');
         break;
@@ -332,6 +389,22 @@ export class Orchestrator {
       log[err instanceof OpError ? 'warn' : 'error']({ group: run.group.folder, run: run.id, op, err }, 'agent request refused');
       run.respond(id, { ok: false, error });
     }
+  }
+
+  /** send_file: copy the file out of the agent's reach, then queue it like any reply (same idempotent key). */
+  private queueFile(group: Group, runId: string, seq: number, path: string, caption = ''): void {
+    const { store, log } = this.deps;
+    const base = { runId, seq, chatId: group.chatId, groupId: group.id };
+    if (store.hasOutput(runId, seq)) return; // replayed after a crash: already queued, maybe already sent
+    try {
+      const file = spoolGroupFile(this.paths.group(group.folder), path, this.paths.outboxFiles, `${runId}-${seq}`);
+      store.queueOutput({ ...base, text: caption, file });
+    } catch (err) {
+      const reason = err instanceof FileRefused ? err.message : `could not read it (${(err as Error).message})`;
+      log.warn({ group: group.folder, run: runId, path, reason }, 'send_file refused');
+      store.queueOutput({ ...base, text: `⚠️ I could not send the file ${path}: ${reason}` });
+    }
+    this.delivery.kick();
   }
 
   private giveUp(groupId: number, attempts: number): void {

@@ -24,6 +24,11 @@ export function dataPaths(dataDir: string) {
     rejectedDir: join(dataDir, 'rejected'),
     sandboxState: join(dataDir, 'sandboxes'),
     localToken: join(dataDir, 'local-chat.token'),
+    /** Host-private copies of files agents asked to send, kept until delivered. */
+    outboxFiles: join(dataDir, 'outbox-files'),
+    /** The WhatsApp login (Signal keys and credentials): owner-only, never mounted anywhere. */
+    whatsappAuth: join(dataDir, 'whatsapp', 'auth'),
+    whatsappLock: join(dataDir, 'whatsapp', 'login.lock'),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;

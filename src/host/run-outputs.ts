@@ -13,6 +13,7 @@ const outputSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('result'), seq, text: z.string(), answered: z.number().int() }),
   z.object({ type: z.literal('message'), seq, text: z.string().min(1), sender: z.string().min(1).max(255).optional() }),
   z.object({ type: z.literal('error'), seq, message: z.string() }),
+  z.object({ type: z.literal('file'), seq, path: z.string().min(1).max(4096), caption: z.string().max(4096).optional() }),
   z.object({ type: z.literal('request'), seq, id: z.string().min(1).max(100), op: z.string().min(1).max(100), args: z.unknown() }),
 ]);
 

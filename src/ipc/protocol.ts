@@ -10,6 +10,10 @@ export const EGRESS_SOCKET = '/run/carapace/egress.sock';
 export const HEARTBEAT_FILE = 'out/heartbeat';
 /** Largest output file the host reads; anything bigger is moved aside unread. */
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** The group's folder inside the sandbox: the agent's working directory. */
+export const GROUP_MOUNT = '/workspace/group';
+/** Largest file the send_file tool may send. */
+export const MAX_SEND_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface StartRequest {
   runId: string;
@@ -48,6 +52,8 @@ export type OutputBody =
   | { type: 'result'; text: string; answered: number }
   /** A send_message tool call or a team member's result: delivered at once, mid-turn, under `sender` if set. */
   | { type: 'message'; text: string; sender?: string }
+  /** A send_file tool call: `path` is inside the group folder (absolute under GROUP_MOUNT, or relative to it). */
+  | { type: 'file'; path: string; caption?: string }
   | { type: 'error'; message: string }
   /**
    * A tool that needs the host (list or change groups, tasks…). The host authorizes it by the run it came

@@ -4,7 +4,7 @@
 import { query, type HookCallback, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { EGRESS_SOCKET, HEARTBEAT_FILE, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type OutputBody, type StartRequest } from '../ipc/protocol.js';
+import { EGRESS_SOCKET, GROUP_MOUNT, HEARTBEAT_FILE, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type OutputBody, type StartRequest } from '../ipc/protocol.js';
 import { listReady, watchDir, writeAtomic, writeJsonAtomic } from '../ipc/files.js';
 import { startSocketBridge } from './socket-bridge.js';
 import { createCarapaceTools } from './tools/index.js';
@@ -12,7 +12,6 @@ import { PromptStream } from './prompt-stream.js';
 import { TeamWatcher } from './team.js';
 import { archiveTranscript } from '../memory/transcript.js';
 
-const GROUP_CWD = '/workspace/group';
 const GLOBAL_MEMORY_DIR = '/workspace/global';
 const ipc = process.env.CARAPACE_IPC_DIR ?? IPC_MOUNT;
 const start = JSON.parse(readFileSync(join(ipc, 'start.json'), 'utf8')) as StartRequest;
@@ -119,7 +118,7 @@ const audit: HookCallback = async (input) => {
 /** Before the SDK compacts (on /compact or when the context fills up), keep the full conversation readable. */
 const archiveBeforeCompaction: HookCallback = async (input) => {
   try {
-    const file = archiveTranscript(input.transcript_path, GROUP_CWD, input.session_id);
+    const file = archiveTranscript(input.transcript_path, GROUP_MOUNT, input.session_id);
     console.error(`transcript archived to ${file}`);
   } catch (err) {
     console.error(`could not archive the transcript: ${(err as Error).message}`);
@@ -161,11 +160,11 @@ function cliEnv(bridges: Bridges): Record<string, string> {
 }
 
 async function runQuery(resume: string | undefined, bridges: Bridges): Promise<void> {
-  const team = new TeamWatcher(GROUP_CWD);
+  const team = new TeamWatcher(GROUP_MOUNT);
   const messages = query({
     prompt: prompt as AsyncIterable<SDKUserMessage>,
     options: {
-      cwd: GROUP_CWD,
+      cwd: GROUP_MOUNT,
       resume,
       model: start.model,
       permissionMode: 'bypassPermissions',

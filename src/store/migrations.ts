@@ -115,4 +115,14 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     name: 'team members speak under their own name',
     sql: `ALTER TABLE outbox ADD COLUMN sender TEXT;`,
   },
+  {
+    version: 5,
+    name: 'chat kinds and outbound files',
+    sql: `
+      ALTER TABLE chats ADD COLUMN is_group INTEGER NOT NULL DEFAULT 0;
+      -- a file to send: a host-private copy (never a path the agent can still change); text is its caption
+      ALTER TABLE outbox ADD COLUMN file_path TEXT;
+      ALTER TABLE outbox ADD COLUMN file_name TEXT;
+    `,
+  },
 ];

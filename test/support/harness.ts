@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startCarapace, type Carapace } from '../../src/app.js';
+import type { Channel } from '../../src/channels/channel.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { SandboxRuntime } from '../../src/sandbox/runtime.js';
 import { createLogger } from '../../src/log.js';
@@ -64,6 +65,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The sandbox backend (default: bubblewrap); gets a state directory inside the data dir. */
   runtime?: (stateDir: string) => SandboxRuntime;
+  /** Extra channels, made fresh on every (re)start. */
+  channels?: (config: Config, log: pino.Logger) => Channel[];
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -79,7 +82,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   let events: AbortController;
 
   async function boot() {
-    app = await startCarapace(config, log, { runtime });
+    app = await startCarapace(config, log, { runtime, channels: opts.channels?.(config, log) });
     events = new AbortController();
     await subscribe(app, events.signal, (text, sender) => {
       replies.push({ text, sender, at: performance.now() });
