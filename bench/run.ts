@@ -1,5 +1,5 @@
-// `npm run bench`: host overhead per message (warm and cold sandbox), sandbox cold start, scheduler lateness,
-// host core size.
+// `npm run bench`: host overhead per message (warm and cold sandbox), sandbox cold start, model proxy overhead,
+// scheduler lateness, host core size.
 // Everything runs side by side in one process on this machine; results go to bench/results/.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -7,13 +7,16 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BwrapRuntime } from '../src/sandbox/bwrap.js';
+import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
+import { measureProxyOverhead } from './proxy.js';
 import { schedulerLateness } from './scheduler.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARM_MESSAGES = Number(process.env.BENCH_WARM ?? 60);
 const COLD_MESSAGES = Number(process.env.BENCH_COLD ?? 50);
 const SANDBOX_STARTS = Number(process.env.BENCH_STARTS ?? 30);
+const WHATSAPP_MESSAGES = Number(process.env.BENCH_WHATSAPP ?? 40);
 const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
 
 function stats(samples: number[]) {
@@ -23,8 +26,8 @@ function stats(samples: number[]) {
   return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), min: r(s[0]), max: r(s.at(-1)!) };
 }
 
-/** Time from "the owner sent a message" to "the model API received the agent's request". */
-async function messageToModel(h: Harness, text: string): Promise<number> {
+/** Time from "the owner sent a message" (`send`) to "the model API received the agent's request". */
+async function messageToModel(h: Harness, send: () => Promise<void> | void): Promise<number> {
   const arrived = new Promise<number>((resolve) => {
     const off = h.fake.onRequest((r) => {
       if (r.kind !== 'main') return;
@@ -33,7 +36,7 @@ async function messageToModel(h: Harness, text: string): Promise<number> {
     });
   });
   const t0 = performance.now();
-  await h.say(text);
+  await send();
   return (await arrived) - t0;
 }
 
@@ -41,17 +44,51 @@ async function waitNoLiveRun(h: Harness): Promise<void> {
   while (h.app.store.runningRuns().length > 0) await new Promise((r) => setTimeout(r, 20));
 }
 
-async function warmOverhead(): Promise<number[]> {
-  const h = await startHarness({ env: { LOG_LEVEL: 'warn' } });
+/** Inbound (message → model request) and outbound (model's last byte → reply at the chat client), warm sandbox. */
+async function warmOverhead(): Promise<{ inbound: number[]; outbound: number[]; hostRssMb: number }> {
+  const h = await startHarness();
   try {
     await h.say('warm up');
     await h.waitForReplies(1);
-    const samples: number[] = [];
+    const inbound: number[] = [];
+    const outbound: number[] = [];
     for (let i = 0; i < WARM_MESSAGES; i++) {
-      samples.push(await messageToModel(h, `warm message ${i}`));
-      await h.waitForReplies(i + 2);
+      inbound.push(await messageToModel(h, () => h.say(`warm message ${i}`)));
+      const reply = (await h.waitForReplies(i + 2)).at(-1)!;
+      outbound.push(reply.at - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
     }
-    return samples.slice(5); // the first few turns of a fresh CLI process are still warming its caches
+    // The first few turns of a fresh CLI process are still warming its caches.
+    return { inbound: inbound.slice(5), outbound: outbound.slice(5), hostRssMb: Math.round(process.memoryUsage().rss / 2 ** 20) };
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * The same through the WhatsApp channel (Baileys-facing code over the fake socket): the owner's self-chat message
+ * → model request, and the model's last byte → sendMessage on the socket. The send rate limit is lifted: it is
+ * a deliberate delay, not overhead.
+ */
+async function whatsappOverhead(): Promise<{ inbound: number[]; outbound: number[] }> {
+  const wa = new FakeWhatsApp();
+  const h = await startHarness({
+    env: { WHATSAPP_SEND_PER_MINUTE: '600000', WHATSAPP_SEND_BURST: '1000' },
+    channels: (config, log) => [fakeWhatsAppChannel(wa, config, log)],
+  });
+  const self = `${OWNER_PN}@s.whatsapp.net`;
+  try {
+    while (!h.app.store.groupByChat(`wa:${self}`)?.isMain) await new Promise((r) => setTimeout(r, 20));
+    const sentAt: number[] = [];
+    wa.onSent = () => sentAt.push(performance.now());
+    const inbound: number[] = [];
+    const outbound: number[] = [];
+    for (let i = 0; i < WHATSAPP_MESSAGES + 5; i++) {
+      const message = waMessage({ chat: self, fromMe: true, message: { conversation: `whatsapp message ${i}` } });
+      inbound.push(await messageToModel(h, () => wa.receive([message])));
+      while (sentAt.length < i + 1) await new Promise((r) => setTimeout(r, 2));
+      outbound.push(sentAt[i] - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
+    }
+    return { inbound: inbound.slice(5), outbound: outbound.slice(5) }; // the first turns warm the CLI up
   } finally {
     await h.close();
   }
@@ -64,7 +101,7 @@ async function coldOverhead(): Promise<number[]> {
     const samples: number[] = [];
     for (let i = 0; i < COLD_MESSAGES; i++) {
       await waitNoLiveRun(h);
-      samples.push(await messageToModel(h, `cold message ${i}`));
+      samples.push(await messageToModel(h, () => h.say(`cold message ${i}`)));
       await h.waitForReplies(i + 1);
     }
     return samples;
@@ -136,10 +173,20 @@ async function main() {
   console.log('bwrap sandbox start → exit, `true`', sandboxTrue);
   const sandboxNode = stats(await sandboxStart(['node', '-e', '0']));
   console.log('bwrap sandbox start → exit, `node -e 0`', sandboxNode);
-  const warm = stats(await warmOverhead());
+  const warmRun = await warmOverhead();
+  const warm = stats(warmRun.inbound);
+  const outbound = stats(warmRun.outbound);
   console.log('message → model request, warm sandbox (ms)', warm);
+  console.log("model's last byte → reply at the chat client, warm (ms)", outbound);
+  console.log('host process RSS after the warm run (MB; bench, fake API and host in one process)', warmRun.hostRssMb);
   const cold = stats(await coldOverhead());
   console.log('message → model request, cold sandbox (ms)', cold);
+  const waRun = await whatsappOverhead();
+  const whatsapp = { inbound: stats(waRun.inbound), outbound: stats(waRun.outbound) };
+  console.log('WhatsApp message → model request, warm (ms)', whatsapp.inbound);
+  console.log("model's last byte → WhatsApp sendMessage, warm (ms)", whatsapp.outbound);
+  const modelProxy = await measureProxyOverhead();
+  console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
   const scheduler = {
     tasksInStore: lateness.tasksInStore,
@@ -160,7 +207,9 @@ async function main() {
     machine,
     unit: 'ms',
     sandboxStart: { bwrapTrue: sandboxTrue, bwrapNode: sandboxNode },
-    hostOverhead: { warm, cold, target: 'warm p50 < 50 ms' },
+    hostOverhead: { warm, cold, outboundWarm: outbound, whatsappWarm: whatsapp, target: 'warm p50 < 50 ms' },
+    hostRssMb: warmRun.hostRssMb,
+    modelProxy,
     schedulerLateness: scheduler,
     sourceSize: size,
   };

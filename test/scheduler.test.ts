@@ -6,6 +6,7 @@ import { runOp } from '../src/host/ops.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { MAX_SLEEP_MS, Scheduler } from '../src/tasks/scheduler.js';
+import { hostWith } from './support/ops-host.js';
 import { FakeClock } from './support/fake-clock.js';
 
 const MIN = 60_000;
@@ -30,7 +31,7 @@ function setup(start: string, timeZone = 'UTC', autoRun = false) {
   };
   const scheduler = new Scheduler({ tasks: store.tasks, timeZone, clock, log: silent, onDue });
   const env = { timeZone, minIntervalMs: MIN, now: () => clock.now(), changed: () => scheduler.reschedule() };
-  const op = (name: string, args: unknown) => runOp({ group: main, runId: 'r', store, tasks: env }, name, args) as Promise<any>;
+  const op = (name: string, args: unknown) => runOp({ group: main, runId: 'r', seq: 1, store, host: hostWith(store, env) }, name, args) as Promise<any>;
   const occurrences = (taskId: string) => store.tasks.history(taskId, 1000).reverse();
   return { store, main, clock, due, scheduler, op, occurrences };
 }

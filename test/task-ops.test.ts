@@ -4,6 +4,7 @@ import { OpError, runOp } from '../src/host/ops.js';
 import { MAX_ACTIVE_TASKS_PER_GROUP } from '../src/host/tasks.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store, type Group } from '../src/store/store.js';
+import { hostWith } from './support/ops-host.js';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 
@@ -14,7 +15,7 @@ function setup() {
   const work = store.registerGroup({ channel: 'local', chatId: 'local:work', name: 'Work', folder: 'work', trigger: '@Andy', requiresTrigger: true, isMain: false });
   let changes = 0;
   const env = { timeZone: 'Europe/Berlin', minIntervalMs: 60_000, now: () => NOW, changed: () => changes++ };
-  const as = (group: Group) => (op: string, args: unknown) => runOp({ group, runId: 'r', store, tasks: env }, op, args) as Promise<any>;
+  const as = (group: Group) => (op: string, args: unknown) => runOp({ group, runId: 'r', seq: 1, store, host: hostWith(store, env) }, op, args) as Promise<any>;
   return { store, main: as(main), family: as(family), work: as(work), changes: () => changes };
 }
 

@@ -2,19 +2,27 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { localChatToken, startCarapace } from '../app.js';
 import { runTerminalChat } from '../channels/local/terminal-chat.js';
+import { readPairing } from '../channels/whatsapp/auth.js';
+import { readSecurityConfig } from '../host/group-config.js';
+import { budgetState } from '../host/group-policy.js';
 import { dataPaths } from '../host/paths.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../store/db.js';
-import { Store } from '../store/store.js';
+import { Store, type UsageTotals } from '../store/store.js';
 import { localApiUrl } from './local-api.js';
 import { runTaskNow, tasksReport } from './tasks.js';
+import { whatsappCommand } from './whatsapp.js';
 
 const USAGE = `carapace — a personal AI assistant whose agents run in sandboxes
 
 Usage:
   carapace start     run the assistant (web chat on 127.0.0.1, see CARAPACE_WEB_PORT)
   carapace chat      talk to the running assistant from this terminal
-  carapace status    groups, runs and pending deliveries
+  carapace status    groups, token usage, runs and pending deliveries
+  carapace whatsapp pair [--phone <number>]
+                     link WhatsApp: scan the QR code shown here (and on the web page),
+                     or enter a pairing code on the phone
+  carapace whatsapp status | logout
   carapace tasks     scheduled tasks with their next run and last result
   carapace tasks run <id>   run a task once, now (its schedule is unchanged)
   carapace help      this text
@@ -26,6 +34,9 @@ async function start(): Promise<void> {
   const log = createLogger(config.logLevel);
   const app = await startCarapace(config, log);
   process.stderr.write(`\nCarapace is running. Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n\n`);
+  if (app.whatsapp && !readPairing(dataPaths(config.dataDir).whatsappAuth).paired) {
+    process.stderr.write('WhatsApp is not paired yet: scan the QR code on the web page, or run `carapace whatsapp pair`.\n\n');
+  }
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -78,19 +89,25 @@ async function tasks(args: string[]): Promise<void> {
 
 class UsageError extends Error {}
 
-function status(store: Store): void {
+function status(store: Store, config: Config): void {
   const time = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-');
+  const n = (x: number) => x.toLocaleString('en-US');
+  const tokens = (u: UsageTotals) => `${n(u.inputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens)} in / ${n(u.outputTokens)} out`;
   console.log('Groups:');
   for (const g of store.listGroups()) {
     const pending = store.messagesAfter(g.chatId, g.cursor).length;
+    const { used, limit } = budgetState(store, g.id, readSecurityConfig(g.containerConfig).config.dailyTokenBudget, config.timeZone);
     console.log(`  ${g.isMain ? '*' : ' '} ${g.name} (${g.chatId}) folder=${g.folder} trigger=${g.requiresTrigger ? g.trigger : 'none'} pending=${pending}`);
+    console.log(`      tokens today: ${n(used)}${limit === undefined ? ' (no daily budget)' : ` of ${n(limit)} daily budget`}`);
   }
   const running = store.runningRuns();
   console.log(`Runs in progress: ${running.length}`);
   console.log('Recent runs:');
   for (const r of store.recentRuns(10)) {
     const took = r.endedAt ? `${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s` : 'running';
-    console.log(`  ${time(r.startedAt)} ${r.id} group=${r.groupId} ${r.status} (${took})${r.error ? ` error: ${r.error}` : ''}`);
+    const usage = store.runUsage(r.id);
+    const spent = usage.calls ? ` ${usage.calls} model calls, ${tokens(usage)} tokens` : '';
+    console.log(`  ${time(r.startedAt)} ${r.id} group=${r.groupId} ${r.status} (${took})${spent}${r.error ? ` error: ${r.error}` : ''}`);
   }
   console.log(`Replies waiting for delivery: ${store.pendingOutbox().length}`);
 }
@@ -102,6 +119,10 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'chat') await chat();
     else if (command === 'status') await withStore(status);
     else if (command === 'tasks') await tasks(rest);
+    else if (command === 'whatsapp') {
+      const config = loadConfig(undefined, { requireCredentials: false });
+      process.exitCode = await whatsappCommand(argv.slice(1), { config, out: process.stdout });
+    }
     else if (command === 'help' || command === '--help' || command === '-h') console.log(USAGE);
     else {
       console.error(`Unknown command "${command}".\n\n${USAGE}`);

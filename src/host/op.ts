@@ -1,19 +1,35 @@
-// The shape of a host operation an agent may request (see ops.ts for the registry).
-import type { Store, Group } from '../store/store.js';
+// The shape of a host operation an agent may request (the registry is in ops.ts; task ops in tasks.ts).
+import type { z } from 'zod';
+import type { Group, Store } from '../store/store.js';
 import type { TaskEnv } from './tasks.js';
 
-export interface OpContext {
-  /** The group whose sandbox sent the request: the only source of authority. */
-  group: Group;
-  runId: string;
-  store: Store;
+/** What the host lends ops that change more than the store. */
+export interface OpHost {
+  /** Register a chat as a group and create its folder. */
+  registerGroup(g: Omit<Group, 'id' | 'cursor' | 'containerConfig'>): Group;
+  /** Something was queued in the outbox: deliver it. */
+  deliver(): void;
+  /** The domain list of groups without their own. */
+  defaultEgressAllow: readonly string[];
+  /** Time, timezone and the scheduler, for the task operations. */
   tasks: TaskEnv;
 }
 
-/** A refusal or bad input; its message is shown to the agent. */
+export interface OpContext {
+  /** The group whose sandbox sent the request. */
+  group: Group;
+  runId: string;
+  /** The request's output seq: with runId, the idempotency key of anything it queues. */
+  seq: number;
+  store: Store;
+  host: OpHost;
+}
+
 export class OpError extends Error {}
 
-export interface Op {
+export interface Op<A> {
   mainOnly: boolean;
-  run: (ctx: OpContext, args: unknown) => unknown;
+  args: z.ZodType<A>;
+  run: (ctx: OpContext, args: A) => unknown;
 }
+export const op = <A>(o: Op<A>) => o as Op<unknown>;

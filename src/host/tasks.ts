@@ -1,13 +1,12 @@
 // The host side of the task tools. A group manages only its own tasks; main sees and manages every group's
 // and may schedule for any. Who is asking comes from OpContext.group (the run's own group), never from args.
 import { randomBytes } from 'node:crypto';
-import type { z } from 'zod';
 import type { Group, Store } from '../store/store.js';
 import type { Task, TaskPatch } from '../store/tasks.js';
 import { listTasksArgs, scheduleTaskArgs, taskIdArgs, updateTaskArgs } from '../tasks/args.js';
 import { describeSchedule, nextOccurrence, parseSchedule, ScheduleError } from '../tasks/schedule.js';
 import { formatTime } from '../time.js';
-import { OpError, type Op, type OpContext } from './op.js';
+import { op, OpError, type Op, type OpContext } from './op.js';
 
 /** What task operations need besides the store. */
 export interface TaskEnv {
@@ -22,14 +21,6 @@ export interface TaskEnv {
 export const MAX_ACTIVE_TASKS_PER_GROUP = 100;
 
 export const newTaskId = () => `t${randomBytes(4).toString('hex')}`;
-
-function parseArgs<T extends z.ZodType>(schema: T, args: unknown): z.output<T> {
-  const parsed = schema.safeParse(args ?? {});
-  if (!parsed.success) {
-    throw new OpError(`invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
-}
 
 /** Schedule errors are the agent's to fix; say exactly what was wrong. */
 function schedule(type: string, value: string, env: TaskEnv) {
@@ -80,34 +71,35 @@ export function summarizeTask(store: Store, task: Task, timeZone: string) {
   };
 }
 
-const summary = (ctx: OpContext, task: Task) => summarizeTask(ctx.store, task, ctx.tasks.timeZone);
+const summary = (ctx: OpContext, task: Task) => summarizeTask(ctx.store, task, ctx.host.tasks.timeZone);
 
 /** pause/resume/cancel: refuse when `refusal` says why, else apply `patch`. */
-function lifecycleOp(refusal: (task: Task) => string | false, patch: (task: Task, now: number, timeZone: string) => TaskPatch): Op {
-  return {
+function lifecycleOp(refusal: (task: Task) => string | false, patch: (task: Task, now: number, timeZone: string) => TaskPatch) {
+  return op({
     mainOnly: false,
-    run: (ctx, raw) => {
-      const task = visibleTask(ctx, parseArgs(taskIdArgs, raw).task_id);
+    args: taskIdArgs,
+    run: (ctx, { task_id }) => {
+      const task = visibleTask(ctx, task_id);
       const refused = refusal(task);
       if (refused) throw new OpError(refused);
-      const now = ctx.tasks.now();
-      const updated = ctx.store.tasks.update(task.id, patch(task, now, ctx.tasks.timeZone), now);
-      ctx.tasks.changed();
+      const now = ctx.host.tasks.now();
+      const updated = ctx.store.tasks.update(task.id, patch(task, now, ctx.host.tasks.timeZone), now);
+      ctx.host.tasks.changed();
       return summary(ctx, updated);
     },
-  };
+  });
 }
 
-export const taskOps: Record<string, Op> = {
-  schedule_task: {
+export const taskOps: Record<string, Op<unknown>> = {
+  schedule_task: op({
     mainOnly: false,
-    run: (ctx, raw) => {
-      const args = parseArgs(scheduleTaskArgs, raw);
+    args: scheduleTaskArgs,
+    run: (ctx, args) => {
       const group = targetGroup(ctx, args.target_group);
       if (ctx.store.tasks.countActive(group.id) >= MAX_ACTIVE_TASKS_PER_GROUP) {
         throw new OpError(`The group "${group.folder}" already has ${MAX_ACTIVE_TASKS_PER_GROUP} active tasks; cancel some first.`);
       }
-      const s = schedule(args.schedule_type, args.schedule_value, ctx.tasks);
+      const s = schedule(args.schedule_type, args.schedule_value, ctx.host.tasks);
       const task = ctx.store.tasks.create(
         {
           id: newTaskId(),
@@ -120,29 +112,29 @@ export const taskOps: Record<string, Op> = {
           anchorAt: s.anchorAt,
           nextRun: s.first,
         },
-        ctx.tasks.now(),
+        ctx.host.tasks.now(),
       );
-      ctx.tasks.changed();
+      ctx.host.tasks.changed();
       return summary(ctx, task);
     },
-  },
+  }),
 
-  list_tasks: {
+  list_tasks: op({
     mainOnly: false,
-    run: (ctx, raw) => {
-      const args = parseArgs(listTasksArgs, raw);
+    args: listTasksArgs,
+    run: (ctx, args) => {
       const tasks = ctx.store.tasks.list({
         groupId: ctx.group.isMain ? undefined : ctx.group.id,
         includeCancelled: args.include_cancelled,
       });
       return tasks.map((t) => summary(ctx, t));
     },
-  },
+  }),
 
-  update_task: {
+  update_task: op({
     mainOnly: false,
-    run: (ctx, raw) => {
-      const args = parseArgs(updateTaskArgs, raw);
+    args: updateTaskArgs,
+    run: (ctx, args) => {
       const task = visibleTask(ctx, args.task_id);
       if (task.status === 'cancelled') throw new OpError(`Task ${task.id} is cancelled; schedule a new one instead.`);
       if (args.schedule_type !== undefined && args.schedule_value === undefined) {
@@ -152,18 +144,18 @@ export const taskOps: Record<string, Op> = {
       if (args.prompt !== undefined) patch.prompt = args.prompt;
       if (args.context_mode !== undefined) patch.contextMode = args.context_mode;
       if (args.schedule_value !== undefined) {
-        const s = schedule(args.schedule_type ?? task.scheduleType, args.schedule_value, ctx.tasks);
+        const s = schedule(args.schedule_type ?? task.scheduleType, args.schedule_value, ctx.host.tasks);
         Object.assign(patch, { scheduleType: s.type, scheduleValue: s.value, anchorAt: s.anchorAt });
         // A new schedule revives a finished one-off; a paused task stays paused until resumed.
         if (task.status === 'paused') patch.nextRun = null;
         else Object.assign(patch, { nextRun: s.first, status: 'active' });
       }
       if (Object.keys(patch).length === 0) throw new OpError('Nothing to update: give a prompt, schedule or context_mode.');
-      const updated = ctx.store.tasks.update(task.id, patch, ctx.tasks.now());
-      ctx.tasks.changed();
+      const updated = ctx.store.tasks.update(task.id, patch, ctx.host.tasks.now());
+      ctx.host.tasks.changed();
       return summary(ctx, updated);
     },
-  },
+  }),
 
   pause_task: lifecycleOp(
     (task) => task.status !== 'active' && `Task ${task.id} is ${task.status}, not active.`,

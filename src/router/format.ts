@@ -7,13 +7,36 @@ export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** Everything the agent has not seen yet, one element per message, with sender and local time. */
-export function formatMessages(messages: StoredMessage[], timeZone: string): string {
+export interface PromptBudget {
+  maxMessages: number;
+  maxChars: number;
+}
+
+/**
+ * Everything the agent has not seen yet, one element per message, with sender and local time. A long backlog
+ * (a busy group while the agent slept) is cut to the budget: the newest messages stay, a marker says how many
+ * older ones were left out, and a single huge message is shortened.
+ */
+export function formatMessages(messages: StoredMessage[], timeZone: string, budget?: PromptBudget): string {
   const lines = messages.map(
     (m) =>
       `<message sender="${escapeXml(m.senderName)}" time="${formatTime(m.timestamp, timeZone)}">${escapeXml(m.text)}</message>`,
   );
-  return `<messages>\n${lines.join('\n')}\n</messages>`;
+  let kept = lines;
+  if (budget) {
+    kept = [];
+    let chars = 0;
+    for (let i = lines.length - 1; i >= 0 && kept.length < budget.maxMessages; i--) {
+      let line = lines[i];
+      if (kept.length === 0 && line.length > budget.maxChars) line = `${line.slice(0, budget.maxChars)}… [message truncated]</message>`;
+      if (chars + line.length > budget.maxChars && kept.length > 0) break;
+      chars += line.length;
+      kept.unshift(line);
+    }
+    const omitted = lines.length - kept.length;
+    if (omitted > 0) kept.unshift(`<omitted count="${omitted}">${omitted} earlier message${omitted === 1 ? ' was' : 's were'} left out to keep this short.</omitted>`);
+  }
+  return `<messages>\n${kept.join('\n')}\n</messages>`;
 }
 
 /** Agents may keep reasoning in <internal>…</internal>; it never reaches the chat. */

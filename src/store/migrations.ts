@@ -134,4 +134,39 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       ALTER TABLE runs ADD COLUMN isolated INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 3,
+    name: 'model usage per call',
+    sql: `
+      -- one row per model call that went through the proxy: what it cost, for which group and run
+      CREATE TABLE model_usage (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id      INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        run_id        TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        model         TEXT,
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_input_tokens     INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX model_usage_group ON model_usage(group_id, at);
+      CREATE INDEX model_usage_run ON model_usage(run_id);
+    `,
+  },
+  {
+    version: 4,
+    name: 'team members speak under their own name',
+    sql: `ALTER TABLE outbox ADD COLUMN sender TEXT;`,
+  },
+  {
+    version: 5,
+    name: 'chat kinds and outbound files',
+    sql: `
+      ALTER TABLE chats ADD COLUMN is_group INTEGER NOT NULL DEFAULT 0;
+      -- a file to send: a host-private copy (never a path the agent can still change); text is its caption
+      ALTER TABLE outbox ADD COLUMN file_path TEXT;
+      ALTER TABLE outbox ADD COLUMN file_name TEXT;
+    `,
+  },
 ];

@@ -180,13 +180,18 @@ export class TaskStore {
         const occurrence = this.runById(id)!;
         const task = this.get(occurrence.taskId)!;
         if (task.status === 'cancelled' || (task.status === 'paused' && occurrence.trigger === 'schedule')) {
-          this.db
-            .prepare(`UPDATE task_runs SET status = 'skipped', error = ?, ended_at = ? WHERE id = ?`)
-            .run(`task was ${task.status} before this run started`, Date.now(), occurrence.id);
+          this.skip(occurrence.id, `task was ${task.status} before this run started`);
         } else out.push({ occurrence, task });
       }
       return out;
     })();
+  }
+
+  /** A claimed occurrence that will not run, and why. */
+  skip(taskRunId: number, reason: string): void {
+    this.db
+      .prepare(`UPDATE task_runs SET status = 'skipped', error = ?, ended_at = ? WHERE id = ? AND status = 'claimed'`)
+      .run(reason, Date.now(), taskRunId);
   }
 
   hasClaimed(groupId: number): boolean {

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startCarapace, type Carapace } from '../../src/app.js';
+import type { Channel } from '../../src/channels/channel.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { SandboxRuntime } from '../../src/sandbox/runtime.js';
 import { createLogger } from '../../src/log.js';
 import { startFakeAnthropic, type FakeAnthropic, type Script } from './fake-anthropic.js';
 
@@ -13,6 +15,8 @@ export const REAL_KEY = 'sk-ant-test-real-credential-0123456789';
 
 export interface Reply {
   text: string;
+  /** Who the chat shows as the sender: the assistant's name, or a team member's role. */
+  sender: string;
   at: number;
 }
 
@@ -26,7 +30,8 @@ export interface Harness {
   /** Type a message into the owner's local chat, as the web page does. Resolves when accepted (202). */
   say(text: string): Promise<void>;
   waitForReplies(n: number, timeoutMs?: number): Promise<Reply[]>;
-  restart(): Promise<void>;
+  /** Stop Carapace, run `whileStopped` (e.g. tamper with its files), start it again on the same data. */
+  restart(whileStopped?: () => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,6 +55,8 @@ export function testEnv(dataDir: string, upstreamUrl: string, env: Record<string
     CARAPACE_RETRY_MAX_MS: '1000',
     CARAPACE_HEARTBEAT_MS: '500',
     CARAPACE_IDLE_TIMEOUT_MS: '20000',
+    // Nothing from the real user's home (e.g. a mount allowlist) may leak into a test.
+    HOME: join(dataDir, 'owner-home'),
     ...env,
   };
 }
@@ -58,11 +65,21 @@ export function testConfig(dataDir: string, upstreamUrl: string, env: Record<str
   return loadConfig(testEnv(dataDir, upstreamUrl, env));
 }
 
-export async function startHarness(opts: { script?: Script; env?: Record<string, string> } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  script?: Script;
+  env?: Record<string, string>;
+  /** The sandbox backend (default: bubblewrap); gets a state directory inside the data dir. */
+  runtime?: (stateDir: string) => SandboxRuntime;
+  /** Extra channels, made fresh on every (re)start. */
+  channels?: (config: Config, log: pino.Logger) => Channel[];
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const fake = await startFakeAnthropic({ script: opts.script });
   const dataDir = sandboxReadableTempDir('carapace-e2e-');
   const logFile = join(dataDir, 'test.log');
   const config = testConfig(dataDir, fake.url, opts.env);
+  const runtime = opts.runtime?.(join(dataDir, 'sandboxes'));
   const log = createLogger('debug', pino.destination({ dest: logFile, sync: true }));
   const replies: Reply[] = [];
   let waiters: (() => void)[] = [];
@@ -70,10 +87,10 @@ export async function startHarness(opts: { script?: Script; env?: Record<string,
   let events: AbortController;
 
   async function boot() {
-    app = await startCarapace(config, log);
+    app = await startCarapace(config, log, { runtime, channels: opts.channels?.(config, log) });
     events = new AbortController();
-    await subscribe(app, events.signal, (text) => {
-      replies.push({ text, at: performance.now() });
+    await subscribe(app, events.signal, (text, sender) => {
+      replies.push({ text, sender, at: performance.now() });
       for (const w of waiters) w();
     });
   }
@@ -114,9 +131,10 @@ export async function startHarness(opts: { script?: Script; env?: Record<string,
         check();
       });
     },
-    async restart() {
+    async restart(whileStopped) {
       events.abort();
       await app.stop();
+      whileStopped?.();
       await boot();
     },
     async close() {
@@ -131,7 +149,7 @@ export async function startHarness(opts: { script?: Script; env?: Record<string,
 const tokenOf = (app: Carapace) => new URL(app.chatUrl).hash.replace('#token=', '');
 
 /** Follow the local chat's event stream and report each `reply` event's text. Resolves once connected. */
-async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: string) => void): Promise<void> {
+async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: string, sender: string) => void): Promise<void> {
   const { url } = app.local.address();
   const res = await fetch(`${url}api/events?token=${encodeURIComponent(tokenOf(app))}`, { signal });
   if (!res.ok || !res.body) throw new Error(`event stream refused: ${res.status}`);
@@ -149,7 +167,10 @@ async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: str
           buffer = buffer.slice(end + 2);
           const event = /^event: (.*)$/m.exec(frame)?.[1];
           const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (event === 'reply' && data) onReply(JSON.parse(data).text);
+          if (event === 'reply' && data) {
+            const reply = JSON.parse(data);
+            onReply(reply.text, reply.senderName);
+          }
         }
       }
     } catch {

@@ -1,4 +1,3 @@
-import { tool } from '@anthropic-ai/claude-agent-sdk';
 import type { OutputBody, StartRequest } from '../../ipc/protocol.js';
 
 export interface ToolContext {
@@ -14,13 +13,12 @@ export const reply = (text: string) => ({ content: [{ type: 'text' as const, tex
 /** A tool's error answer: the model sees it and can explain it to the user. */
 export const failure = (text: string) => ({ content: [{ type: 'text' as const, text }], isError: true });
 
-/** A tool that forwards its arguments to the host operation of the same name and shows the answer as JSON. */
-export function hostTool<Shape extends Record<string, any>>(ctx: ToolContext, name: string, description: string, shape: Shape) {
-  return tool(name, description, shape, async (args) => {
-    try {
-      return reply(JSON.stringify(await ctx.request(name, args), null, 2));
-    } catch (err) {
-      return failure((err as Error).message);
-    }
-  });
+/** Ask the host and turn its answer (JSON) or refusal into the tool's result. */
+export async function ask(ctx: ToolContext, op: string, args: unknown) {
+  try {
+    const result = await ctx.request(op, args);
+    return reply(typeof result === 'string' ? result : JSON.stringify(result, null, 2));
+  } catch (err) {
+    return failure((err as Error).message);
+  }
 }

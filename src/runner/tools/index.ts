@@ -1,5 +1,7 @@
 import { createSdkMcpServer } from '@anthropic-ai/claude-agent-sdk';
 import type { ToolContext } from './context.js';
+import { egressTools } from './egress.js';
+import { fileTools } from './files.js';
 import { groupTools } from './groups.js';
 import { messageTools } from './messages.js';
 import { taskTools } from './tasks.js';
@@ -9,6 +11,6 @@ export function createCarapaceTools(ctx: ToolContext) {
   return createSdkMcpServer({
     name: 'carapace',
     version: '1.0.0',
-    tools: [...messageTools(ctx), ...taskTools(ctx), ...groupTools(ctx)],
+    tools: [...messageTools(ctx), ...fileTools(ctx), ...taskTools(ctx), ...groupTools(ctx), ...egressTools(ctx)],
   });
 }

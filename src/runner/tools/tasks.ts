@@ -1,5 +1,11 @@
 import { listTasksShape, scheduleTaskShape, taskIdShape, updateTaskShape } from '../../tasks/args.js';
-import { hostTool, type ToolContext } from './context.js';
+import { tool } from '@anthropic-ai/claude-agent-sdk';
+import type { ZodRawShape } from 'zod';
+import { ask, type ToolContext } from './context.js';
+
+/** A tool that forwards its arguments to the host operation of the same name. */
+const hostTool = <Shape extends ZodRawShape>(ctx: ToolContext, name: string, description: string, shape: Shape) =>
+  tool(name, description, shape, (args) => ask(ctx, name, args));
 
 /** Scheduled tasks: each run is a full agent run in this chat (or a fresh session), at the time given. */
 export const taskTools = (ctx: ToolContext) => [
