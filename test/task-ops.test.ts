@@ -91,9 +91,11 @@ describe('task operations', () => {
       'The time "2026-11-24 12:30" is in the past (it is now 2026-11-24T13:00:00+01:00 in Europe/Berlin).',
     );
     await expect(family('pause_task', { task_id: 'tdeadbeef' })).rejects.toThrow('No task with id "tdeadbeef".');
-    await expect(family('schedule_task', { ...daily, schedule_type: 'hourly' })).rejects.toThrow(/invalid arguments: schedule_type: /);
-    await expect(family('schedule_task', { ...daily, group_id: 1 })).rejects.toThrow(/invalid arguments: .*group_id/);
-    await expect(family('pause_task', undefined)).rejects.toThrow(/invalid arguments: task_id: /);
+    await expect(family('schedule_task', { ...daily, schedule_type: 'hourly' })).rejects.toThrow(
+      /bad arguments for schedule_task: ✖ Invalid option: expected one of "cron"\|"interval"\|"once"\n {2}→ at schedule_type/,
+    );
+    await expect(family('schedule_task', { ...daily, group_id: 1 })).rejects.toThrow('bad arguments for schedule_task: ✖ Unrecognized key: "group_id"');
+    await expect(family('pause_task', undefined)).rejects.toThrow(/bad arguments for pause_task: .*\n {2}→ at task_id/);
   });
 
   it('cap the active tasks of a group', async () => {
