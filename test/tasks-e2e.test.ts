@@ -258,4 +258,23 @@ describe('scheduled tasks end to end', () => {
     expect(unknown).toMatchObject({ code: 1, stderr: 'carapace tasks failed: No task "tnope"; `carapace tasks` lists them.\n' });
     expect((await cli(['tasks', 'frobnicate'], env)).stderr).toBe('Usage: carapace tasks [run <task id>]\n');
   });
+
+  it('a task due when its group has spent its daily budget does not start; the chat is told why', async () => {
+    h = await startHarness({ env: FAST });
+    const { store } = h.app;
+    store.setContainerConfig(1, { dailyTokenBudget: 100 });
+    store.recordUsage({ groupId: 1, runId: 'earlier', inputTokens: 500, outputTokens: 50, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 });
+    const dueAt = Date.now() + 500;
+    store.tasks.create(
+      { id: 'tbudget', groupId: 1, createdBy: 1, prompt: 'expensive', scheduleType: 'once', scheduleValue: new Date(dueAt).toISOString(), contextMode: 'isolated', anchorAt: dueAt, nextRun: dueAt },
+      Date.now(),
+    );
+    h.app.orchestrator.scheduler.reschedule();
+    const [note] = await h.waitForReplies(1);
+    expect(note.text).toMatch(/^⚠️ Scheduled task tbudget did not run: This chat has used its daily model budget \(550 of 100 tokens\)/);
+    expect(taskRuns(h)).toEqual([expect.objectContaining({ status: 'skipped', error: expect.stringMatching(/daily model budget/) })]);
+    expect(runs(h)).toEqual([]);
+    expect(h.fake.requests.filter((r) => r.kind === 'main')).toEqual([]);
+  });
 });
+

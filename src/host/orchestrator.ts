@@ -428,7 +428,6 @@ export class Orchestrator {
     store.endRun(runId, exit.ok ? 'succeeded' : 'failed', exit.error);
     // A clean exit that never took an occurrence up leaves it waiting; a failed run may have acted on it.
     this.noteTaskEnds(store.tasks.endAttached(runId, exit.ok ? 'unstarted' : { status: 'failed', error: exit.error ?? 'unknown error' }));
-    this.delivery.kick();
     if (exit.ok || !unanswered) {
       if (!exit.ok) log.warn({ group: group.folder, run: runId, error: exit.error }, 'run ended with an error');
       else log.info({ group: group.folder, run: runId }, 'run finished');
@@ -561,6 +560,7 @@ export class Orchestrator {
           ? `⚠️ Scheduled task ${stored.taskId} was interrupted (${stored.error}) and is not repeated.`
           : `⚠️ Scheduled task ${stored.taskId} ${stored.status === 'failed' ? 'failed' : 'did not run'}: ${stored.error}`;
       store.queueOutput({ runId: `task-run-${stored.id}`, seq: HOST_NOTE_SEQ, chatId: group.chatId, text, groupId: group.id });
+      this.delivery.kick();
     }
   }
 
