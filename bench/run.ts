@@ -1,6 +1,7 @@
-// `npm run bench`: per sandbox backend available here (bwrap, docker, podman), side by side in one run: sandbox
-// cold start, host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory, plus the
-// host core size. Results go to bench/results/; docs/runtimes.md has the table.
+// `npm run bench`: per sandbox backend available here (bwrap, docker, podman), side by side: sandbox cold start,
+// host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory; then WhatsApp overhead,
+// model proxy overhead, scheduler lateness, host core size. Everything runs in one process on this machine;
+// results go to bench/results/ (docs/runtimes.md has the backend table).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -10,12 +11,17 @@ import { APP_ROOT } from '../src/app-root.js';
 import { loadConfig } from '../src/config.js';
 import type { RuntimeKind, SandboxRuntime } from '../src/sandbox/runtime.js';
 import { createRuntime, usesImage } from '../src/sandbox/select.js';
+import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
+import { measureProxyOverhead } from './proxy.js';
+import { schedulerLateness } from './scheduler.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARM_MESSAGES = Number(process.env.BENCH_WARM ?? 60);
 const COLD_MESSAGES = Number(process.env.BENCH_COLD ?? 30);
 const SANDBOX_STARTS = Number(process.env.BENCH_STARTS ?? 30);
+const WHATSAPP_MESSAGES = Number(process.env.BENCH_WHATSAPP ?? 40);
+const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,docker,podman').split(',') as RuntimeKind[];
 
 function stats(samples: number[]) {
@@ -25,8 +31,8 @@ function stats(samples: number[]) {
   return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), min: r(s[0]), max: r(s.at(-1)!) };
 }
 
-/** Time from "the owner sent a message" to "the model API received the agent's request". */
-async function messageToModel(h: Harness, text: string): Promise<number> {
+/** Time from "the owner sent a message" (`send`) to "the model API received the agent's request". */
+async function messageToModel(h: Harness, send: () => Promise<void> | void): Promise<number> {
   const arrived = new Promise<number>((resolve) => {
     const off = h.fake.onRequest((r) => {
       if (r.kind !== 'main') return;
@@ -35,7 +41,7 @@ async function messageToModel(h: Harness, text: string): Promise<number> {
     });
   });
   const t0 = performance.now();
-  await h.say(text);
+  await send();
   return (await arrived) - t0;
 }
 
@@ -63,7 +69,7 @@ const mb = (kb: number) => Math.round(kb / 102.4) / 10;
 /**
  * Memory of the one live agent sandbox of a harness (idle, after answering): RSS of the agent's own processes
  * (runner + Claude Code CLI) and of what the backend adds per sandbox on the host (bwrap's two processes; for
- * engines the attached CLI client, the containerd shim and the init inside). RSS counts shared pages in full.
+ * engines the attached CLI client, the shim or conmon, and the init inside). RSS counts shared pages in full.
  */
 function sandboxMemory(rt: SandboxRuntime, sandbox: { name: string; pid?: number }) {
   let agent: number[];
@@ -72,8 +78,7 @@ function sandboxMemory(rt: SandboxRuntime, sandbox: { name: string; pid?: number
     // Host pids of the container's processes (podman's `top` runs ps inside unless asked for hpid).
     const topArgs = rt.kind === 'podman' ? ['top', sandbox.name, 'hpid'] : ['top', sandbox.name, '-eo', 'pid'];
     const top = execFileSync(rt.cli.bin, topArgs).toString().trim().split('\n').slice(1).map(Number);
-    const init = top[0];
-    const shim = Number(readFileSync(`/proc/${init}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    const shim = Number(readFileSync(`/proc/${top[0]}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
     agent = top.filter((p) => !['docker-init', 'podman-init', 'catatonit'].includes(comm(p)));
     overhead = [sandbox.pid!, shim, ...top.filter((p) => !agent.includes(p))];
   } else {
@@ -85,31 +90,70 @@ function sandboxMemory(rt: SandboxRuntime, sandbox: { name: string; pid?: number
   return { agentMb: sum(agent), backendOverheadMb: sum(overhead), processes: { agent: agent.map(comm), overhead: overhead.map(comm) } };
 }
 
-async function warmOverhead(rt: SandboxRuntime) {
-  const h = await startHarness({ runtime: rt, env: { LOG_LEVEL: 'warn' } });
+/** Inbound (message → model request) and outbound (model's last byte → reply at the chat client), warm sandbox. */
+async function warmOverhead(runtime: SandboxRuntime) {
+  const h = await startHarness({ runtime: () => runtime });
   try {
     await h.say('warm up');
     await h.waitForReplies(1);
-    const samples: number[] = [];
+    const inbound: number[] = [];
+    const outbound: number[] = [];
     for (let i = 0; i < WARM_MESSAGES; i++) {
-      samples.push(await messageToModel(h, `warm message ${i}`));
-      await h.waitForReplies(i + 2);
+      inbound.push(await messageToModel(h, () => h.say(`warm message ${i}`)));
+      const reply = (await h.waitForReplies(i + 2)).at(-1)!;
+      outbound.push(reply.at - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
     }
-    const [live] = await rt.list({ 'carapace.group': 'main' });
-    return { samples: samples.slice(5), memory: sandboxMemory(rt, live) }; // first turns of a fresh CLI warm its caches
+    const [live] = await runtime.list({ 'carapace.group': 'main' });
+    // The first few turns of a fresh CLI process are still warming its caches.
+    return {
+      inbound: inbound.slice(5),
+      outbound: outbound.slice(5),
+      hostRssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      memory: sandboxMemory(runtime, live),
+    };
   } finally {
     await h.close();
   }
 }
 
-async function coldOverhead(rt: SandboxRuntime): Promise<number[]> {
+/**
+ * The same through the WhatsApp channel (Baileys-facing code over the fake socket): the owner's self-chat message
+ * → model request, and the model's last byte → sendMessage on the socket. The send rate limit is lifted: it is
+ * a deliberate delay, not overhead.
+ */
+async function whatsappOverhead(): Promise<{ inbound: number[]; outbound: number[] }> {
+  const wa = new FakeWhatsApp();
+  const h = await startHarness({
+    env: { WHATSAPP_SEND_PER_MINUTE: '600000', WHATSAPP_SEND_BURST: '1000' },
+    channels: (config, log) => [fakeWhatsAppChannel(wa, config, log)],
+  });
+  const self = `${OWNER_PN}@s.whatsapp.net`;
+  try {
+    while (!h.app.store.groupByChat(`wa:${self}`)?.isMain) await new Promise((r) => setTimeout(r, 20));
+    const sentAt: number[] = [];
+    wa.onSent = () => sentAt.push(performance.now());
+    const inbound: number[] = [];
+    const outbound: number[] = [];
+    for (let i = 0; i < WHATSAPP_MESSAGES + 5; i++) {
+      const message = waMessage({ chat: self, fromMe: true, message: { conversation: `whatsapp message ${i}` } });
+      inbound.push(await messageToModel(h, () => wa.receive([message])));
+      while (sentAt.length < i + 1) await new Promise((r) => setTimeout(r, 2));
+      outbound.push(sentAt[i] - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
+    }
+    return { inbound: inbound.slice(5), outbound: outbound.slice(5) }; // the first turns warm the CLI up
+  } finally {
+    await h.close();
+  }
+}
+
+async function coldOverhead(runtime: SandboxRuntime): Promise<number[]> {
   // A tiny idle timeout makes every message find no live sandbox.
-  const h = await startHarness({ runtime: rt, env: { CARAPACE_IDLE_TIMEOUT_MS: '100' } });
+  const h = await startHarness({ runtime: () => runtime, env: { CARAPACE_IDLE_TIMEOUT_MS: '100' } });
   try {
     const samples: number[] = [];
     for (let i = 0; i < COLD_MESSAGES; i++) {
       await waitNoLiveRun(h);
-      samples.push(await messageToModel(h, `cold message ${i}`));
+      samples.push(await messageToModel(h, () => h.say(`cold message ${i}`)));
       await h.waitForReplies(i + 1);
     }
     return samples;
@@ -167,6 +211,14 @@ function codeSize() {
   return { total: count(src), parts };
 }
 
+function version(bin: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(bin, args).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
 async function main() {
   const image = loadConfig({ ...process.env }, { requireCredentials: false }).image;
   const state = sandboxReadableTempDir('carapace-bench-');
@@ -181,13 +233,6 @@ async function main() {
     await rt.prepare((line) => console.log(`[${kind}] ${line}`));
     runtimes.push(rt);
   }
-  const version = (bin: string, args: string[]) => {
-    try {
-      return execFileSync(bin, args).toString().trim();
-    } catch {
-      return undefined;
-    }
-  };
   const machine = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
@@ -200,19 +245,46 @@ async function main() {
   console.log('machine', machine);
 
   const backends: Record<string, unknown> = {};
+  let hostRssMb = 0;
   for (const rt of runtimes) {
     const startTrue = stats(await sandboxStart(rt, ['true']));
     console.log(`${rt.kind}: sandbox start → exit, \`true\``, startTrue);
     const startNode = stats(await sandboxStart(rt, ['node', '-e', '0']));
     console.log(`${rt.kind}: sandbox start → exit, \`node -e 0\``, startNode);
     const warmRun = await warmOverhead(rt);
-    const warm = stats(warmRun.samples);
+    const warm = stats(warmRun.inbound);
+    const outbound = stats(warmRun.outbound);
     console.log(`${rt.kind}: message → model request, warm (reused) sandbox (ms)`, warm);
+    console.log(`${rt.kind}: model's last byte → reply at the chat client, warm (ms)`, outbound);
     console.log(`${rt.kind}: memory of one idle agent sandbox (MB RSS)`, warmRun.memory);
+    if (rt.kind === 'bwrap') hostRssMb = warmRun.hostRssMb;
     const cold = stats(await coldOverhead(rt));
     console.log(`${rt.kind}: message → model request, cold sandbox (ms)`, cold);
-    backends[rt.kind] = { sandboxStart: { true: startTrue, node: startNode }, messageToModel: { warm, cold }, memory: warmRun.memory };
+    backends[rt.kind] = {
+      sandboxStart: { true: startTrue, node: startNode },
+      hostOverhead: { warm, cold, outboundWarm: outbound },
+      memory: warmRun.memory,
+    };
   }
+  console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
+  const waRun = await whatsappOverhead();
+  const whatsapp = { inbound: stats(waRun.inbound), outbound: stats(waRun.outbound) };
+  console.log('WhatsApp message → model request, warm (ms)', whatsapp.inbound);
+  console.log("model's last byte → WhatsApp sendMessage, warm (ms)", whatsapp.outbound);
+  const modelProxy = await measureProxyOverhead();
+  console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
+  const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
+  const scheduler = {
+    tasksInStore: lateness.tasksInStore,
+    occurrences: lateness.occurrences,
+    spacingMs: lateness.spacingMs,
+    groups: lateness.groups,
+    dueToClaim: stats(lateness.dueToClaim),
+    dueToModelRequest: stats(lateness.dueToModel),
+    note: 'isolated tasks: each occurrence is a cold bwrap sandbox start; compare backends.bwrap.hostOverhead.cold',
+  };
+  console.log('scheduled task due → claimed (ms)', scheduler.dueToClaim);
+  console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
   const size = codeSize();
   console.log('source size', size.total, size.parts);
 
@@ -221,12 +293,15 @@ async function main() {
     machine,
     unit: 'ms',
     backends,
-    target: 'warm message → model p50 < 50 ms',
+    hostOverhead: { whatsappWarm: whatsapp, target: 'warm p50 < 50 ms' },
+    hostRssMb,
+    modelProxy,
+    schedulerLateness: scheduler,
     sourceSize: size,
   };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `runtimes-${result.date.slice(0, 10)}.json`);
+  const file = join(dir, `foundation-${result.date.slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(`written to ${file}`);
 }

@@ -3,6 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import type { Logger } from 'pino';
 import type { Channel } from './channels/channel.js';
 import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/local-channel.js';
+import { readPairing } from './channels/whatsapp/auth.js';
+import type { WhatsAppChannel, WhatsAppChannelOptions } from './channels/whatsapp/whatsapp-channel.js';
 import type { Config } from './config.js';
 import { Orchestrator } from './host/orchestrator.js';
 import { dataPaths } from './host/paths.js';
@@ -15,6 +17,8 @@ export interface Carapace {
   orchestrator: Orchestrator;
   store: Store;
   local: LocalChannel;
+  /** Present when WhatsApp is enabled. */
+  whatsapp?: WhatsAppChannel;
   runtime: SandboxRuntime;
   /** The web chat's address, with the token in the fragment (never sent to a server log). */
   chatUrl: string;
@@ -30,6 +34,35 @@ export function localChatToken(dataDir: string): string {
   }
   chmodSync(file, 0o600);
   return readFileSync(file, 'utf8').trim();
+}
+
+/** WHATSAPP_ENABLED=1 connects (and shows a QR code until paired); unset, WhatsApp is on once paired. */
+export function whatsappEnabled(config: Config): boolean {
+  const { enabled } = config.whatsapp;
+  return enabled === 'auto' ? readPairing(dataPaths(config.dataDir).whatsappAuth).paired : enabled;
+}
+
+/** The WhatsApp channel's settings for this install (its login lives in the data directory). */
+export function whatsappOptions(config: Config, log: Logger): WhatsAppChannelOptions {
+  const paths = dataPaths(config.dataDir);
+  const { ownNumber, mainChat, maxMediaBytes, sendPerMinute, sendBurst } = config.whatsapp;
+  return {
+    authDir: paths.whatsappAuth,
+    lockFile: paths.whatsappLock,
+    assistantName: config.assistantName,
+    log,
+    ownNumber,
+    mainChat,
+    maxMediaBytes,
+    sendPerMinute,
+    sendBurst,
+  };
+}
+
+/** The WhatsApp channel over real Baileys; loaded only when used (Baileys takes a while to import). */
+export async function createWhatsApp(config: Config, log: Logger): Promise<WhatsAppChannel> {
+  const { WhatsAppChannel } = await import('./channels/whatsapp/whatsapp-channel.js');
+  return new WhatsAppChannel(whatsappOptions(config, log));
 }
 
 /** Wire the store, sandbox runtime, channels and orchestrator together and start them. */
@@ -51,8 +84,7 @@ export async function startCarapace(
     await runtime.prepare(opts.onProgress ?? ((line) => log.info({ runtime: runtime.kind }, line)));
   } catch (err) {
     throw new Error(
-      `Could not prepare the ${runtime.kind} sandbox: ${(err as Error).message}
-` +
+      `Could not prepare the ${runtime.kind} sandbox: ${(err as Error).message}\n` +
         'Without registry access, build a base with container/build-base.sh and set CARAPACE_BASE_IMAGE; or set CARAPACE_RUNTIME=bwrap (Linux).',
     );
   }
@@ -63,18 +95,23 @@ export async function startCarapace(
     store.recentMessages(chatId, limit).map((m) => ({
       id: String(m.id),
       from: m.fromAssistant ? 'assistant' : 'user',
-      senderName: m.fromAssistant ? config.assistantName : m.senderName,
+      senderName: m.fromAssistant && m.senderName === 'assistant' ? config.assistantName : m.senderName,
       text: m.text,
       timestamp: m.timestamp,
     }));
+  const channels = [...(opts.channels ?? [])];
+  let whatsapp = channels.find((c) => c.name === 'whatsapp') as WhatsAppChannel | undefined;
+  if (!whatsapp && whatsappEnabled(config)) channels.push((whatsapp = await createWhatsApp(config, log)));
   const local = new LocalChannel({
     host: config.web.host,
     port: config.web.port,
     token: localChatToken(config.dataDir),
     assistantName: config.assistantName,
     history,
+    whatsapp,
+    onWake: () => orchestrator.rescan(),
   });
-  const orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...(opts.channels ?? [])], log });
+  const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...channels], log });
   // The owner's local chat is the main chat out of the box.
   if (!store.groupByChat(OWNER_CHAT_ID) && !store.listGroups().some((g) => g.isMain)) {
     orchestrator.registerGroup({
@@ -99,6 +136,7 @@ export async function startCarapace(
     orchestrator,
     store,
     local,
+    whatsapp,
     runtime,
     chatUrl: `${url}#token=${localChatToken(config.dataDir)}`,
     async stop() {

@@ -22,10 +22,42 @@ describe('configuration', () => {
     expect(c.credentials).toEqual({ apiKey: 'k', oauthToken: undefined });
   });
 
+  it('configures egress and the mount allowlist, with safe defaults', () => {
+    const c = loadConfig({ ANTHROPIC_API_KEY: 'k', HOME: '/home/owner' });
+    expect(c.mountAllowlistPath).toBe('/home/owner/.config/carapace/mount-allowlist.json');
+    expect(c.egress.defaultAllow).toContain('*.wikipedia.org');
+    expect(c.egress.privateAllow).toEqual([]);
+    const d = loadConfig({
+      ANTHROPIC_API_KEY: 'k',
+      CARAPACE_EGRESS_DEFAULT_ALLOW: '',
+      CARAPACE_EGRESS_PRIVATE_ALLOW: '192.168.1.20:8123, ::1:3000',
+      CARAPACE_MOUNT_ALLOWLIST: '/etc/carapace/mounts.json',
+    });
+    expect(d.egress).toEqual({ defaultAllow: [], privateAllow: ['192.168.1.20:8123', '::1:3000'] });
+    expect(d.mountAllowlistPath).toBe('/etc/carapace/mounts.json');
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_EGRESS_DEFAULT_ALLOW: 'example.com https://x.org' })).toThrow(
+      /CARAPACE_EGRESS_DEFAULT_ALLOW: invalid allowed domain "https:\/\/x.org"/,
+    );
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_EGRESS_PRIVATE_ALLOW: 'nas.local:80' })).toThrow(/ip:port/);
+  });
+
   it('rejects bad values with the variable name', () => {
     expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_MAX_SANDBOXES: 'lots' })).toThrow(/CARAPACE_MAX_SANDBOXES must be an integer/);
     expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_TZ: 'Mars/Olympus' })).toThrow(/Unknown timezone "Mars\/Olympus"/);
     expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', ASSISTANT_NAME: '../../etc' })).toThrow(/ASSISTANT_NAME/);
+  });
+
+  it('WhatsApp: on once paired by default, self-chat as main, own-number mode needs a main chat', () => {
+    const wa = (env: Record<string, string> = {}) => loadConfig({ ANTHROPIC_API_KEY: 'k', ...env }).whatsapp;
+    expect(wa()).toEqual({ enabled: 'auto', ownNumber: false, mainChat: 'self', maxMediaBytes: 50 * 1024 * 1024, sendPerMinute: 20, sendBurst: 5 });
+    expect(wa({ WHATSAPP_ENABLED: '1', WHATSAPP_MAIN_CHAT: '+4915112345678' })).toMatchObject({ enabled: true, mainChat: '4915112345678' });
+    expect(wa({ WHATSAPP_ENABLED: 'off', WHATSAPP_MAIN_CHAT: '120363012345678901@g.us' })).toMatchObject({ enabled: false, mainChat: '120363012345678901@g.us' });
+    expect(wa({ WHATSAPP_OWN_NUMBER: '1', WHATSAPP_MAIN_CHAT: '4915112345678' })).toMatchObject({ ownNumber: true });
+    expect(() => wa({ WHATSAPP_OWN_NUMBER: '1' })).toThrow(/WHATSAPP_OWN_NUMBER=1 needs WHATSAPP_MAIN_CHAT/);
+    expect(() => wa({ WHATSAPP_OWN_NUMBER: '1', WHATSAPP_MAIN_CHAT: 'self' })).toThrow(/WHATSAPP_MAIN_CHAT must be a phone number/);
+    expect(() => wa({ WHATSAPP_MAIN_CHAT: 'family' })).toThrow(/WHATSAPP_MAIN_CHAT must be "self"/);
+    expect(() => wa({ WHATSAPP_ENABLED: 'maybe' })).toThrow(/WHATSAPP_ENABLED must be 1 or 0/);
+    expect(() => wa({ WHATSAPP_MEDIA_MAX_MB: '0' })).toThrow(/WHATSAPP_MEDIA_MAX_MB must be an integer ≥ 1/);
   });
 
   it('reads .env, and the environment wins over it', () => {

@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultScript, text, toolUse, type Script } from './support/fake-anthropic.js';
 import { REAL_KEY, startHarness, type Harness } from './support/harness.js';
+import { waitFor } from './support/scenario.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -196,12 +197,3 @@ describe('end to end through a bubblewrap sandbox', () => {
   });
 });
 
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

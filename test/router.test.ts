@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, formatMessages, formatTime, stripInternal } from '../src/router/format.js';
+import { escapeXml, formatMessages, stripInternal } from '../src/router/format.js';
+import { formatTime } from '../src/time.js';
 import { needsAgent, startsWithTrigger } from '../src/router/trigger.js';
 import type { StoredMessage } from '../src/store/store.js';
 

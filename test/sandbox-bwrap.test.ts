@@ -72,9 +72,9 @@ describe('bwrapArgs', () => {
     expect(s).not.toContain('/etc/shadow');
   });
 
-  it('binds only dist, node_modules and package.json of appDir at /app, read-only', () => {
+  it('binds only dist/src, node_modules and package.json of appDir at /app, read-only', () => {
     const s = bwrapArgs({ ...spec(['true']), appDir: '/proj' }, layout).join(' ');
-    expect(s).toContain('--ro-bind /proj/dist /app/dist');
+    expect(s).toContain('--ro-bind /proj/dist/src /app/dist/src');
     expect(s).toContain('--ro-bind /proj/node_modules /app/node_modules');
     expect(s).toContain('--ro-bind /proj/package.json /app/package.json');
     expect(s).not.toMatch(/--ro-bind \/proj \/app/);
@@ -112,12 +112,13 @@ describe.runIf(process.platform === 'linux')('BwrapRuntime (real bwrap)', () => 
 
   it('mounts the runner package read-only at /app from appDir, and nothing else of the project', async () => {
     const app = path.join(base, 'app');
-    fs.mkdirSync(path.join(app, 'dist'), { recursive: true });
+    fs.mkdirSync(path.join(app, 'dist', 'src'), { recursive: true });
+    fs.mkdirSync(path.join(app, 'dist', 'test'));
     fs.mkdirSync(path.join(app, 'node_modules'));
     fs.writeFileSync(path.join(app, 'package.json'), '{}');
     fs.writeFileSync(path.join(app, '.env'), 'ANTHROPIC_API_KEY=secret');
-    const r = await sh('ls -A /app; cat /app/.env; touch /app/dist/x', { appDir: app });
-    expect(r.out.split('\n').slice(0, 3)).toEqual(['dist', 'node_modules', 'package.json']);
+    const r = await sh('ls -A /app /app/dist; cat /app/.env; touch /app/dist/src/x', { appDir: app });
+    expect(r.out.split('\n').slice(0, 7)).toEqual(['/app:', 'dist', 'node_modules', 'package.json', '', '/app/dist:', 'src']);
     expect(r.out).not.toContain('secret');
     expect(r.out).toMatch(/Read-only file system/);
   });

@@ -288,7 +288,7 @@ describe.each(backends.map((rt) => [rt.kind, rt] as const))('%s', (kind, rt: San
 
     it('a message reaches the real SDK in the sandbox, its tool writes the group folder, the reply comes back', async () => {
       h = await startHarness({
-        runtime: rt,
+        runtime: () => rt,
         env: { CARAPACE_RETRY_ATTEMPTS: '1' }, // the fork-bombing group below must not be retried
         script: (req) => {
           if (req.isSideRequest) return defaultScript(req);

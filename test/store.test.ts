@@ -22,7 +22,7 @@ describe('store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r: any) => r.name);
-    for (const t of ['chats', 'messages', 'groups', 'sessions', 'runs', 'run_inputs', 'outbox', 'schema_version']) expect(tables).toContain(t);
+    for (const t of ['chats', 'messages', 'groups', 'sessions', 'runs', 'run_inputs', 'outbox', 'model_usage', 'tasks', 'task_runs', 'schema_version']) expect(tables).toContain(t);
     migrate(db); // idempotent
     expect(schemaVersion(db)).toBe(migrations.at(-1)!.version);
   });

@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { APP_ROOT } from '../app-root.js';
 import type { Config } from '../config.js';
 import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
-import { IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
+import { EGRESS_SOCKET, GROUP_MOUNT, HEARTBEAT_FILE, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
 import { APP_MOUNT, type SandboxHandle, type SandboxRuntime, type SandboxSpec } from '../sandbox/runtime.js';
 import type { Group } from '../store/store.js';
 import { sandboxLimits } from './container-config.js';
+import { startEgressProxy } from './egress-proxy.js';
+import type { GroupPolicy } from './group-policy.js';
 import { startModelProxy } from './model-proxy.js';
-import { APP_ROOT } from '../app-root.js';
 import { ensureSandboxDir, type DataPaths } from './paths.js';
-
-const GROUP_CWD = '/workspace/group';
+import { readOutputFile, setAside } from './run-outputs.js';
 
 export interface RunDeps {
   config: Config;
@@ -21,8 +22,10 @@ export interface RunDeps {
   log: Logger;
   /** Labels shared by every sandbox of this install (orphan cleanup matches them). */
   installLabels: Record<string, string>;
-  /** Directory for the per-run model proxy sockets (kept short: Unix socket paths max out at 108 bytes). */
+  /** Directory for the per-run proxy sockets (kept short: Unix socket paths max out at 108 bytes). */
   socketDir: string;
+  /** Egress rules, extra mounts, token budget and metering for the run's group. */
+  policy: GroupPolicy;
 }
 
 export interface RunExit {
@@ -30,6 +33,12 @@ export interface RunExit {
   error?: string;
 }
 
+
+/**
+ * Why a run exists. `chat`: pending messages; `task`: a scheduled task in the group's conversation (messages
+ * join it); `isolated`: a task in a fresh session of its own, which nothing else may join.
+ */
+export type RunMode = 'chat' | 'task' | 'isolated';
 
 export const newRunId = () => `r${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
@@ -42,7 +51,7 @@ export class AgentRun {
   private lastMessageSeq = 0;
   private handle: SandboxHandle | undefined;
   private stopWatching: (() => void) | undefined;
-  private closeProxy: (() => Promise<void>) | undefined;
+  private readonly closers: (() => Promise<void>)[] = [];
   private watchdog: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
   private ended = false;
@@ -53,6 +62,12 @@ export class AgentRun {
   idle = false;
   /** The agent said something (send_message) in the turn now in flight: a retry could answer twice. */
   spokeInTurn = false;
+  /** Set when the model proxy refused a call because the group's budget is spent: say so instead of retrying. */
+  budgetRefusal: string | undefined;
+  /** Its conversation was cleared: it finishes its turn but takes no new messages. */
+  retired = false;
+  /** Input seqs that were slash commands (/compact), whose turns end without a reply of their own. */
+  private readonly commandInputs = new Set<number>();
   readonly dir: string;
   readonly sandboxName: string;
 
@@ -62,6 +77,7 @@ export class AgentRun {
     readonly group: Group,
     private readonly onOutput: (run: AgentRun, output: Output) => void,
     firstMessage: number,
+    readonly mode: RunMode = 'chat',
   ) {
     this.dir = deps.paths.run(id);
     this.sandboxName = `carapace-${group.folder}-${id}`;
@@ -72,22 +88,39 @@ export class AgentRun {
 
   /** Start the sandbox with the first prompt. Resolves once it is running; `finished` says how it ended. */
   async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
+    if (prompt.startsWith('/')) this.commandInputs.add(0);
     const { config, paths, runtime, log } = this.deps;
     const owner = config.sandbox;
     const groupDir = ensureSandboxDir(paths.group(this.group.folder), owner);
     const stateDir = ensureSandboxDir(paths.agentState(this.group.folder), owner);
+    const { policy } = this.deps;
+    const runLog = log.child({ run: this.id, group: this.group.folder });
 
     try {
       const token = randomBytes(24).toString('base64url');
-      const socketPath = join(this.deps.socketDir, `${this.id}.sock`);
-      const proxy = await startModelProxy({
-        socketPath,
+      const modelSocket = join(this.deps.socketDir, `${this.id}.model.sock`);
+      const egressSocket = join(this.deps.socketDir, `${this.id}.egress.sock`);
+      const model = await startModelProxy({
+        socketPath: modelSocket,
         token,
         upstreamUrl: config.upstreamUrl,
         credentials: config.credentials,
-        log: log.child({ run: this.id }),
+        log: runLog,
+        admit: () => {
+          const verdict = policy.admit(this.group.id);
+          if (!verdict.ok) this.budgetRefusal = verdict.message;
+          return verdict;
+        },
+        onUsage: (usage) => policy.recordUsage(this.group.id, this.id, usage),
       });
-      this.closeProxy = proxy.close;
+      this.closers.push(model.close);
+      const egress = await startEgressProxy({
+        socketPath: egressSocket,
+        rules: () => policy.egressRules(this.group.id),
+        privateAllow: config.egress.privateAllow,
+        log: runLog.child({ proxy: 'egress' }),
+      });
+      this.closers.push(egress.close);
 
       const request: StartRequest = {
         runId: this.id,
@@ -100,6 +133,7 @@ export class AgentRun {
         timeZone: config.timeZone,
         model: config.model,
         proxyToken: token,
+        authMode: config.credentials.apiKey ? 'apiKey' : 'oauth',
         idleTimeoutMs: config.idleTimeoutMs,
         heartbeatMs: config.heartbeatMs,
         cliEnv: config.cliEnv,
@@ -110,13 +144,21 @@ export class AgentRun {
         name: this.sandboxName,
         labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
         mounts: [
-          { host: groupDir, sandbox: GROUP_CWD, readonly: false },
+          { host: groupDir, sandbox: GROUP_MOUNT, readonly: false },
           { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
-          { host: this.dir, sandbox: IPC_MOUNT, readonly: false },
-          { host: socketPath, sandbox: MODEL_SOCKET, readonly: true },
+          // Everyone reads global memory; only main may change it.
+          { host: paths.globalMemory, sandbox: '/workspace/global', readonly: !this.group.isMain },
+          // The run dir is read-only so the agent cannot swap in/ or out/ for links into the host.
+          { host: this.dir, sandbox: IPC_MOUNT, readonly: true },
+          { host: join(this.dir, 'in'), sandbox: `${IPC_MOUNT}/in`, readonly: false },
+          { host: join(this.dir, 'out'), sandbox: `${IPC_MOUNT}/out`, readonly: false },
+          { host: modelSocket, sandbox: MODEL_SOCKET, readonly: true },
+          { host: egressSocket, sandbox: EGRESS_SOCKET, readonly: true },
+          ...policy.extraMounts(this.group),
         ],
+        // The runner's package at APP_MOUNT: bwrap mounts it from here, image backends carry it in their image.
         appDir: APP_ROOT,
-        workdir: GROUP_CWD,
+        workdir: GROUP_MOUNT,
         env: {
           PATH: '/usr/local/bin:/usr/bin:/bin',
           HOME: '/home/agent',
@@ -135,12 +177,12 @@ export class AgentRun {
       await this.cleanup(); // no half-started run leaves a socket or directory behind
       throw err;
     }
-    const out = log.child({ run: this.id, group: this.group.folder, stream: 'sandbox' });
+    const out = runLog.child({ stream: 'sandbox' });
     let tail = '';
     this.handle.output.on('data', (chunk: Buffer) => {
       const text = (tail + chunk.toString()).split('\n');
       tail = text.pop() ?? '';
-      for (const line of text) if (line.trim()) out.debug(line);
+      for (const line of text) if (line.trim()) logSandboxLine(out, line);
     });
 
     this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(), 2000);
@@ -154,14 +196,29 @@ export class AgentRun {
     });
   }
 
+  /** The seq the next `send` will use, so the store can record what it carries before the runner can see it. */
+  get nextSeq(): number {
+    return this.inputSeq + 1;
+  }
+
+  /** Still listening for inputs (its sandbox has not ended). */
+  get open(): boolean {
+    return !this.ended;
+  }
+
   /** Pipe more messages into the live run; returns the input's seq. */
   send(text: string, maxMessage: number): number {
     const seq = ++this.inputSeq;
     this.lastMessageSeq = seq;
+    if (text.startsWith('/')) this.commandInputs.add(seq);
     this.lastSentMessage = Math.max(this.lastSentMessage, maxMessage);
     this.idle = false;
     this.writeInput(seq, { type: 'message', seq, text });
     return seq;
+  }
+
+  isCommand(inputSeq: number): boolean {
+    return this.commandInputs.has(inputSeq);
   }
 
   /** Answer a runner `request`. */
@@ -195,19 +252,17 @@ export class AgentRun {
     }
     for (const name of names) {
       const file = join(outDir, name);
-      let output: Output;
-      try {
-        output = JSON.parse(readFileSync(file, 'utf8')) as Output;
-      } catch (err) {
-        this.deps.log.warn({ run: this.id, file: name, err: (err as Error).message }, 'unreadable run output skipped');
-        rmSync(file, { force: true });
+      const read = readOutputFile(file);
+      if (!read.ok) {
+        setAside(file, name, this.id, this.deps.paths.rejectedDir, `${name} ${read.reason}`, this.deps.log);
         continue;
       }
+      const output = read.output;
       if (output.type === 'result') {
         this.idle = output.answered >= this.lastMessageSeq;
         this.spokeInTurn = false;
       }
-      if (output.type === 'message') this.spokeInTurn = true;
+      if (output.type === 'message' || output.type === 'file') this.spokeInTurn = true;
       if (output.type === 'error') this.lastError = output.message;
       this.onOutput(this, output); // store first, then delete: a crash in between replays, and the outbox dedupes
       rmSync(file, { force: true });
@@ -220,7 +275,7 @@ export class AgentRun {
     this.watchdog = setInterval(() => {
       let last = this.startedAt;
       try {
-        last = Math.max(last, statSync(join(this.dir, 'heartbeat')).mtimeMs);
+        last = Math.max(last, statSync(join(this.dir, HEARTBEAT_FILE)).mtimeMs);
       } catch {
         // not written yet
       }
@@ -233,7 +288,20 @@ export class AgentRun {
     this.ended = true;
     clearInterval(this.watchdog);
     this.stopWatching?.();
-    await this.closeProxy?.();
+    await Promise.all(this.closers.map((close) => close()));
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The runner prints one `AUDIT {json}` line per tool call; those are the agent's actions and are logged as such. */
+function logSandboxLine(log: Logger, line: string): void {
+  if (line.startsWith('AUDIT ')) {
+    try {
+      log.info({ stream: 'audit', tool: JSON.parse(line.slice(6)) }, 'agent tool call');
+      return;
+    } catch {
+      // not a well-formed audit line: log it as plain output
+    }
+  }
+  log.debug(line);
 }

@@ -1,13 +1,15 @@
+import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Channel } from '../channels/channel.js';
+import { ChannelUnavailableError, type Channel } from '../channels/channel.js';
 import { backoffDelay } from '../queue/group-queue.js';
-import type { Store } from '../store/store.js';
+import type { OutboxRow, Store } from '../store/store.js';
 
 const MAX_ATTEMPTS = 10;
 
 /**
  * Sends queued outbox rows through their channel, in order per chat. A failed send stays pending and is retried
- * with backoff; rows survive restarts because they live in the store.
+ * with backoff; rows survive restarts because they live in the store. A channel that is offline costs no attempt:
+ * its rows wait until it reports `ready` and kicks delivery again.
  */
 export class Delivery {
   private running = false;
@@ -57,12 +59,19 @@ export class Delivery {
         continue;
       }
       try {
-        const platformId = await channel.send(row.chatId, row.text);
+        const platformId = await this.sendRow(channel, row);
         this.store.markSent(row.id, platformId);
+        if (row.filePath) rmSync(row.filePath, { force: true });
       } catch (err) {
+        if (err instanceof ChannelUnavailableError) {
+          blockedChats.add(row.chatId);
+          this.log.debug({ chat: row.chatId, outbox: row.id, reason: err.message }, 'channel offline; reply waits');
+          continue;
+        }
         const final = row.attempts + 1 >= MAX_ATTEMPTS;
         const message = (err as Error).message ?? String(err);
         this.store.markDeliveryFailed(row.id, message, final);
+        if (final && row.filePath) rmSync(row.filePath, { force: true });
         this.log[final ? 'error' : 'warn']({ chat: row.chatId, outbox: row.id, attempt: row.attempts + 1, err: message }, 'send failed');
         if (!final) {
           blockedChats.add(row.chatId);
@@ -75,5 +84,14 @@ export class Delivery {
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.kick(), retryIn);
     }
+  }
+
+  private sendRow(channel: Channel, row: OutboxRow): Promise<string> {
+    // The key is unique even if a reset database reuses ids.
+    const opts = { key: `outbox-${row.id}-${row.createdAt}`, ...(row.sender ? { sender: row.sender } : {}) };
+    if (!row.filePath) return channel.send(row.chatId, row.text, opts);
+    const fileName = row.fileName ?? 'file';
+    if (channel.sendFile) return channel.sendFile(row.chatId, { path: row.filePath, fileName, caption: row.text || undefined }, opts);
+    return channel.send(row.chatId, `📎 ${fileName} (this chat cannot receive files)${row.text ? `\n${row.text}` : ''}`, opts);
   }
 }

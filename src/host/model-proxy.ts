@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { chmodSync, rmSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
+import { listenForSandbox } from './sandbox-socket.js';
+import { meterResponse, type MeteredUsage } from './usage-meter.js';
 
 export interface ModelProxyOptions {
   socketPath: string;
@@ -14,10 +15,26 @@ export interface ModelProxyOptions {
   log: Logger;
   /** Called with each request's arrival (for tracing/metrics). */
   onRequest?: (path: string) => void;
+  /** Called once per model response with the tokens it reported. */
+  onUsage?: (usage: MeteredUsage) => void;
+  /** Asked before each model call; a refusal (e.g. the group's daily budget is spent) is answered without a call. */
+  admit?: () => { ok: true } | { ok: false; message: string };
 }
+
+/** What a sandbox may call with the real credential: the model, nothing else on the account (files, batches, admin). */
+const ROUTES: { method: string; path: RegExp; modelCall: boolean }[] = [
+  { method: 'POST', path: /^\/v1\/messages$/, modelCall: true },
+  { method: 'POST', path: /^\/v1\/messages\/count_tokens$/, modelCall: false },
+  { method: 'GET', path: /^\/v1\/models(\/[\w.-]+)?$/, modelCall: false },
+];
 
 // Hop-by-hop and credential headers never cross the proxy from the sandbox side.
 const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'x-api-key', 'authorization', 'proxy-authorization']);
+
+const apiError = (res: ServerResponse, status: number, type: string, message: string) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ type: 'error', error: { type, message } }));
+};
 
 const sameSecret = (a: string, b: string) => {
   const x = Buffer.from(a);
@@ -36,22 +53,37 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
   const basePath = upstream.pathname.replace(/\/$/, '');
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const presented = String(req.headers['x-api-key'] ?? '');
+    // The CLI presents the run token the way it would the real credential: as an API key or an OAuth bearer token.
+    const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const presented = String(req.headers['x-api-key'] || bearer || '');
     if (!sameSecret(presented, opts.token)) {
       opts.log.warn({ path: req.url }, 'model proxy: request without the run token refused');
-      res.writeHead(401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid run token' } }));
-      return;
+      return apiError(res, 401, 'authentication_error', 'invalid run token');
+    }
+    const path = new URL(req.url ?? '/', 'http://proxy').pathname;
+    const route = ROUTES.find((r) => r.method === req.method && r.path.test(path));
+    if (!route) {
+      opts.log.warn({ method: req.method, path }, 'model proxy: route not allowed');
+      return apiError(res, 403, 'permission_error', `Carapace's model proxy only forwards model calls, not ${req.method} ${path}`);
+    }
+    if (route.modelCall && opts.admit) {
+      const verdict = opts.admit();
+      if (!verdict.ok) {
+        opts.log.warn({ path }, `model proxy: call refused: ${verdict.message}`);
+        return apiError(res, 403, 'permission_error', verdict.message);
+      }
     }
     opts.onRequest?.(req.url ?? '/');
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
     if (opts.credentials.apiKey) headers['x-api-key'] = opts.credentials.apiKey;
     else if (opts.credentials.oauthToken) headers['authorization'] = `Bearer ${opts.credentials.oauthToken}`;
+    headers['accept-encoding'] = 'identity'; // so usage can be read off the stream (compressed answers are decoded too)
     const up = send(
       { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: basePath + req.url, headers },
       (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        if (route.modelCall && opts.onUsage) meterResponse(upRes, opts.onUsage);
         upRes.pipe(res);
       },
     );
@@ -64,19 +96,5 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
     req.pipe(up);
   };
 
-  rmSync(opts.socketPath, { force: true });
-  const server: Server = createServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.socketPath, resolve);
-  });
-  chmodSync(opts.socketPath, 0o666); // the sandbox uid must connect; the token is what authorizes
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-        rmSync(opts.socketPath, { force: true });
-      }),
-  };
+  return listenForSandbox(createServer(handle), opts.socketPath);
 }

@@ -1,24 +1,37 @@
 // Requests from agents (tools that read or change host state). Authority comes only from the run the request
 // came from — the group whose run directory it was found in — never from anything inside the request.
-import type { Store, Group } from '../store/store.js';
+import { z } from 'zod';
+import type { Group } from '../store/store.js';
+import { parseAllowlist } from './egress-policy.js';
+import { op, OpError, type Op, type OpContext } from './op.js';
+import { assertFolderName } from './paths.js';
+import { taskOps } from './tasks.js';
 
-export interface OpContext {
-  /** The group whose sandbox sent the request. */
-  group: Group;
-  runId: string;
-  store: Store;
+export { OpError, type OpContext, type OpHost } from './op.js';
+
+/**
+ * The chat a request may act on: its own chat always, another chat only from main (and only a chat the store
+ * knows). Throws an OpError the agent sees.
+ */
+export function authorizeTarget(ctx: Pick<OpContext, 'group' | 'store'>, chatId: string | undefined): string {
+  if (chatId === undefined || chatId === ctx.group.chatId) return ctx.group.chatId;
+  if (!ctx.group.isMain) throw new OpError(`this chat may only act on itself, not on ${chatId}; only the main chat can reach other chats`);
+  if (!ctx.store.chatExists(chatId)) throw new OpError(`unknown chat ${chatId}`);
+  return chatId;
 }
 
-export class OpError extends Error {}
-
-interface Op {
-  mainOnly: boolean;
-  run: (ctx: OpContext, args: unknown) => unknown;
+/** The registered group a request may act on: its own by default, another (by chat id) only from main. */
+export function authorizeGroup(ctx: Pick<OpContext, 'group' | 'store'>, chatId: string | undefined): Group {
+  const target = authorizeTarget(ctx, chatId);
+  const group = ctx.store.groupByChat(target);
+  if (!group) throw new OpError(`${target} is not a registered chat`);
+  return group;
 }
 
-const ops: Record<string, Op> = {
-  list_groups: {
+const ops: Record<string, Op<unknown>> = {
+  list_groups: op({
     mainOnly: true,
+    args: z.object({}),
     run: ({ store }) =>
       store.listGroups().map((g) => ({
         name: g.name,
@@ -27,13 +40,98 @@ const ops: Record<string, Op> = {
         trigger: g.requiresTrigger ? g.trigger : null,
         isMain: g.isMain,
       })),
-  },
+  }),
+
+  list_chats: op({
+    mainOnly: true,
+    args: z.object({ query: z.string().max(200).optional() }),
+    run: ({ store }, { query }) =>
+      store.listChats(query).map((c) => ({
+        chatId: c.chatId,
+        name: c.name,
+        isGroup: c.isGroup,
+        lastMessageAt: c.lastMessageAt ? new Date(c.lastMessageAt).toISOString() : null,
+        registeredAs: c.folder,
+      })),
+  }),
+
+  send_message: op({
+    mainOnly: false,
+    args: z.object({ chatId: z.string().min(1).max(200), text: z.string().min(1).max(32_000), sender: z.string().min(1).max(40).optional() }),
+    run: (ctx, { chatId, text, sender }) => {
+      const target = authorizeTarget(ctx, chatId);
+      ctx.store.queueOutput({ runId: ctx.runId, seq: ctx.seq, chatId: target, text, groupId: ctx.group.id, sender });
+      ctx.host.deliver();
+      return `Sent to ${target}.`;
+    },
+  }),
+
+  register_group: op({
+    mainOnly: true,
+    args: z.object({
+      chatId: z.string().regex(/^[a-z][a-z0-9-]*:.+$/, 'a namespaced chat id like "wa:123@g.us"').max(200),
+      name: z.string().trim().min(1).max(100).optional(),
+      folder: z.string(),
+      trigger: z.string().min(1).max(50).optional(),
+      requiresTrigger: z.boolean().optional(),
+    }),
+    run: (ctx, a) => {
+      try {
+        assertFolderName(a.folder);
+      } catch (err) {
+        throw new OpError((err as Error).message);
+      }
+      const chat = ctx.store.chatById(a.chatId);
+      if (!chat) throw new OpError(`no chat ${a.chatId} is known; use list_chats to find its id`);
+      if (chat.folder) throw new OpError(`${a.chatId} is already registered (folder "${chat.folder}")`);
+      if (ctx.store.listGroups().some((g) => g.folder === a.folder)) throw new OpError(`folder "${a.folder}" is taken; choose another`);
+      const group = ctx.host.registerGroup({
+        channel: chat.channel,
+        chatId: chat.chatId,
+        name: a.name ?? chat.name ?? chat.chatId,
+        folder: a.folder,
+        trigger: a.trigger ?? ctx.group.trigger,
+        requiresTrigger: a.requiresTrigger ?? true,
+        isMain: false,
+      });
+      return { name: group.name, chatId: group.chatId, folder: group.folder, trigger: group.requiresTrigger ? group.trigger : null };
+    },
+  }),
+
+  allowed_domains: op({
+    mainOnly: false,
+    args: z.object({ chatId: z.string().optional() }),
+    run: (ctx, { chatId }) => {
+      const group = authorizeGroup(ctx, chatId);
+      const own = (group.containerConfig.egress as { allow?: string[] } | undefined)?.allow;
+      return { chatId: group.chatId, allow: own ?? ctx.host.defaultEgressAllow, usesDefault: own === undefined };
+    },
+  }),
+
+  set_allowed_domains: op({
+    mainOnly: true,
+    args: z.object({ chatId: z.string().optional(), domains: z.array(z.string()).max(500) }),
+    run: (ctx, { chatId, domains }) => {
+      const group = authorizeGroup(ctx, chatId);
+      try {
+        parseAllowlist(domains);
+      } catch (err) {
+        throw new OpError((err as Error).message);
+      }
+      ctx.store.setContainerConfig(group.id, { ...group.containerConfig, egress: { allow: domains } });
+      return { chatId: group.chatId, allow: domains };
+    },
+  }),
+
+  ...taskOps,
 };
 
 /** Run a request, or throw an OpError whose message the agent sees. */
-export async function runOp(ctx: OpContext, op: string, args: unknown): Promise<unknown> {
-  const entry = Object.hasOwn(ops, op) ? ops[op] : undefined;
-  if (!entry) throw new OpError(`unknown operation "${op}"`);
-  if (entry.mainOnly && !ctx.group.isMain) throw new OpError(`${op} is only available in the main chat`);
-  return entry.run(ctx, args);
+export async function runOp(ctx: OpContext, name: string, args: unknown): Promise<unknown> {
+  const entry = Object.hasOwn(ops, name) ? ops[name] : undefined;
+  if (!entry) throw new OpError(`unknown operation "${name}"`);
+  if (entry.mainOnly && !ctx.group.isMain) throw new OpError(`${name} is only available in the main chat`);
+  const parsed = entry.args.safeParse(args ?? {});
+  if (!parsed.success) throw new OpError(`bad arguments for ${name}: ${z.prettifyError(parsed.error)}`);
+  return entry.run(ctx, parsed.data);
 }

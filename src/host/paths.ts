@@ -8,16 +8,33 @@ export function dataPaths(dataDir: string) {
     groupsDir: join(dataDir, 'groups'),
     /** A group's folder: the agent's cwd and memory (CLAUDE.md). */
     group: (folder: string) => join(dataDir, 'groups', assertFolderName(folder)),
+    /** Memory every group reads (mounted read-only except for main). */
+    globalMemory: join(dataDir, 'global'),
     /** The SDK's private state for one group (sessions, transcripts); never shared between groups. */
     agentState: (folder: string) => join(dataDir, 'state', assertFolderName(folder), 'claude'),
-    /** One directory per run, mounted at /ipc: start.json, in/, out/, heartbeat. */
+    /** The SDK's transcript of a session (Claude Code names project dirs after the cwd, /workspace/group). */
+    transcript: (folder: string, sessionId: string) => {
+      if (!isSessionId(sessionId)) throw new Error(`Invalid session id ${JSON.stringify(sessionId)}`);
+      return join(dataDir, 'state', assertFolderName(folder), 'claude', 'projects', '-workspace-group', `${sessionId}.jsonl`);
+    },
+    /** One directory per run, mounted at /ipc: start.json, in/, out/ (with the heartbeat). */
     run: (runId: string) => join(dataDir, 'runs', runId),
     runsDir: join(dataDir, 'runs'),
+    /** Run outputs the host would not accept (malformed, oversized, not a file), kept for inspection. */
+    rejectedDir: join(dataDir, 'rejected'),
     sandboxState: join(dataDir, 'sandboxes'),
     localToken: join(dataDir, 'local-chat.token'),
+    /** Host-private copies of files agents asked to send, kept until delivered. */
+    outboxFiles: join(dataDir, 'outbox-files'),
+    /** The WhatsApp login (Signal keys and credentials): owner-only, never mounted anywhere. */
+    whatsappAuth: join(dataDir, 'whatsapp', 'auth'),
+    whatsappLock: join(dataDir, 'whatsapp', 'login.lock'),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;
+
+/** SDK session ids are UUIDs; anything else (they come from inside a sandbox) is refused. */
+export const isSessionId = (id: unknown): id is string => typeof id === 'string' && /^[0-9a-f-]{8,64}$/i.test(id);
 
 /** Group folder names become host paths: letters, digits, "-" and "_" only, so no traversal is expressible. */
 export function assertFolderName(folder: string): string {

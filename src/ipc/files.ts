@@ -2,10 +2,10 @@ import { mkdirSync, readdirSync, renameSync, writeFileSync, watch, type FSWatche
 import { join } from 'node:path';
 
 /** Write via a dot-temp file and rename: readers see the whole file or nothing. */
-export function writeAtomic(path: string, data: string): void {
+export function writeAtomic(path: string, data: string | Uint8Array): void {
   const dir = path.slice(0, path.lastIndexOf('/'));
   const tmp = join(dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(tmp, data);
+  writeFileSync(tmp, data, { flag: 'wx' }); // never through a link someone planted under that name
   renameSync(tmp, path);
 }
 

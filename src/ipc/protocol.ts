@@ -1,9 +1,19 @@
-// The file protocol between the host and the agent runner inside a sandbox. One directory per run,
-// mounted at /ipc: the host writes start.json and in/*, the runner writes out/* and heartbeat.
+// The file protocol between the host and the agent runner inside a sandbox. One directory per run, mounted
+// read-only at /ipc with its in/ and out/ mounted writable on top: the host writes start.json and in/*, the
+// runner writes out/* and out/heartbeat. The sandbox cannot rename or replace in/ or out/ themselves.
 // Every file is written to a dot-temp name and renamed, so a reader never sees half a file.
 
 export const IPC_MOUNT = '/ipc';
 export const MODEL_SOCKET = '/run/carapace/model.sock';
+export const EGRESS_SOCKET = '/run/carapace/egress.sock';
+/** Written by the runner (not .json, so never taken for an output). */
+export const HEARTBEAT_FILE = 'out/heartbeat';
+/** Largest output file the host reads; anything bigger is moved aside unread. */
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** The group's folder inside the sandbox: the agent's working directory. */
+export const GROUP_MOUNT = '/workspace/group';
+/** Largest file the send_file tool may send. */
+export const MAX_SEND_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface StartRequest {
   runId: string;
@@ -19,6 +29,8 @@ export interface StartRequest {
   model: string;
   /** Per-run secret the model proxy accepts; it is worth nothing outside this run. */
   proxyToken: string;
+  /** How the CLI presents the token: as an API key, or as an OAuth token (so it speaks the OAuth dialect). */
+  authMode: 'apiKey' | 'oauth';
   idleTimeoutMs: number;
   heartbeatMs: number;
   /** Extra environment for the Claude Code CLI (e.g. retry settings); never credentials. */
@@ -38,8 +50,10 @@ export type OutputBody =
   | { type: 'session'; sessionId: string }
   /** End of a turn. `answered` is the highest input seq this turn consumed. */
   | { type: 'result'; text: string; answered: number }
-  /** A send_message tool call: delivered at once, mid-turn. */
-  | { type: 'message'; text: string }
+  /** A send_message tool call or a team member's result: delivered at once, mid-turn, under `sender` if set. */
+  | { type: 'message'; text: string; sender?: string }
+  /** A send_file tool call: `path` is inside the group folder (absolute under GROUP_MOUNT, or relative to it). */
+  | { type: 'file'; path: string; caption?: string }
   | { type: 'error'; message: string }
   /**
    * A tool that needs the host (list or change groups, tasks…). The host authorizes it by the run it came

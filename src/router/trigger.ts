@@ -1,6 +1,6 @@
 import type { Group } from '../store/store.js';
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Does `text` start with the trigger word (case-insensitive, whole word: "@Andy," yes, "@Andyx" no)? */
 export function startsWithTrigger(text: string, trigger: string): boolean {

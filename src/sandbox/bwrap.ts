@@ -52,8 +52,9 @@ const ETC_BINDS = [
 ];
 /** First fd used for generated /etc files (stdin/stdout/stderr are 0–2); the cgroup gate fd follows them. */
 const DATA_FD = 3;
-/** The parts of the runner's package visible at APP_MOUNT (never the whole project: it holds .env and data). */
-const APP_PARTS = ['dist', 'node_modules', 'package.json'];
+/** The parts of the runner's package visible at APP_MOUNT: never the whole project (it holds .env and data), and
+ * of dist/ only the compiled sources (not tests or benchmarks). */
+const APP_PARTS = ['dist/src', 'node_modules', 'package.json'];
 
 /** Generated /etc files, passed to bwrap through fds DATA_FD, DATA_FD+1, … in this order. */
 export function bwrapEtcFiles(spec: SandboxSpec): [string, string][] {

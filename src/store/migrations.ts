@@ -89,4 +89,84 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX outbox_pending ON outbox(status) WHERE status = 'pending';
     `,
   },
+  {
+    version: 2,
+    name: 'scheduled tasks',
+    sql: `
+      CREATE TABLE tasks (
+        id             TEXT PRIMARY KEY,
+        group_id       INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE, -- whose chat and sandbox it runs in
+        created_by     INTEGER REFERENCES groups(id) ON DELETE SET NULL,         -- main may schedule for others
+        prompt         TEXT NOT NULL,
+        schedule_type  TEXT NOT NULL CHECK (schedule_type IN ('cron', 'interval', 'once')),
+        schedule_value TEXT NOT NULL,              -- normalized: cron expression, duration, ISO time with offset
+        context_mode   TEXT NOT NULL CHECK (context_mode IN ('group', 'isolated')),
+        status         TEXT NOT NULL CHECK (status IN ('active', 'paused', 'completed', 'cancelled')),
+        anchor_at      INTEGER NOT NULL,           -- interval grid origin: occurrences at anchor + k·interval
+        next_run       INTEGER,                    -- next occurrence to claim (epoch ms); NULL when none
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+      );
+      CREATE INDEX tasks_due ON tasks(next_run) WHERE status = 'active' AND next_run IS NOT NULL;
+      CREATE INDEX tasks_group ON tasks(group_id);
+
+      -- One row per occurrence, claimed before it runs; the unique key makes a second claim impossible.
+      CREATE TABLE task_runs (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id    TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        due_at     INTEGER NOT NULL,               -- the scheduled time (for a manual run: when it was asked for)
+        trigger    TEXT NOT NULL CHECK (trigger IN ('schedule', 'manual')),
+        status     TEXT NOT NULL CHECK (status IN ('claimed', 'running', 'succeeded', 'failed', 'abandoned', 'skipped')),
+        run_id     TEXT,                           -- the agent run that carries it, and as which input
+        input_seq  INTEGER,
+        claimed_at INTEGER NOT NULL,
+        started_at INTEGER,
+        ended_at   INTEGER,
+        error      TEXT,
+        result     TEXT,                           -- excerpt of the reply; '' when it finished silently
+        UNIQUE (task_id, due_at, trigger)
+      );
+      CREATE INDEX task_runs_open ON task_runs(status) WHERE status IN ('claimed', 'running');
+      CREATE INDEX task_runs_task ON task_runs(task_id, id);
+      CREATE INDEX task_runs_run ON task_runs(run_id) WHERE run_id IS NOT NULL;
+
+      -- An isolated task run has its own fresh session, which must never replace the group's.
+      ALTER TABLE runs ADD COLUMN isolated INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 3,
+    name: 'model usage per call',
+    sql: `
+      -- one row per model call that went through the proxy: what it cost, for which group and run
+      CREATE TABLE model_usage (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id      INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        run_id        TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        model         TEXT,
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_input_tokens     INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX model_usage_group ON model_usage(group_id, at);
+      CREATE INDEX model_usage_run ON model_usage(run_id);
+    `,
+  },
+  {
+    version: 4,
+    name: 'team members speak under their own name',
+    sql: `ALTER TABLE outbox ADD COLUMN sender TEXT;`,
+  },
+  {
+    version: 5,
+    name: 'chat kinds and outbound files',
+    sql: `
+      ALTER TABLE chats ADD COLUMN is_group INTEGER NOT NULL DEFAULT 0;
+      -- a file to send: a host-private copy (never a path the agent can still change); text is its caption
+      ALTER TABLE outbox ADD COLUMN file_path TEXT;
+      ALTER TABLE outbox ADD COLUMN file_name TEXT;
+    `,
+  },
 ];

@@ -59,6 +59,8 @@ export interface RecordedRequest {
   receivedAt: number;
   /** … and Date.now() at the same moment (for correlating with logs). */
   receivedAtEpochMs: number;
+  /** performance.now() when the last byte of the answer was handed to the socket. */
+  respondedAt?: number;
 }
 
 export interface FakeAnthropic {
@@ -215,6 +217,7 @@ export async function startFakeAnthropic(opts: { script?: Script } = {}): Promis
         method: req.method ?? 'GET', path: u.pathname, query: u.search, headers: req.headers, body, kind, receivedAt, receivedAtEpochMs,
       };
       requests.push(rec);
+      res.on('finish', () => (rec.respondedAt = performance.now()));
       for (const l of listeners) l(rec);
       void respond(rec, raw.length, res);
     });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startCarapace, type Carapace } from '../../src/app.js';
+import type { Channel } from '../../src/channels/channel.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import type { SandboxRuntime } from '../../src/sandbox/runtime.js';
@@ -15,6 +16,8 @@ export const REAL_KEY = 'sk-ant-test-real-credential-0123456789';
 
 export interface Reply {
   text: string;
+  /** Who the chat shows as the sender: the assistant's name, or a team member's role. */
+  sender: string;
   at: number;
 }
 
@@ -28,7 +31,8 @@ export interface Harness {
   /** Type a message into the owner's local chat, as the web page does. Resolves when accepted (202). */
   say(text: string): Promise<void>;
   waitForReplies(n: number, timeoutMs?: number): Promise<Reply[]>;
-  restart(): Promise<void>;
+  /** Stop Carapace, run `whileStopped` (e.g. tamper with its files), start it again on the same data. */
+  restart(whileStopped?: () => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,8 +43,9 @@ export function sandboxReadableTempDir(prefix: string): string {
   return dir;
 }
 
-export function testConfig(dataDir: string, upstreamUrl: string, env: Record<string, string> = {}): Config {
-  return loadConfig({
+/** The environment a test Carapace runs with (in process, or as a child running the real CLI). */
+export function testEnv(dataDir: string, upstreamUrl: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
     ANTHROPIC_API_KEY: REAL_KEY,
     ANTHROPIC_BASE_URL: upstreamUrl,
     CARAPACE_DATA_DIR: dataDir,
@@ -52,17 +57,31 @@ export function testConfig(dataDir: string, upstreamUrl: string, env: Record<str
     CARAPACE_HEARTBEAT_MS: '500',
     CARAPACE_IDLE_TIMEOUT_MS: '20000',
     CARAPACE_RUNTIME: 'bwrap',
+    // Nothing from the real user's home (e.g. a mount allowlist) may leak into a test.
+    HOME: join(dataDir, 'owner-home'),
     ...env,
-  });
+  };
 }
 
-export async function startHarness(
-  opts: { script?: Script; env?: Record<string, string>; runtime?: SandboxRuntime } = {},
-): Promise<Harness> {
+export function testConfig(dataDir: string, upstreamUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig(testEnv(dataDir, upstreamUrl, env));
+}
+
+export interface HarnessOptions {
+  script?: Script;
+  env?: Record<string, string>;
+  /** The sandbox backend (default: bubblewrap); gets a state directory inside the data dir. */
+  runtime?: (stateDir: string) => SandboxRuntime;
+  /** Extra channels, made fresh on every (re)start. */
+  channels?: (config: Config, log: pino.Logger) => Channel[];
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const fake = await startFakeAnthropic({ script: opts.script });
   const dataDir = sandboxReadableTempDir('carapace-e2e-');
   const logFile = join(dataDir, 'test.log');
   const config = testConfig(dataDir, fake.url, opts.env);
+  const runtime = opts.runtime?.(join(dataDir, 'sandboxes'));
   const log = createLogger('debug', pino.destination({ dest: logFile, sync: true }));
   const replies: Reply[] = [];
   let waiters: (() => void)[] = [];
@@ -70,10 +89,10 @@ export async function startHarness(
   let events: AbortController;
 
   async function boot() {
-    app = await startCarapace(config, log, { runtime: opts.runtime });
+    app = await startCarapace(config, log, { runtime, channels: opts.channels?.(config, log) });
     events = new AbortController();
-    await subscribe(app, events.signal, (text) => {
-      replies.push({ text, at: performance.now() });
+    await subscribe(app, events.signal, (text, sender) => {
+      replies.push({ text, sender, at: performance.now() });
       for (const w of waiters) w();
     });
   }
@@ -114,9 +133,10 @@ export async function startHarness(
         check();
       });
     },
-    async restart() {
+    async restart(whileStopped) {
       events.abort();
       await app.stop();
+      whileStopped?.();
       await boot();
     },
     async close() {
@@ -131,7 +151,7 @@ export async function startHarness(
 const tokenOf = (app: Carapace) => new URL(app.chatUrl).hash.replace('#token=', '');
 
 /** Follow the local chat's event stream and report each `reply` event's text. Resolves once connected. */
-async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: string) => void): Promise<void> {
+async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: string, sender: string) => void): Promise<void> {
   const { url } = app.local.address();
   const res = await fetch(`${url}api/events?token=${encodeURIComponent(tokenOf(app))}`, { signal });
   if (!res.ok || !res.body) throw new Error(`event stream refused: ${res.status}`);
@@ -149,7 +169,10 @@ async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: str
           buffer = buffer.slice(end + 2);
           const event = /^event: (.*)$/m.exec(frame)?.[1];
           const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (event === 'reply' && data) onReply(JSON.parse(data).text);
+          if (event === 'reply' && data) {
+            const reply = JSON.parse(data);
+            onReply(reply.text, reply.senderName);
+          }
         }
       }
     } catch {

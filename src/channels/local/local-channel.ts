@@ -4,7 +4,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Channel, InboundSink } from '../channel.js';
+import type { Channel, InboundSink, SendOptions } from '../channel.js';
+import type { WhatsAppStatusView } from '../whatsapp/whatsapp-channel.js';
 import { PAGE_SCRIPT, PAGE_STYLE, WEB_PAGE } from './web-page.js';
 
 export const OWNER_CHAT_ID = 'local:owner';
@@ -15,6 +16,13 @@ export interface ChatLine {
   senderName: string;
   text: string;
   timestamp: number;
+}
+
+/** The WhatsApp pairing panel of the page: status, the current QR code, and "connect again". */
+export interface WhatsAppPanel {
+  status(): WhatsAppStatusView;
+  onStatusChange(listener: (view: WhatsAppStatusView) => void): () => void;
+  reconnect(opts: { pairingPhone?: string }): void;
 }
 
 export interface LocalChannelOptions {
@@ -28,6 +36,9 @@ export interface LocalChannelOptions {
   assistantName?: string;
   history: (chatId: string, limit: number) => ChatLine[];
   maxMessageChars?: number;
+  whatsapp?: WhatsAppPanel;
+  /** `carapace` CLI commands that changed the store ask the running assistant to look again. */
+  onWake?: () => void;
 }
 
 interface Subscriber {
@@ -61,6 +72,7 @@ export class LocalChannel implements Channel {
   private server?: Server;
   private sink?: InboundSink;
   private pingTimer?: NodeJS.Timeout;
+  private unwatchWhatsApp?: () => void;
   private seq = 0;
 
   constructor(private readonly opts: LocalChannelOptions) {
@@ -93,6 +105,9 @@ export class LocalChannel implements Channel {
     this.server = server;
     // Comment frames keep idle streams open through proxies and reveal dead sockets.
     this.pingTimer = setInterval(() => this.broadcast(': ping\n\n'), PING_MS).unref();
+    this.unwatchWhatsApp = this.opts.whatsapp?.onStatusChange((view) =>
+      this.broadcast(`event: whatsapp\ndata: ${JSON.stringify(view)}\n\n`),
+    );
   }
 
   address(): { host: string; port: number; url: string } {
@@ -107,6 +122,7 @@ export class LocalChannel implements Channel {
     if (!server) return;
     this.server = undefined;
     clearInterval(this.pingTimer);
+    this.unwatchWhatsApp?.();
     for (const sub of this.subscribers) sub.res.end();
     this.subscribers.clear();
     await new Promise<void>((resolve) => {
@@ -115,10 +131,10 @@ export class LocalChannel implements Channel {
     });
   }
 
-  async send(chatId: string, text: string): Promise<string> {
+  async send(chatId: string, text: string, options?: SendOptions): Promise<string> {
     if (!this.owns(chatId)) throw new Error(`LocalChannel does not own chat ${chatId}`);
     const id = this.nextId();
-    const senderName = this.opts.assistantName ?? 'Assistant';
+    const senderName = options?.sender ?? this.opts.assistantName ?? 'Assistant';
     this.emit(chatId, 'reply', { id, text, timestamp: Date.now(), senderName });
     return id;
   }
@@ -154,6 +170,10 @@ export class LocalChannel implements Channel {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
+    if (route === 'GET /favicon.ico') {
+      res.writeHead(204, COMMON_HEADERS).end(); // browsers ask; an empty answer keeps their console clean
+      return;
+    }
     if (route === 'GET /') {
       res.writeHead(200, {
         ...COMMON_HEADERS,
@@ -171,10 +191,19 @@ export class LocalChannel implements Channel {
         return this.postMessage(req, res);
       case 'GET /api/events':
         return this.openEvents(req, res, url);
+      case 'POST /api/wake':
+        this.opts.onWake?.();
+        return sendJson(res, 202, { ok: true });
       case 'GET /api/history': {
         const limit = Math.min(Math.max(Number.parseInt(url.searchParams.get('limit') ?? '', 10) || 50, 1), 500);
         return sendJson(res, 200, { messages: this.opts.history(OWNER_CHAT_ID, limit) });
       }
+      case 'GET /api/whatsapp':
+        return sendJson(res, 200, this.opts.whatsapp?.status() ?? { status: 'disabled', detail: 'WhatsApp is not enabled' });
+      case 'GET /api/whatsapp/qr.svg':
+        return this.whatsappQr(res);
+      case 'POST /api/whatsapp/connect':
+        return this.whatsappConnect(req, res);
       default:
         return sendJson(res, 404, { error: 'Not found' });
     }
@@ -210,6 +239,33 @@ export class LocalChannel implements Channel {
     const from = typeof clientId === 'string' ? clientId : undefined;
     this.emit(OWNER_CHAT_ID, 'message', { id, from: 'user', senderName: name, text, timestamp }, from);
     sendJson(res, 202, { id, senderName: name, timestamp });
+  }
+
+  /** The current pairing QR code as an image (served, not inlined, so the page's CSP stays strict). */
+  private async whatsappQr(res: ServerResponse): Promise<void> {
+    const qr = this.opts.whatsapp?.status().qr;
+    if (!qr) return sendJson(res, 404, { error: 'No QR code to show right now' });
+    const { default: QRCode } = await import('qrcode');
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'image/svg+xml' });
+    res.end(await QRCode.toString(qr, { type: 'svg', margin: 2 }));
+  }
+
+  private async whatsappConnect(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const panel = this.opts.whatsapp;
+    if (!panel) return sendJson(res, 409, { error: 'WhatsApp is not enabled: set WHATSAPP_ENABLED=1 and restart Carapace' });
+    const raw = (await readBody(req, 4096)) || '{}';
+    let phone: unknown;
+    try {
+      phone = (JSON.parse(raw) as { phone?: unknown }).phone;
+    } catch {
+      return sendJson(res, 400, { error: 'Body must be JSON like {"phone": "4915112345678"} or {}' });
+    }
+    const digits = typeof phone === 'string' ? phone.replace(/[\s()+-]/g, '') : undefined;
+    if (phone !== undefined && (!digits || !/^\d{6,15}$/.test(digits))) {
+      return sendJson(res, 400, { error: 'phone must be the full number with country code, digits only (e.g. 4915112345678)' });
+    }
+    panel.reconnect({ pairingPhone: digits });
+    sendJson(res, 202, panel.status());
   }
 
   private openEvents(req: IncomingMessage, res: ServerResponse, url: URL): void {

@@ -30,6 +30,13 @@ textarea { flex: 1; resize: none; font: inherit; padding: .55rem .7rem; border-r
   background: var(--bubble); color: var(--fg); max-height: 12rem; }
 button { font: inherit; padding: 0 1.1rem; border-radius: .6rem; border: 0; background: var(--accent); color: #fff; cursor: pointer; }
 :focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+#wa { padding: .5rem 1rem; border-bottom: 1px solid var(--border); font-size: .9rem; display: flex; flex-wrap: wrap;
+  align-items: center; gap: .5rem 1rem; }
+#wa-qr { width: 16rem; height: 16rem; background: #fff; border-radius: .4rem; }
+#wa-code { font: 600 1.3rem ui-monospace, monospace; letter-spacing: .15em; }
+#wa-form { display: flex; gap: .5rem; padding: 0; border: 0; }
+#wa-form input { font: inherit; padding: .3rem .5rem; border-radius: .4rem; border: 1px solid var(--border); background: var(--bubble); color: var(--fg); }
+[hidden] { display: none !important; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
@@ -46,6 +53,8 @@ export const PAGE_SCRIPT = `
   const clientId = Math.random().toString(36).slice(2) + Date.now().toString(36); // so our own posts aren't echoed back
   const $ = (id) => document.getElementById(id);
   const log = $('log'), form = $('composer'), input = $('input'), typing = $('typing'), status = $('status');
+  const wa = $('wa'), waText = $('wa-text'), waQr = $('wa-qr'), waCode = $('wa-code'), waForm = $('wa-form'), waPhone = $('wa-phone');
+  let qrVersion = 0;
   const shown = new Set();
   let typingTimer;
 
@@ -95,11 +104,46 @@ export const PAGE_SCRIPT = `
     (await res.json()).messages.forEach(render);
   }
 
+  // WhatsApp pairing: status line, the QR code to scan (an image served by us), a pairing code, "connect again".
+  function renderWhatsApp(s) {
+    wa.hidden = s.status === 'disabled';
+    if (wa.hidden) return;
+    waText.textContent = 'WhatsApp: ' + s.detail;
+    waQr.hidden = s.status !== 'qr';
+    if (s.status === 'qr') waQr.src = '/api/whatsapp/qr.svg?token=' + encodeURIComponent(token) + '&v=' + (++qrVersion);
+    waCode.hidden = !s.code;
+    waCode.textContent = s.code || '';
+    waForm.hidden = !['logged-out', 'replaced', 'unpaired', 'forbidden', 'stopped'].includes(s.status);
+  }
+
+  async function loadWhatsApp() {
+    renderWhatsApp(await (await api('/api/whatsapp')).json());
+  }
+
+  waForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const phone = waPhone.value.trim();
+    const res = await api('/api/whatsapp/connect', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(phone ? { phone } : {}),
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) waText.textContent = 'WhatsApp: ' + (data.error || 'HTTP ' + res.status);
+    else renderWhatsApp(data);
+  });
+
   let retry = 1000;
   function connect() {
     const source = new EventSource('/api/events?token=' + encodeURIComponent(token) + '&client=' + encodeURIComponent(clientId));
     // (Re)load history on every open: fills the page first, and catches up on anything missed while disconnected.
-    source.addEventListener('open', () => { setStatus(''); retry = 1000; loadHistory().catch(() => {}); });
+    source.addEventListener('open', () => {
+      setStatus('');
+      retry = 1000;
+      loadHistory().catch(() => {});
+      loadWhatsApp().catch(() => {});
+    });
+    source.addEventListener('whatsapp', (e) => renderWhatsApp(JSON.parse(e.data)));
     source.addEventListener('message', (e) => render({ from: 'user', ...JSON.parse(e.data) }));
     source.addEventListener('reply', (e) => {
       showTyping(false);
@@ -174,6 +218,16 @@ export const WEB_PAGE = `<!doctype html>
 </head>
 <body>
 <header><h1>Carapace</h1><span id="status" role="status"></span></header>
+<section id="wa" aria-label="WhatsApp" hidden>
+<span id="wa-text" role="status"></span>
+<img id="wa-qr" alt="QR code: on your phone open WhatsApp, Settings, Linked devices, Link a device, and scan it" hidden>
+<strong id="wa-code" aria-label="Pairing code" hidden></strong>
+<form id="wa-form" hidden>
+<label for="wa-phone" class="sr-only">Phone number for a pairing code (optional)</label>
+<input id="wa-phone" inputmode="numeric" placeholder="phone number for a code (optional)">
+<button type="submit">Connect WhatsApp</button>
+</form>
+</section>
 <main id="log" role="log" aria-live="polite" aria-label="Conversation"></main>
 <div id="typing" role="status" hidden>Assistant is typing\u2026</div>
 <form id="composer">

@@ -1,10 +1,11 @@
 import { createServer, connect } from 'node:net';
 
 /**
- * The sandbox has no network, only loopback. The SDK talks HTTP to a loopback port; each connection is
- * spliced onto the host's model proxy socket, which is the only way out.
+ * The sandbox has no network, only loopback. A client (the SDK, curl…) talks to a loopback port; each
+ * connection is spliced onto a Unix socket mounted from the host (the model proxy, the egress proxy), which is
+ * the only way out.
  */
-export async function startModelBridge(socketPath: string): Promise<{ url: string; close(): void }> {
+export async function startSocketBridge(socketPath: string): Promise<{ url: string; close(): void }> {
   const server = createServer((client) => {
     const upstream = connect(socketPath);
     client.pipe(upstream).pipe(client);

@@ -1,0 +1,131 @@
+// Model proxy overhead per call: the same fake API, called directly and through the path a sandbox uses
+// (loopback bridge → Unix socket → model proxy with token check, credential swap and usage metering), calls
+// interleaved so both see the same machine noise. Run alone with `npm run bench:proxy`, or as part of `npm run bench`.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pino from 'pino';
+import { startModelProxy } from '../src/host/model-proxy.js';
+import { startSocketBridge } from '../src/runner/socket-bridge.js';
+import { startFakeAnthropic, text } from '../test/support/fake-anthropic.js';
+
+const CALLS = Number(process.env.BENCH_PROXY_CALLS ?? 200);
+const STREAM_CALLS = Number(process.env.BENCH_PROXY_STREAMS ?? 20);
+const REPLY_CHARS = 2_000; // a typical short answer: 125 text deltas
+const LONG_REPLY_CHARS = 1_000_000; // ~250k tokens in 62,500 deltas, for streaming throughput
+const TOKEN = 'bench-run-token';
+
+interface Sample {
+  firstByteMs: number;
+  totalMs: number;
+  bytes: number;
+}
+
+/** One streamed /v1/messages call with a request body the size the CLI sends (~30 KB). */
+function call(base: string, agent: Agent, body: string): Promise<Sample> {
+  const url = new URL('/v1/messages?beta=true', base);
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let first = 0;
+    let bytes = 0;
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-api-key': TOKEN } }, (res) => {
+      res.on('data', (c: Buffer) => {
+        if (!first) first = performance.now();
+        bytes += c.length;
+      });
+      res.on('end', () => (res.statusCode === 200 ? resolve({ firstByteMs: first - t0, totalMs: performance.now() - t0, bytes }) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function stats(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), min: r(s[0]), max: r(s.at(-1)!) };
+}
+
+export async function measureProxyOverhead() {
+  let long = false;
+  const fake = await startFakeAnthropic({ script: () => ({ content: [text('x'.repeat(long ? LONG_REPLY_CHARS : REPLY_CHARS))] }) });
+  const dir = mkdtempSync(join(tmpdir(), 'carapace-bench-proxy-'));
+  const usage: number[] = [];
+  const proxy = await startModelProxy({
+    socketPath: join(dir, 'model.sock'),
+    token: TOKEN,
+    upstreamUrl: fake.url,
+    credentials: { apiKey: 'sk-bench' },
+    log: pino({ level: 'silent' }),
+    onUsage: (u) => usage.push(u.outputTokens),
+  });
+  const bridge = await startSocketBridge(join(dir, 'model.sock'));
+  const body = JSON.stringify({
+    model: 'claude-bench',
+    stream: true,
+    max_tokens: 32000,
+    tools: [{ name: 'Bash', description: 'd'.repeat(12_000) }],
+    messages: [{ role: 'user', content: 'u'.repeat(18_000) }],
+  });
+  const direct = { base: fake.url, agent: new Agent({ keepAlive: true }) };
+  const proxied = { base: bridge.url, agent: new Agent({ keepAlive: true }) };
+  try {
+    const run = async (calls: number) => {
+      const d: Sample[] = [];
+      const p: Sample[] = [];
+      for (let i = 0; i < calls + 5; i++) {
+        // Alternate which path goes first, so neither always runs on a just-warmed machine.
+        const [first, second] = i % 2 === 0 ? [direct, proxied] : [proxied, direct];
+        const a = await call(first.base, first.agent, body);
+        const b = await call(second.base, second.agent, body);
+        if (i < 5) continue; // warm-up: connections, JIT
+        d.push(first === direct ? a : b);
+        p.push(first === direct ? b : a);
+      }
+      return { d, p };
+    };
+    const short = await run(CALLS);
+    long = true;
+    const streams = await run(STREAM_CALLS);
+    const mbps = (s: Sample[]) => stats(s.map((x) => x.bytes / 1e6 / (x.totalMs / 1000)));
+    const tokensPerSec = (s: Sample[]) => stats(s.map((x) => LONG_REPLY_CHARS / 4 / (x.totalMs / 1000)));
+    return {
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+      requestBodyBytes: body.length,
+      shortReply: {
+        chars: REPLY_CHARS,
+        firstByteMs: { direct: stats(short.d.map((s) => s.firstByteMs)), proxied: stats(short.p.map((s) => s.firstByteMs)) },
+        totalMs: { direct: stats(short.d.map((s) => s.totalMs)), proxied: stats(short.p.map((s) => s.totalMs)) },
+        addedPerCallMs: stats(short.p.map((s, i) => s.totalMs - short.d[i].totalMs)),
+      },
+      longStream: {
+        chars: LONG_REPLY_CHARS,
+        streamBytes: streams.d[0].bytes,
+        totalMs: { direct: stats(streams.d.map((s) => s.totalMs)), proxied: stats(streams.p.map((s) => s.totalMs)) },
+        throughputMBps: { direct: mbps(streams.d), proxied: mbps(streams.p) },
+        outputTokensPerSec: { direct: tokensPerSec(streams.d), proxied: tokensPerSec(streams.p) },
+      },
+      meteredCalls: usage.length,
+    };
+  } finally {
+    direct.agent.destroy();
+    proxied.agent.destroy();
+    bridge.close();
+    await proxy.close();
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = { date: new Date().toISOString(), unit: 'ms unless named', ...(await measureProxyOverhead()) };
+  console.log(JSON.stringify(result, null, 2));
+  const out = join(fileURLToPath(new URL('../../', import.meta.url)), 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const file = join(out, `proxy-${result.date.slice(0, 10)}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(`written to ${file}`);
+}

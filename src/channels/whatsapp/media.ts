@@ -1,0 +1,93 @@
+// Inbound media (images, voice notes, videos, documents) is downloaded into the chat's group folder, under
+// media/, so the agent can open it. Sizes are capped before and during the download; names are ours, not the
+// sender's (a document keeps a sanitized copy of its name for the agent's benefit).
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { downloadMediaMessage, type proto, type WAMessage } from '@whiskeysockets/baileys';
+import type { GroupFolder } from '../channel.js';
+import type { ILogger, WASocketLike } from './socket.js';
+
+export type MediaMessage =
+  | proto.Message.IImageMessage
+  | proto.Message.IVideoMessage
+  | proto.Message.IAudioMessage
+  | proto.Message.IDocumentMessage;
+
+export type SavedMedia = { ok: true; sandboxPath: string; bytes: number } | { ok: false; reason: string };
+
+const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', mpeg: 'mp3', quicktime: 'mov', 'x-m4a': 'm4a', plain: 'txt' };
+
+/** Letters, digits, ".", "-" and "_" only; no leading dot, no ".."; bounded length. */
+export function safeFileName(name: string, maxLength = 100): string {
+  const cleaned = name
+    .normalize('NFKD')
+    .replace(/[^\w.-]+/g, '_')
+    .replace(/\.{2,}/g, '_')
+    .replace(/^[._]+/, '')
+    .replace(/_+/g, '_');
+  if (cleaned.length <= maxLength) return cleaned || 'file';
+  const ext = /\.[A-Za-z0-9]{1,8}$/.exec(cleaned)?.[0] ?? '';
+  return cleaned.slice(0, maxLength - ext.length) + ext;
+}
+
+function extensionOf(media: MediaMessage): string {
+  const fromName = 'fileName' in media && media.fileName ? /\.([A-Za-z0-9]{1,8})$/.exec(media.fileName)?.[1] : undefined;
+  if (fromName) return fromName.toLowerCase();
+  const subtype = media.mimetype?.split(';')[0].split('/')[1]?.trim().toLowerCase();
+  if (!subtype || !/^[a-z0-9.+-]{1,40}$/.test(subtype)) return 'bin';
+  return EXTENSIONS[subtype] ?? (subtype.length <= 8 && /^[a-z0-9]+$/.test(subtype) ? subtype : 'bin');
+}
+
+/** media/<date>-<message id>[-<document name>].<ext>: unique per message, so a redelivery finds its file. */
+export function mediaFileName(message: WAMessage, media: MediaMessage, timestamp: number): string {
+  const id = (message.key.id || 'unknown').replace(/[^A-Za-z0-9]+/g, '_').slice(0, 40);
+  const date = new Date(timestamp).toISOString().slice(0, 10);
+  const docName = 'fileName' in media && media.fileName ? safeFileName(media.fileName.replace(/\.[^.]*$/, ''), 60) : '';
+  return `${date}-${id}${docName ? `-${docName}` : ''}.${extensionOf(media)}`;
+}
+
+const formatMb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 0)} MB`;
+
+export async function saveMedia(
+  message: WAMessage,
+  media: MediaMessage,
+  timestamp: number,
+  folder: GroupFolder,
+  opts: { maxBytes: number; sock: WASocketLike; logger: ILogger },
+): Promise<SavedMedia> {
+  const declared = Number(media.fileLength ?? 0);
+  if (declared > opts.maxBytes) return { ok: false, reason: `too large to download (${formatMb(declared)}; the limit is ${formatMb(opts.maxBytes)})` };
+  const dir = join(folder.hostPath, 'media');
+  const name = mediaFileName(message, media, timestamp);
+  const target = join(dir, name);
+  const sandboxPath = `${folder.sandboxPath}/media/${name}`;
+  if (existsSync(target)) return { ok: true, sandboxPath, bytes: declared };
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    folder.adopt(dir);
+  }
+  const partial = join(dir, `.part-${name}`);
+  try {
+    const stream = await downloadMediaMessage(message, 'stream', {}, {
+      reuploadRequest: (m) => opts.sock.updateMediaMessage(m),
+      logger: opts.logger,
+    });
+    let bytes = 0;
+    const cap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length; // the declared size can lie: count what actually arrives
+        if (bytes > opts.maxBytes) done(new Error(`larger than the ${formatMb(opts.maxBytes)} limit`));
+        else done(null, chunk);
+      },
+    });
+    await pipeline(stream, cap, createWriteStream(partial, { mode: 0o644 }));
+    renameSync(partial, target);
+    folder.adopt(target);
+    return { ok: true, sandboxPath, bytes };
+  } catch (err) {
+    rmSync(partial, { force: true });
+    return { ok: false, reason: `could not be downloaded: ${(err as Error).message}` };
+  }
+}

@@ -1,0 +1,117 @@
+// What a sandbox may reach on the web: a per-group list of domain rules, and addresses it may never reach
+// whatever the rules say (loopback, private networks, link-local and cloud metadata services).
+import { BlockList, isIP } from 'node:net';
+
+/** Ports a rule without an explicit port opens: plain HTTP and HTTPS. */
+export const DEFAULT_PORTS = [80, 443];
+
+/**
+ * A sensible list for reading the web (reference sites, code hosting, package indexes, weather) — all read-only
+ * for an anonymous client. CARAPACE_EGRESS_DEFAULT_ALLOW replaces it; a group's own list replaces it for that group.
+ */
+export const DEFAULT_ALLOWLIST = [
+  '*.wikipedia.org', '*.wikimedia.org', '*.wiktionary.org', 'html.duckduckgo.com', 'archive.org', 'web.archive.org',
+  'github.com', 'api.github.com', 'raw.githubusercontent.com', 'registry.npmjs.org', 'pypi.org', 'files.pythonhosted.org',
+  'developer.mozilla.org', 'docs.python.org', 'stackoverflow.com', 'api.open-meteo.com',
+];
+
+export interface DomainRule {
+  /** Lower-case host name or IP literal (IPv6 without brackets). */
+  host: string;
+  /** `*.example.com`: any subdomain of example.com (not example.com itself). */
+  wildcard: boolean;
+  /** Undefined: the default ports. */
+  port?: number;
+}
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const isHostname = (h: string) => h.length <= 253 && h.split('.').every((l) => LABEL.test(l));
+
+/** Parse one allowlist entry: `example.com`, `*.example.com`, `example.com:8443`, `203.0.113.7`, `[2001:db8::1]:443`. */
+export function parseDomainRule(entry: string): DomainRule {
+  const fail = (why: string): never => {
+    throw new Error(`invalid allowed domain ${JSON.stringify(entry)}: ${why}`);
+  };
+  let rest = entry.trim().toLowerCase();
+  let port: number | undefined;
+  const v6 = /^\[([0-9a-f:.]+)\](?::(\d+))?$/.exec(rest);
+  if (v6) {
+    rest = v6[1];
+    if (v6[2]) port = Number(v6[2]);
+  } else {
+    const m = /^(.*):(\d+)$/.exec(rest);
+    if (m) {
+      rest = m[1];
+      port = Number(m[2]);
+    }
+  }
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) fail('port must be 1–65535');
+  const wildcard = rest.startsWith('*.');
+  if (wildcard) rest = rest.slice(2);
+  rest = rest.replace(/\.$/, '');
+  if (isIP(rest)) {
+    if (wildcard) fail('an IP address cannot have a wildcard');
+  } else if (!isHostname(rest)) {
+    fail('use a host name like example.com or *.example.com, optionally with :port');
+  } else if (wildcard && !rest.includes('.')) {
+    fail('a wildcard needs a domain below the top level, like *.example.com');
+  }
+  return { host: rest, wildcard, port };
+}
+
+/** Parse a whole list; throws on the first bad entry, naming it. */
+export const parseAllowlist = (entries: readonly string[]): DomainRule[] => entries.map(parseDomainRule);
+
+/** Normalise a requested host: lower case, no trailing dot, no IPv6 brackets. */
+export function normalizeHost(host: string): string {
+  return host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+}
+
+/** Does some rule allow `host:port`? */
+export function allows(rules: readonly DomainRule[], host: string, port: number): boolean {
+  const h = normalizeHost(host);
+  return rules.some((r) => {
+    const hostOk = r.wildcard ? h.endsWith('.' + r.host) : h === r.host;
+    return hostOk && (r.port === undefined ? DEFAULT_PORTS.includes(port) : r.port === port);
+  });
+}
+
+// Destinations no sandbox may reach: the host itself, LANs, link-local (cloud metadata at 169.254.169.254),
+// carrier-grade NAT (Alibaba metadata at 100.100.100.200), multicast and reserved space.
+// Separate lists: a BlockList also matches IPv4 addresses against IPv4-mapped IPv6 rules.
+const forbidden4 = new BlockList();
+const forbidden6 = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
+  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) forbidden4.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+  // ::/96 holds ::, ::1 and IPv4-compatible forms; ::ffff:0:0/96 catches mapped forms embeddedIPv4 does not parse.
+  ['::', 96], ['::ffff:0:0', 96], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['2001:db8::', 32], ['100::', 64],
+] as const) forbidden6.addSubnet(net, bits, 'ipv6');
+
+/** The IPv4 address hidden in an IPv4-mapped, IPv4-compatible or NAT64 IPv6 address, if any. */
+function embeddedIPv4(ip: string): string | undefined {
+  const dotted = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (dotted) return dotted[1];
+  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
+  if (!hex) return undefined;
+  const [hi, lo] = [parseInt(hex[1], 16), parseInt(hex[2], 16)];
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+}
+
+/** Why a sandbox may not connect to this IP, or undefined if it may. */
+export function forbiddenReason(ip: string): string | undefined {
+  const family = isIP(ip);
+  if (family === 0) return 'not an IP address';
+  const v4 = family === 6 ? embeddedIPv4(ip) : ip;
+  const [addr, type] = v4 ? [v4, 'ipv4' as const] : [ip, 'ipv6' as const];
+  if (!(type === 'ipv4' ? forbidden4 : forbidden6).check(addr, type)) return undefined;
+  if (type === 'ipv4') {
+    if (addr.startsWith('127.') || addr.startsWith('0.')) return 'loopback';
+    if (addr.startsWith('169.254.')) return 'link-local (cloud metadata)';
+  } else if (addr === '::1' || addr === '::') return 'loopback';
+  else if (/^fe[89ab]/i.test(addr)) return 'link-local';
+  return 'private or reserved address';
+}

@@ -1,0 +1,35 @@
+// The shape of a host operation an agent may request (the registry is in ops.ts; task ops in tasks.ts).
+import type { z } from 'zod';
+import type { Group, Store } from '../store/store.js';
+import type { TaskEnv } from './tasks.js';
+
+/** What the host lends ops that change more than the store. */
+export interface OpHost {
+  /** Register a chat as a group and create its folder. */
+  registerGroup(g: Omit<Group, 'id' | 'cursor' | 'containerConfig'>): Group;
+  /** Something was queued in the outbox: deliver it. */
+  deliver(): void;
+  /** The domain list of groups without their own. */
+  defaultEgressAllow: readonly string[];
+  /** Time, timezone and the scheduler, for the task operations. */
+  tasks: TaskEnv;
+}
+
+export interface OpContext {
+  /** The group whose sandbox sent the request. */
+  group: Group;
+  runId: string;
+  /** The request's output seq: with runId, the idempotency key of anything it queues. */
+  seq: number;
+  store: Store;
+  host: OpHost;
+}
+
+export class OpError extends Error {}
+
+export interface Op<A> {
+  mainOnly: boolean;
+  args: z.ZodType<A>;
+  run: (ctx: OpContext, args: A) => unknown;
+}
+export const op = <A>(o: Op<A>) => o as Op<unknown>;

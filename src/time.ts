@@ -1,0 +1,34 @@
+// Wall-clock time in the user's timezone, for prompts, listings and normalized schedule values.
+
+/** The local date and time fields of instant `ms` in `timeZone`, with its UTC offset as "+01:00". */
+export function zonedParts(ms: number, timeZone: string) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'longOffset',
+    })
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
+  const offset = parts.timeZoneName === 'GMT' ? '+00:00' : String(parts.timeZoneName).replace('GMT', '');
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}`, seconds: parts.second, offset };
+}
+
+/** Local wall-clock time with its UTC offset, e.g. "2026-11-24 15:04 +01:00", so the agent reasons in local time. */
+export function formatTime(ms: number, timeZone: string): string {
+  const p = zonedParts(ms, timeZone);
+  return `${p.date} ${p.time} ${p.offset}`;
+}
+
+/** ISO 8601 in `timeZone` with its offset, e.g. "2026-11-25T17:00:00+01:00". */
+export function isoInZone(ms: number, timeZone: string): string {
+  const p = zonedParts(ms, timeZone);
+  return `${p.date}T${p.time}:${p.seconds}${p.offset}`;
+}

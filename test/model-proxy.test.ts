@@ -1,0 +1,165 @@
+// The model proxy on its own, in front of the fake Anthropic API and small custom upstreams: credential
+// injection (API key, OAuth, custom base URL), metering without changing a byte, route limits and the budget gate.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startModelProxy, type ModelProxyOptions } from '../src/host/model-proxy.js';
+import { SseUsageParser, type MeteredUsage } from '../src/host/usage-meter.js';
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.js';
+
+const TOKEN = 'run-token-abc';
+const log = pino({ level: 'silent' });
+let dir: string;
+let fake: FakeAnthropic;
+let n = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'carapace-mp-'));
+  fake = await startFakeAnthropic({
+    script: (req) => (req.lastUserText === 'tool please' ? { content: [text('Let me look.'), toolUse('Bash', { command: 'ls' })] } : { content: [text('x'.repeat(400))] }),
+  });
+});
+afterAll(async () => {
+  await fake.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function proxy(opts: Partial<ModelProxyOptions> = {}) {
+  const socketPath = join(dir, `p${++n}.sock`);
+  const usage: MeteredUsage[] = [];
+  const p = await startModelProxy({
+    socketPath,
+    token: TOKEN,
+    upstreamUrl: fake.url,
+    credentials: { apiKey: 'sk-real' },
+    log,
+    onUsage: (u) => usage.push({ ...u }),
+    ...opts,
+  });
+  return { socketPath, usage, close: p.close };
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+function call(target: { socketPath?: string; port?: number }, path: string, body?: unknown, headers: Record<string, string> = {}, method = 'POST'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { ...target, host: '127.0.0.1', path, method, headers: { 'content-type': 'application/json', 'x-api-key': TOKEN, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+const messages = (content: string, stream = true) => ({ model: 'claude-test', max_tokens: 100, stream, tools: [{ name: 't' }], messages: [{ role: 'user', content }] });
+
+/** Usage as the SSE stream itself reports it (what the client would compute). */
+function usageIn(sse: Buffer): MeteredUsage {
+  const p = new SseUsageParser();
+  p.push(sse);
+  return p.usage;
+}
+
+describe('model proxy', () => {
+  it('passes the streamed response through byte for byte and records its usage', async () => {
+    const p = await proxy();
+    const viaProxy = await call({ socketPath: p.socketPath }, '/v1/messages?beta=true', messages('tool please'));
+    const direct = await call({ port: fake.port }, '/v1/messages?beta=true', messages('tool please'));
+    await p.close();
+    expect(viaProxy.status).toBe(200);
+    expect(viaProxy.headers['content-type']).toBe('text/event-stream');
+    // Same script, same input: only the generated ids differ between the two answers.
+    const ids = (b: Buffer) => b.toString().replace(/"(msg_|toolu_)[0-9a-z]+"/g, '"$1ID"');
+    expect(ids(viaProxy.body)).toBe(ids(direct.body));
+    const expected = usageIn(viaProxy.body);
+    expect(expected.inputTokens).toBeGreaterThan(10);
+    expect(expected.outputTokens).toBeGreaterThan(1); // message_delta's final count replaced message_start's 1
+    expect(p.usage).toEqual([{ ...expected, model: 'claude-test' }]);
+    const seen = fake.requests.at(-2)!; // the proxied call (the direct one came after it)
+    expect(seen.headers['x-api-key']).toBe('sk-real');
+    expect(seen.headers['accept-encoding']).toBe('identity');
+  });
+
+  it('records the usage of a non-streamed answer too', async () => {
+    const p = await proxy();
+    const res = await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi', false));
+    await p.close();
+    const body = JSON.parse(res.body.toString());
+    expect(p.usage).toEqual([
+      { inputTokens: body.usage.input_tokens, outputTokens: body.usage.output_tokens, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, model: 'claude-test' },
+    ]);
+  });
+
+  it('with an OAuth token, sends it as a bearer token and accepts the run token the same way', async () => {
+    const p = await proxy({ credentials: { oauthToken: 'oauth-real' } });
+    const res = await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'), { 'x-api-key': '', authorization: `Bearer ${TOKEN}` });
+    await p.close();
+    expect(res.status).toBe(200);
+    const seen = fake.requests.at(-1)!;
+    expect(seen.headers.authorization).toBe('Bearer oauth-real');
+    expect(seen.headers['x-api-key']).toBeUndefined();
+  });
+
+  it('forwards to a custom upstream under its base path, and meters a gzip-encoded stream it cannot avoid', async () => {
+    const sse = Buffer.from(
+      'event: message_start\ndata: {"type":"message_start","message":{"model":"other-llm","usage":{"input_tokens":7,"output_tokens":1,"cache_read_input_tokens":3}}}\n\n' +
+        'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":42}}\n\n',
+    );
+    const seen: { path?: string; key?: string } = {};
+    const upstream: Server = createServer((req, res) => {
+      seen.path = req.url;
+      seen.key = String(req.headers['x-api-key']);
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.end(gzipSync(sse));
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const p = await proxy({ upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/compat/anthropic/` });
+    const res = await call({ socketPath: p.socketPath }, '/v1/messages?beta=true', messages('hi'));
+    await p.close();
+    upstream.close();
+    expect(seen).toEqual({ path: '/compat/anthropic/v1/messages?beta=true', key: 'sk-real' });
+    expect(res.body).toEqual(gzipSync(sse)); // untouched: still gzip for the client
+    // Decompressing the copy finishes a moment after the client got its bytes.
+    await vi.waitFor(() =>
+      expect(p.usage).toEqual([{ inputTokens: 7, outputTokens: 42, cacheCreationInputTokens: 0, cacheReadInputTokens: 3, model: 'other-llm' }]),
+    );
+  });
+
+  it('refuses a wrong token, and anything but model calls even with the right one', async () => {
+    const p = await proxy();
+    const before = fake.requests.length;
+    expect((await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'), { 'x-api-key': 'sk-guess' })).status).toBe(401);
+    const files = await call({ socketPath: p.socketPath }, '/v1/files', {});
+    expect(files.status).toBe(403);
+    expect(JSON.parse(files.body.toString()).error.message).toMatch(/only forwards model calls, not POST \/v1\/files/);
+    expect((await call({ socketPath: p.socketPath }, '/v1/messages/batches', {})).status).toBe(403);
+    expect((await call({ socketPath: p.socketPath }, '/v1/organizations/me', undefined, {}, 'GET')).status).toBe(403);
+    expect((await call({ socketPath: p.socketPath }, '/v1/models', undefined, {}, 'GET')).status).toBe(200);
+    await p.close();
+    expect(fake.requests.slice(before).map((r) => r.path)).toEqual(['/v1/models']);
+  });
+
+  it('answers a refused call (spent budget) with an API error the SDK surfaces, without calling upstream', async () => {
+    const p = await proxy({ admit: () => ({ ok: false, message: 'budget spent for today' }) });
+    const before = fake.requests.length;
+    const res = await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'));
+    await p.close();
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body.toString())).toEqual({ type: 'error', error: { type: 'permission_error', message: 'budget spent for today' } });
+    expect(fake.requests.length).toBe(before);
+    expect(p.usage).toEqual([]);
+  });
+});

@@ -1,0 +1,11 @@
+import type { OpHost } from '../../src/host/ops.js';
+import type { TaskEnv } from '../../src/host/tasks.js';
+import type { Store } from '../../src/store/store.js';
+
+/** What ops borrow from the host, for tests that call them directly: the store, and the given task clock. */
+export const hostWith = (store: Store, tasks: TaskEnv): OpHost => ({
+  registerGroup: (g) => store.registerGroup(g),
+  deliver: () => undefined,
+  defaultEgressAllow: [],
+  tasks,
+});
