@@ -5,15 +5,21 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { BwrapRuntime } from '../src/sandbox/bwrap.js';
 import type { SandboxRuntime } from '../src/sandbox/runtime.js';
+import { createRuntime } from '../src/sandbox/select.js';
 import { toolUse, type Block } from './support/fake-anthropic.js';
 import { REAL_KEY, sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
 import { addGroup, logLines, sayIn, stepScript, waitFor } from './support/scenario.js';
 
 /** Every backend the suite attacks. A new backend adds one line here. */
+const image = loadConfig({ ...process.env }, { requireCredentials: false }).image; // CARAPACE_BASE_IMAGE
+const ENGINES = (['docker', 'podman'] as const).map((kind) => ({ name: kind, create: (stateDir: string) => createRuntime(kind, { stateDir, image }) }));
 const RUNTIMES: { name: string; create: (stateDir: string) => SandboxRuntime }[] = [
   { name: 'bubblewrap', create: (stateDir) => new BwrapRuntime({ stateDir }) },
+  // Engines attacked here when they run on this machine (CI requires docker; the conformance suite checks that).
+  ...(await Promise.all(ENGINES.map(async (e) => ((await e.create('/nonexistent').available()).ok ? [e] : [])))).flat(),
 ];
 
 const OAUTH = 'sk-ant-oat01-host-oauth-secret-9876543210';
