@@ -6,7 +6,8 @@ import { createServer, connect } from 'node:net';
  * the only way out.
  */
 export async function startSocketBridge(socketPath: string): Promise<{ url: string; close(): void }> {
-  const server = createServer((client) => {
+  // No Nagle: a response's last small chunk must not wait for the client's delayed ACK (~40 ms per turn).
+  const server = createServer({ noDelay: true }, (client) => {
     const upstream = connect(socketPath);
     client.pipe(upstream).pipe(client);
     upstream.on('error', () => client.destroy());
