@@ -77,16 +77,14 @@ export async function startCarapace(
   } = {},
 ): Promise<Carapace> {
   const paths = dataPaths(config.dataDir);
-  const runtime = opts.runtime ?? (await selectRuntime(config.runtime, { stateDir: paths.sandboxState, image: config.image }));
-  const available = await runtime.available();
-  if (!available.ok) throw new Error(`The ${runtime.kind} sandbox cannot run here: ${available.reason}`);
-  try {
-    await runtime.prepare(opts.onProgress ?? ((line) => log.info({ runtime: runtime.kind }, line)));
-  } catch (err) {
-    throw new Error(
-      `Could not prepare the ${runtime.kind} sandbox: ${(err as Error).message}\n` +
-        'Without registry access, build a base with container/build-base.sh and set CARAPACE_BASE_IMAGE; or set CARAPACE_RUNTIME=bwrap (Linux).',
-    );
+  const progress = opts.onProgress ?? ((line: string) => log.info(line));
+  let runtime = opts.runtime;
+  if (runtime) {
+    const available = await runtime.available();
+    if (!available.ok) throw new Error(`The ${runtime.kind} sandbox cannot run here: ${available.reason}`);
+    await runtime.prepare(progress);
+  } else {
+    runtime = await selectRuntime(config.runtime, { stateDir: paths.sandboxState, image: config.image }, undefined, undefined, progress);
   }
   const db = openDatabase(paths.db);
   const store = new Store(db);

@@ -23,8 +23,12 @@ function fakes(working: Partial<Record<RuntimeKind, LimitsReport>>) {
       available: async (): Promise<Availability> => (working[kind] ? { ok: true } : { ok: false, reason: `${kind} is missing here` }),
       limitsEnforced: async () => working[kind]!,
       imageExists: async () => false,
+      prepare: async () => {
+        if (unpreparable.includes(kind)) throw new Error(`cannot pull the base image for ${kind}`);
+      },
     }) as unknown as SandboxRuntime;
 }
+let unpreparable: RuntimeKind[] = [];
 const full: LimitsReport = { memory: true, pids: true, cpu: true, mechanism: 'cgroup-v2' };
 
 describe('runtime selection', () => {
@@ -35,6 +39,22 @@ describe('runtime selection', () => {
     expect((await selectRuntime('auto', opts, fakes({ bwrap: full }), 'linux')).kind).toBe('bwrap');
     expect((await selectRuntime('auto', opts, fakes({ bwrap: full, podman: full }), 'linux')).kind).toBe('podman');
     expect((await selectRuntime('auto', opts, fakes({ docker: full, apple: full }), 'darwin')).kind).toBe('apple');
+  });
+
+  it('auto moves on when an installed engine cannot build its image; a named backend fails with the reason', async () => {
+    const opts = { stateDir: '/x', image: { base: 'b', chromium: false } };
+    unpreparable = ['docker'];
+    try {
+      const lines: string[] = [];
+      const chosen = await selectRuntime('auto', opts, fakes({ docker: full, bwrap: full }), 'linux', (l) => lines.push(l));
+      expect(chosen.kind).toBe('bwrap');
+      expect(lines).toEqual(['docker could not be prepared; trying the next backend']);
+      await expect(selectRuntime('docker', opts, fakes({ docker: full, bwrap: full }), 'linux')).rejects.toThrow(
+        /CARAPACE_RUNTIME=docker, but it cannot run here:\n  docker: could not prepare it: cannot pull the base image for docker\n.*CARAPACE_RUNTIME=bwrap/,
+      );
+    } finally {
+      unpreparable = [];
+    }
   });
 
   it('explains what failed when nothing (or the named backend) works', async () => {

@@ -46,21 +46,37 @@ export async function probeRuntimes(kinds: RuntimeKind[], opts: RuntimeOptions, 
   );
 }
 
-/** The backend to use, or an error that says what was tried and how to fix it. */
+/**
+ * The backend to use, prepared (its agent image built) and ready to run agents, or an error that says what was
+ * tried and how to fix it. With `auto`, a backend that is installed but cannot be prepared (say, no registry to
+ * pull its base image from) gives way to the next one that works.
+ */
 export async function selectRuntime(
   setting: RuntimeKind | 'auto',
   opts: RuntimeOptions,
   make = createRuntime,
   platform: string = process.platform,
+  progress: (line: string) => void = () => undefined,
 ): Promise<SandboxRuntime> {
   const kinds = setting === 'auto' ? autoOrder(platform) : [setting];
-  const probed = await probeRuntimes(kinds, opts, make);
-  const working = probed.find((p) => p.availability.ok);
-  if (working) return working.runtime;
-  const reasons = probed.map((p) => `  ${p.runtime.kind}: ${(p.availability as { reason: string }).reason}`).join('\n');
+  const failures: string[] = [];
+  for (const { runtime, availability } of await probeRuntimes(kinds, opts, make)) {
+    if (!availability.ok) {
+      failures.push(`  ${runtime.kind}: ${availability.reason}`);
+      continue;
+    }
+    try {
+      await runtime.prepare(progress);
+      return runtime;
+    } catch (err) {
+      failures.push(`  ${runtime.kind}: could not prepare it: ${(err as Error).message}`);
+      if (setting === 'auto') progress(`${runtime.kind} could not be prepared; trying the next backend`);
+    }
+  }
   throw new Error(
-    setting === 'auto'
-      ? `No sandbox backend works on this machine (tried ${kinds.join(', ')}):\n${reasons}\nRun \`carapace doctor\` for details.`
-      : `CARAPACE_RUNTIME=${setting}, but it cannot run here:\n${reasons}`,
+    (setting === 'auto'
+      ? `No sandbox backend works on this machine (tried ${kinds.join(', ')}):\n${failures.join('\n')}\nRun \`carapace doctor\` for details.`
+      : `CARAPACE_RUNTIME=${setting}, but it cannot run here:\n${failures.join('\n')}`) +
+      '\nWithout registry access, build a base with container/build-base.sh and set CARAPACE_BASE_IMAGE; or set CARAPACE_RUNTIME=bwrap (Linux).',
   );
 }
