@@ -29,6 +29,8 @@ describe('run outputs', () => {
     writeFileSync(join(out, 'big.json'), JSON.stringify({ type: 'message', seq: 1, text: 'x'.repeat(MAX_OUTPUT_BYTES) }));
     writeFileSync(join(out, 'bad.json'), '{"type":"message",');
     writeFileSync(join(out, 'shape.json'), JSON.stringify({ type: 'launch_missiles', seq: 1 }));
+    // A session id later names the transcript file on the host: a path in its place is refused here.
+    writeFileSync(join(out, 'session.json'), JSON.stringify({ type: 'session', seq: 1, sessionId: '../../../etc/passwd' }));
     const reason = (name: string) => {
       const r = readOutputFile(join(out, name));
       return r.ok ? 'accepted' : r.reason;
@@ -39,6 +41,7 @@ describe('run outputs', () => {
     expect(reason('big.json')).toMatch(/bytes, more than the 1048576 allowed/);
     expect(reason('bad.json')).toMatch(/^is not JSON/);
     expect(reason('shape.json')).toMatch(/^is not a valid output/);
+    expect(reason('session.json')).toMatch(/^is not a valid output[\s\S]*sessionId/);
   });
 
   it('sets a refused file aside with the reason logged, moving the entry itself (never its target)', () => {

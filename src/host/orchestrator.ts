@@ -23,7 +23,7 @@ import { GroupPolicy } from './group-policy.js';
 import { OpError, runOp, type OpHost } from './ops.js';
 import { globalMemory, groupMemory } from '../memory/templates.js';
 import { FileRefused, spoolGroupFile } from './outbound-files.js';
-import { assertSandboxCanReach, dataPaths, isSessionId, ensureSandboxDir, giveToSandbox } from './paths.js';
+import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
 
 export interface OrchestratorDeps {
@@ -466,9 +466,7 @@ export class Orchestrator {
     const { store, log } = this.deps;
     switch (output.type) {
       case 'session':
-        // The id comes from the sandbox and later names a host file: accept only the SDK's id shape.
-        if (!isSessionId(output.sessionId)) log.warn({ group: group.folder, run: runId }, 'ignored a malformed session id');
-        else if (!run?.retired && !isolated) store.setSession(group.id, output.sessionId);
+        if (!run?.retired && !isolated) store.setSession(group.id, output.sessionId);
         break;
       case 'result': {
         const answered = store.inputMessage(runId, output.answered);

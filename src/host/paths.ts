@@ -1,5 +1,6 @@
 import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { SESSION_ID } from '../ipc/protocol.js';
 
 /** Where everything lives under the data directory. */
 export function dataPaths(dataDir: string) {
@@ -34,7 +35,7 @@ export function dataPaths(dataDir: string) {
 export type DataPaths = ReturnType<typeof dataPaths>;
 
 /** SDK session ids are UUIDs; anything else (they come from inside a sandbox) is refused. */
-export const isSessionId = (id: unknown): id is string => typeof id === 'string' && /^[0-9a-f-]{8,64}$/i.test(id);
+export const isSessionId = (id: unknown): id is string => typeof id === 'string' && SESSION_ID.test(id);
 
 /** Group folder names become host paths: letters, digits, "-" and "_" only, so no traversal is expressible. */
 export function assertFolderName(folder: string): string {

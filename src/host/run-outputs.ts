@@ -5,17 +5,8 @@ import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, ren
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { MAX_OUTPUT_BYTES, type Output } from '../ipc/protocol.js';
+import { MAX_OUTPUT_BYTES, outputSchema, type Output } from '../ipc/protocol.js';
 
-const seq = z.number().int().nonnegative();
-const outputSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('session'), seq, sessionId: z.string().min(1).max(200) }),
-  z.object({ type: z.literal('result'), seq, text: z.string(), answered: z.number().int() }),
-  z.object({ type: z.literal('message'), seq, text: z.string().min(1), sender: z.string().min(1).max(255).optional() }),
-  z.object({ type: z.literal('error'), seq, message: z.string() }),
-  z.object({ type: z.literal('file'), seq, path: z.string().min(1).max(4096), caption: z.string().max(4096).optional() }),
-  z.object({ type: z.literal('request'), seq, id: z.string().min(1).max(100), op: z.string().min(1).max(100), args: z.unknown() }),
-]);
 
 export type ReadOutcome = { ok: true; output: Output } | { ok: false; reason: string };
 

@@ -2,6 +2,7 @@
 // read-only at /ipc with its in/ and out/ mounted writable on top: the host writes start.json and in/*, the
 // runner writes out/* and out/heartbeat. The sandbox cannot rename or replace in/ or out/ themselves.
 // Every file is written to a dot-temp name and renamed, so a reader never sees half a file.
+import { z } from 'zod';
 
 export const IPC_MOUNT = '/ipc';
 export const MODEL_SOCKET = '/run/carapace/model.sock';
@@ -45,21 +46,31 @@ export type Input =
   | { type: 'response'; id: string; ok: true; result: unknown }
   | { type: 'response'; id: string; ok: false; error: string };
 
-/** Runner → host, out/<seq>.json, as `OutputBody & { seq }`; `seq` is unique within the run and orders outputs. */
-export type OutputBody =
-  | { type: 'session'; sessionId: string }
+const seq = z.number().int().nonnegative();
+/** The SDK's session ids are UUIDs. One later names a host file (its transcript), so nothing else is accepted. */
+export const SESSION_ID = /^[0-9a-f-]{8,64}$/i;
+
+/**
+ * Runner → host, out/<seq>.json; `seq` is unique within the run and orders outputs. The host checks every file
+ * against this schema (the sandbox writes them), and the types below come from it, so the two cannot drift.
+ */
+export const outputSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('session'), seq, sessionId: z.string().regex(SESSION_ID) }),
   /** End of a turn. `answered` is the highest input seq this turn consumed. */
-  | { type: 'result'; text: string; answered: number }
+  z.object({ type: z.literal('result'), seq, text: z.string(), answered: z.number().int() }),
   /** A send_message tool call or a team member's result: delivered at once, mid-turn, under `sender` if set. */
-  | { type: 'message'; text: string; sender?: string }
+  z.object({ type: z.literal('message'), seq, text: z.string().min(1), sender: z.string().min(1).max(255).optional() }),
+  z.object({ type: z.literal('error'), seq, message: z.string() }),
   /** A send_file tool call: `path` is inside the group folder (absolute under GROUP_MOUNT, or relative to it). */
-  | { type: 'file'; path: string; caption?: string }
-  | { type: 'error'; message: string }
+  z.object({ type: z.literal('file'), seq, path: z.string().min(1).max(4096), caption: z.string().max(4096).optional() }),
   /**
    * A tool that needs the host (list or change groups, tasks…). The host authorizes it by the run it came
    * from — never by anything in `args` — and answers with a `response` input carrying the same id.
    */
-  | { type: 'request'; id: string; op: string; args: unknown };
-export type Output = OutputBody & { seq: number };
+  z.object({ type: z.literal('request'), seq, id: z.string().min(1).max(100), op: z.string().min(1).max(100), args: z.unknown() }),
+]);
+export type Output = z.infer<typeof outputSchema>;
+/** What the runner hands to `emit`; the seq is added when the file is written. */
+export type OutputBody = Output extends infer O ? (O extends unknown ? Omit<O, 'seq'> : never) : never;
 
 export const seqName = (seq: number) => `${String(seq).padStart(8, '0')}.json`;
