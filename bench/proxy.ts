@@ -7,7 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { startModelProxy } from '../src/host/model-proxy.js';
+import { startModelProxy } from '../src/boundary/model-proxy.js';
 import { startSocketBridge } from '../src/runner/socket-bridge.js';
 import { startFakeAnthropic, text } from '../test/support/fake-anthropic.js';
 

@@ -6,8 +6,8 @@ import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/loc
 import { readPairing } from './channels/whatsapp/auth.js';
 import type { WhatsAppChannel, WhatsAppChannelOptions } from './channels/whatsapp/whatsapp-channel.js';
 import type { Config } from './config.js';
-import { Orchestrator } from './host/orchestrator.js';
-import { dataPaths } from './host/paths.js';
+import { Orchestrator } from './core/orchestrator.js';
+import { dataPaths } from './fs/paths.js';
 import type { SandboxRuntime } from './sandbox/runtime.js';
 import { selectRuntime } from './sandbox/select.js';
 import { openDatabase } from './store/db.js';

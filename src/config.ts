@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { DEFAULT_BASE_IMAGE, type ImageConfig } from './sandbox/image.js';
 import { RUNTIME_KINDS, type RuntimeKind } from './sandbox/runtime.js';
-import { DEFAULT_ALLOWLIST, parseDomainRule } from './host/egress-policy.js';
+import { DEFAULT_ALLOWLIST, parseDomainRule } from './boundary/egress-policy.js';
 
 export interface Config {
   assistantName: string;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { localChatToken } from '../src/app.js';
 import { runTaskNow, tasksReport } from '../src/cli/tasks.js';
 import { loadConfig } from '../src/config.js';
-import { dataPaths } from '../src/host/paths.js';
+import { dataPaths } from '../src/fs/paths.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { sandboxReadableTempDir } from './support/harness.js';

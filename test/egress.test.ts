@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allows, forbiddenReason, parseAllowlist, parseDomainRule, type DomainRule } from '../src/host/egress-policy.js';
-import { startEgressProxy, type Lookup } from '../src/host/egress-proxy.js';
+import { allows, forbiddenReason, parseAllowlist, parseDomainRule, type DomainRule } from '../src/boundary/egress-policy.js';
+import { startEgressProxy, type Lookup } from '../src/boundary/egress-proxy.js';
 
 describe('domain rules', () => {
   it('parses host names, wildcards, ports and IP literals', () => {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startModelProxy, type ModelProxyOptions } from '../src/host/model-proxy.js';
-import { SseUsageParser, type MeteredUsage } from '../src/host/usage-meter.js';
+import { startModelProxy, type ModelProxyOptions } from '../src/boundary/model-proxy.js';
+import { SseUsageParser, type MeteredUsage } from '../src/boundary/usage-meter.js';
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.js';
 
 const TOKEN = 'run-token-abc';

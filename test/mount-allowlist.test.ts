@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MountRequest } from '../src/host/group-config.js';
-import { blockedBy, DEFAULT_BLOCKED_PATTERNS, loadMountAllowlist, resolveExtraMounts, type MountContext } from '../src/host/mount-allowlist.js';
+import type { MountRequest } from '../src/groups/group-config.js';
+import { blockedBy, DEFAULT_BLOCKED_PATTERNS, loadMountAllowlist, resolveExtraMounts, type MountContext } from '../src/boundary/mount-allowlist.js';
 
 let home: string;
 let allowlistFile: string;

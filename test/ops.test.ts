@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizeTarget, OpError, runOp, type OpContext, type OpHost } from '../src/host/ops.js';
+import { authorizeTarget, OpError, runOp, type OpContext, type OpHost } from '../src/ops/registry.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store, type Group } from '../src/store/store.js';
 

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spoolGroupFile } from '../src/host/outbound-files.js';
+import { spoolGroupFile } from '../src/boundary/outbound-files.js';
 
 describe('send_file spooling', () => {
   const root = mkdtempSync(join(tmpdir(), 'carapace-spool-'));

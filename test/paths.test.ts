@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertFolderName, assertSandboxCanReach, dataPaths } from '../src/host/paths.js';
+import { assertFolderName, assertSandboxCanReach, dataPaths } from '../src/fs/paths.js';
 
 describe('group folder names', () => {
   it('accepts plain names', () => {

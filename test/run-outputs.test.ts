@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_OUTPUT_BYTES } from '../src/ipc/protocol.js';
-import { readOutputFile, setAside } from '../src/host/run-outputs.js';
+import { readOutputFile, setAside } from '../src/core/run-outputs.js';
 
 const base = mkdtempSync(join(tmpdir(), 'carapace-out-'));
 const out = join(base, 'out');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { doctor } from '../src/cli/doctor.js';
 import { loadConfig } from '../src/config.js';
-import { groupLimits, sandboxLimits } from '../src/host/container-config.js';
+import { groupLimits, sandboxLimits } from '../src/groups/container-config.js';
 import { hostOs, installHint } from '../src/sandbox/install-hints.js';
 import type { Availability, LimitsReport, RuntimeKind, SandboxRuntime } from '../src/sandbox/runtime.js';
 import { autoOrder, selectRuntime } from '../src/sandbox/select.js';

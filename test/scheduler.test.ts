@@ -2,7 +2,7 @@
 // no drift, pause/resume, DST — and the occurrence lifecycle the orchestrator drives.
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { runOp } from '../src/host/ops.js';
+import { runOp } from '../src/ops/registry.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { MAX_SLEEP_MS, Scheduler } from '../src/tasks/scheduler.js';

@@ -1,7 +1,7 @@
 // Task tools on the host: what each group may see and do, and the errors bad input gets.
 import { describe, expect, it } from 'vitest';
-import { OpError, runOp } from '../src/host/ops.js';
-import { MAX_ACTIVE_TASKS_PER_GROUP } from '../src/host/tasks.js';
+import { OpError, runOp } from '../src/ops/registry.js';
+import { MAX_ACTIVE_TASKS_PER_GROUP } from '../src/ops/task-ops.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store, type Group } from '../src/store/store.js';
 import { hostWith } from './support/ops-host.js';

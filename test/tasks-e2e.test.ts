@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dataPaths } from '../src/host/paths.js';
+import { dataPaths } from '../src/fs/paths.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { startChildCarapace } from './support/child-carapace.js';

@@ -9,7 +9,7 @@ import { startCarapace, type Carapace } from '../src/app.js';
 import { lockLogin } from '../src/channels/whatsapp/auth.js';
 import { whatsappCommand } from '../src/cli/whatsapp.js';
 import type { Config } from '../src/config.js';
-import { dataPaths } from '../src/host/paths.js';
+import { dataPaths } from '../src/fs/paths.js';
 import { closeError, FakeWhatsApp, fakeWhatsAppChannel } from './support/fake-whatsapp.js';
 import { sandboxReadableTempDir, testConfig } from './support/harness.js';
 import { until } from './support/wait.js';

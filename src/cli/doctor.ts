@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { APP_ROOT } from '../app-root.js';
 import type { Config } from '../config.js';
-import { dataPaths } from '../host/paths.js';
+import { dataPaths } from '../fs/paths.js';
 import { agentImageInputs } from '../sandbox/image.js';
 import { hostOs } from '../sandbox/install-hints.js';
 import { RUNTIME_KINDS, type LimitsReport, type RuntimeKind } from '../sandbox/runtime.js';

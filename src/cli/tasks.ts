@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { localChatToken } from '../app.js';
 import type { Config } from '../config.js';
-import { dataPaths } from '../host/paths.js';
-import { summarizeTask } from '../host/tasks.js';
+import { dataPaths } from '../fs/paths.js';
+import { summarizeTask } from '../ops/task-ops.js';
 import type { Store } from '../store/store.js';
 import { localApiUrl } from './local-api.js';
 

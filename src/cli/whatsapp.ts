@@ -10,7 +10,7 @@ import { localChatToken } from '../app.js';
 import { forgetLogin, lockLogin, LockedError, phoneOf, readPairing } from '../channels/whatsapp/auth.js';
 import type { WhatsAppStatusView } from '../channels/whatsapp/whatsapp-channel.js';
 import type { Config } from '../config.js';
-import { dataPaths } from '../host/paths.js';
+import { dataPaths } from '../fs/paths.js';
 
 export interface WhatsAppCliOptions {
   config: Config;

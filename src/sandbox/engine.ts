@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PassThrough } from 'node:stream';
 import { APP_ROOT } from '../app-root.js';
-import { giveToSandbox } from '../host/paths.js';
+import { giveToSandbox } from '../fs/paths.js';
 import { firstLine, runCli, type Cli } from './cli.js';
 import { DEFAULT_BASE_IMAGE, ensureAgentImage, type ImageConfig, type ImageEngine } from './image.js';
 import type {

@@ -1,7 +1,7 @@
 // The security-relevant part of a group's container_config (stored as JSON on the group). Other keys are kept
 // as they are for other features.
 import { z } from 'zod';
-import { parseDomainRule } from './egress-policy.js';
+import { parseDomainRule } from '../boundary/egress-policy.js';
 
 export const mountRequestSchema = z
   .object({

@@ -17,13 +17,13 @@ import type { TaskRun } from '../store/tasks.js';
 import { Scheduler, systemClock, type Clock } from '../tasks/scheduler.js';
 import { APP_ROOT } from '../app-root.js';
 import { AgentRun, newRunId, type RunDeps, type RunMode } from './agent-run.js';
-import { groupLimits } from './container-config.js';
+import { groupLimits } from '../groups/container-config.js';
 import { Delivery } from './delivery.js';
-import { GroupPolicy } from './group-policy.js';
-import { OpError, runOp, type OpHost } from './ops.js';
+import { GroupPolicy } from '../groups/group-policy.js';
+import { OpError, runOp, type OpHost } from '../ops/registry.js';
 import { globalMemory, groupMemory } from '../memory/templates.js';
-import { FileRefused, spoolGroupFile } from './outbound-files.js';
-import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from './paths.js';
+import { FileRefused, spoolGroupFile } from '../boundary/outbound-files.js';
+import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
 
 export interface OrchestratorDeps {

@@ -1,7 +1,7 @@
-// The shape of a host operation an agent may request (the registry is in ops.ts; task ops in tasks.ts).
+// The shape of a host operation an agent may request (the registry is in registry.ts; task ops in task-ops.ts).
 import type { z } from 'zod';
 import type { Group, Store } from '../store/store.js';
-import type { TaskEnv } from './tasks.js';
+import type { TaskEnv } from './task-ops.js';
 
 /** What the host lends ops that change more than the store. */
 export interface OpHost {

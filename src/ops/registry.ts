@@ -2,10 +2,10 @@
 // came from — the group whose run directory it was found in — never from anything inside the request.
 import { z } from 'zod';
 import type { Group } from '../store/store.js';
-import { parseAllowlist } from './egress-policy.js';
+import { parseAllowlist } from '../boundary/egress-policy.js';
 import { op, OpError, type Op, type OpContext } from './op.js';
-import { assertFolderName } from './paths.js';
-import { taskOps } from './tasks.js';
+import { assertFolderName } from '../fs/paths.js';
+import { taskOps } from './task-ops.js';
 
 export { OpError, type OpContext, type OpHost } from './op.js';
 

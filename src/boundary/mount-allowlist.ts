@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'n
 import { basename, isAbsolute, join, sep } from 'node:path';
 import { z } from 'zod';
 import type { Mount } from '../sandbox/runtime.js';
-import type { MountRequest } from './group-config.js';
+import type { MountRequest } from '../groups/group-config.js';
 
 export const EXTRA_MOUNT_DIR = '/workspace/extra';
 

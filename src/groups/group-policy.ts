@@ -6,9 +6,9 @@ import type { Config } from '../config.js';
 import { formatTime } from '../time.js';
 import type { Mount } from '../sandbox/runtime.js';
 import { totalTokens, type Group, type Store, type TokenUsage } from '../store/store.js';
-import { parseAllowlist, type DomainRule } from './egress-policy.js';
+import { parseAllowlist, type DomainRule } from '../boundary/egress-policy.js';
 import { readSecurityConfig, type SecurityConfig } from './group-config.js';
-import { loadMountAllowlist, resolveExtraMounts } from './mount-allowlist.js';
+import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -8,11 +8,11 @@ import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
 import { EGRESS_SOCKET, GROUP_MOUNT, HEARTBEAT_FILE, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
 import { APP_MOUNT, type SandboxHandle, type SandboxRuntime, type SandboxSpec } from '../sandbox/runtime.js';
 import type { Group } from '../store/store.js';
-import { sandboxLimits } from './container-config.js';
-import { startEgressProxy } from './egress-proxy.js';
-import type { GroupPolicy } from './group-policy.js';
-import { startModelProxy } from './model-proxy.js';
-import { ensureSandboxDir, type DataPaths } from './paths.js';
+import { sandboxLimits } from '../groups/container-config.js';
+import { startEgressProxy } from '../boundary/egress-proxy.js';
+import type { GroupPolicy } from '../groups/group-policy.js';
+import { startModelProxy } from '../boundary/model-proxy.js';
+import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
 
 export interface RunDeps {
