@@ -5,22 +5,10 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { BwrapRuntime } from '../src/sandbox/bwrap.js';
-import type { SandboxRuntime } from '../src/sandbox/runtime.js';
-import { createRuntime } from '../src/sandbox/select.js';
-import { toolUse, type Block } from './support/fake-anthropic.js';
+import { ATTACK_RUNTIMES, bash } from './support/attack-runtimes.js';
+import { toolUse } from './support/fake-anthropic.js';
 import { REAL_KEY, sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
 import { addGroup, logLines, sayIn, stepScript, waitFor } from './support/scenario.js';
-
-/** Every backend the suite attacks. A new backend adds one line here. */
-const image = loadConfig({ ...process.env }, { requireCredentials: false }).image; // CARAPACE_BASE_IMAGE
-const ENGINES = (['docker', 'podman'] as const).map((kind) => ({ name: kind, create: (stateDir: string) => createRuntime(kind, { stateDir, image }) }));
-const RUNTIMES: { name: string; create: (stateDir: string) => SandboxRuntime }[] = [
-  { name: 'bubblewrap', create: (stateDir) => new BwrapRuntime({ stateDir }) },
-  // Engines attacked here when they run on this machine (CI requires docker; the conformance suite checks that).
-  ...(await Promise.all(ENGINES.map(async (e) => ((await e.create('/nonexistent').available()).ok ? [e] : [])))).flat(),
-];
 
 const OAUTH = 'sk-ant-oat01-host-oauth-secret-9876543210';
 const SSH_KEY = '-----BEGIN OPENSSH PRIVATE KEY----- fake-host-ssh-key-material';
@@ -30,9 +18,8 @@ const ALLOWLIST_MARKER = 'ALLOWLIST-MARKER-not-for-agents';
 const findAll = (test: string) =>
   `echo begin-find; find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o \\( ${test} \\) -print 2>/dev/null; echo end-of-find`;
 const between = (text: string) => text.split('begin-find')[1]?.split('end-of-find')[0] ?? 'markers missing';
-const bash = (command: string): Block[] => [toolUse('Bash', { command: `(${command}) 2>&1`, description: 'attack' })];
 
-describe.each(RUNTIMES)('attacks on the sandbox boundary ($name)', ({ create }) => {
+describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ create }) => {
   let h: Harness;
   let home: string;
   let data: string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, GroupQueue, type RunOutcome } from '../src/queue/group-queue.js';
+import { backoffDelay } from '../src/backoff.js';
+import { GroupQueue, type RunOutcome } from '../src/queue/group-queue.js';
 
 /** A run the test finishes by hand. */
 function controllableRuns() {

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ChannelUnavailableError, type Channel } from '../channels/channel.js';
-import { backoffDelay } from '../queue/group-queue.js';
+import { backoffDelay } from '../backoff.js';
 import type { OutboxRow, Store } from '../store/store.js';
 
 const MAX_ATTEMPTS = 10;

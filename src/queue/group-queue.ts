@@ -1,5 +1,6 @@
 // One run per group at a time, at most `maxConcurrent` runs overall, first-come first-served among waiting
 // groups, and failed runs retried with capped exponential backoff. Purely event-driven: nothing polls.
+import { backoffDelay } from '../backoff.js';
 
 export type RunOutcome = 'done' | 'retry';
 
@@ -16,10 +17,6 @@ export interface GroupQueueOptions {
   /** Injectable for tests. */
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
-}
-
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }
 
 export class GroupQueue {

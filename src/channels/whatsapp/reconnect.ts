@@ -1,4 +1,4 @@
-import { backoffDelay } from '../../queue/group-queue.js';
+import { backoffDelay } from '../../backoff.js';
 
 export interface BackoffPolicy {
   baseMs: number;
