@@ -1,6 +1,6 @@
 // A fake Anthropic Messages API, good enough to drive the real Claude Agent SDK (its bundled CLI) offline.
-// Protocol details (routes, SSE sequence, error shapes, env vars) are documented in
-// /work/shared/design/research/fake-anthropic-notes.md. Plain node:http, no dependencies.
+// It speaks the routes the CLI calls (POST /v1/messages with SSE streaming and tool_use, count_tokens, the
+// start-up probes), the real event sequence and the API's error shapes. Plain node:http, no dependencies.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
