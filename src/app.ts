@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Channel } from './channels/channel.js';
+import type { Channel, PairingPanel } from './channels/channel.js';
 import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/local-channel.js';
-import { readPairing } from './channels/whatsapp/auth.js';
-import type { WhatsAppChannel, WhatsAppChannelOptions } from './channels/whatsapp/whatsapp-channel.js';
+import { CHANNEL_PLUGINS } from './channels/registry.js';
 import type { Config } from './config.js';
 import { Orchestrator } from './core/orchestrator.js';
 import { dataPaths } from './fs/paths.js';
@@ -17,8 +16,10 @@ export interface Carapace {
   orchestrator: Orchestrator;
   store: Store;
   local: LocalChannel;
-  /** Present when WhatsApp is enabled. */
-  whatsapp?: WhatsAppChannel;
+  /** Every connected channel, the local chat first. */
+  channels: Channel[];
+  /** The channel linked from the owner's phone (WhatsApp), when one is enabled. */
+  pairing?: PairingPanel;
   runtime: SandboxRuntime;
   /** The web chat's address, with the token in the fragment (never sent to a server log). */
   chatUrl: string;
@@ -36,59 +37,71 @@ export function localChatToken(dataDir: string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-/** WHATSAPP_ENABLED=1 connects (and shows a QR code until paired); unset, WhatsApp is on once paired. */
-export function whatsappEnabled(config: Config): boolean {
-  const { enabled } = config.whatsapp;
-  return enabled === 'auto' ? readPairing(dataPaths(config.dataDir).whatsappAuth).paired : enabled;
-}
-
-/** The WhatsApp channel's settings for this install (its login lives in the data directory). */
-export function whatsappOptions(config: Config, log: Logger): WhatsAppChannelOptions {
-  const paths = dataPaths(config.dataDir);
-  const { ownNumber, mainChat, maxMediaBytes, sendPerMinute, sendBurst } = config.whatsapp;
-  return {
-    authDir: paths.whatsappAuth,
-    lockFile: paths.whatsappLock,
-    assistantName: config.assistantName,
-    log,
-    ownNumber,
-    mainChat,
-    maxMediaBytes,
-    sendPerMinute,
-    sendBurst,
-  };
-}
-
-/** The WhatsApp channel over real Baileys; loaded only when used (Baileys takes a while to import). */
-export async function createWhatsApp(config: Config, log: Logger): Promise<WhatsAppChannel> {
-  const { WhatsAppChannel } = await import('./channels/whatsapp/whatsapp-channel.js');
-  return new WhatsAppChannel(whatsappOptions(config, log));
+export interface StartOptions {
+  runtime?: SandboxRuntime;
+  /** Platform channels built by the caller (tests); a registry channel of the same name is then not created. */
+  channels?: Channel[];
+  /** Progress of an agent image build at start-up (image backends, first start after a code change). */
+  onProgress?: (line: string) => void;
 }
 
 /** Wire the store, sandbox runtime, channels and orchestrator together and start them. */
-export async function startCarapace(
-  config: Config,
-  log: Logger,
-  opts: {
-    runtime?: SandboxRuntime;
-    channels?: Channel[];
-    /** Progress of an agent image build at start-up (image backends, first start after a code change). */
-    onProgress?: (line: string) => void;
-  } = {},
-): Promise<Carapace> {
-  const paths = dataPaths(config.dataDir);
+export async function startCarapace(config: Config, log: Logger, opts: StartOptions = {}): Promise<Carapace> {
   const progress = opts.onProgress ?? ((line: string) => log.info(line));
-  let runtime = opts.runtime;
-  if (runtime) {
-    const available = await runtime.available();
-    if (!available.ok) throw new Error(`The ${runtime.kind} sandbox cannot run here: ${available.reason}`);
-    await runtime.prepare(progress);
-  } else {
-    runtime = await selectRuntime(config.runtime, { stateDir: paths.sandboxState, image: config.image }, undefined, undefined, progress);
-  }
-  const db = openDatabase(paths.db);
+  const runtime = await prepareRuntime(config, opts.runtime, progress);
+  const db = openDatabase(dataPaths(config.dataDir).db);
   const store = new Store(db);
+  const channels = await platformChannels(config, log, opts.channels ?? []);
+  const pairing = channels.find((c) => c.pairing)?.pairing;
+  const local = localChannel(config, store, pairing, () => orchestrator.rescan());
+  const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...channels], log });
+  ensureMainGroup(orchestrator, store, config);
+  try {
+    await orchestrator.start();
+  } catch (err) {
+    await orchestrator.stop();
+    db.close();
+    throw err;
+  }
+  return {
+    orchestrator,
+    store,
+    local,
+    channels: [local, ...channels],
+    pairing,
+    runtime,
+    chatUrl: `${local.address().url}#token=${localChatToken(config.dataDir)}`,
+    async stop() {
+      await orchestrator.stop();
+      db.close();
+    },
+  };
+}
 
+/** The given runtime checked and prepared, or the configured one selected. */
+async function prepareRuntime(config: Config, given: SandboxRuntime | undefined, progress: (line: string) => void): Promise<SandboxRuntime> {
+  if (!given) {
+    const state = { stateDir: dataPaths(config.dataDir).sandboxState, image: config.image };
+    return selectRuntime(config.runtime, state, undefined, undefined, progress);
+  }
+  const available = await given.available();
+  if (!available.ok) throw new Error(`The ${given.kind} sandbox cannot run here: ${available.reason}`);
+  await given.prepare(progress);
+  return given;
+}
+
+/** The caller's channels, plus every registry channel enabled for this install that the caller did not build. */
+async function platformChannels(config: Config, log: Logger, given: Channel[]): Promise<Channel[]> {
+  const channels = [...given];
+  for (const plugin of CHANNEL_PLUGINS) {
+    if (channels.some((c) => c.name === plugin.name) || !plugin.enabled(config)) continue;
+    channels.push(await plugin.create(config, log));
+  }
+  return channels;
+}
+
+/** The web and terminal chat, showing the stored conversation and the pairing panel of a phone-linked channel. */
+function localChannel(config: Config, store: Store, pairing: PairingPanel | undefined, onWake: () => void): LocalChannel {
   const history = (chatId: string, limit: number): ChatLine[] =>
     store.recentMessages(chatId, limit).map((m) => ({
       id: String(m.id),
@@ -97,49 +110,27 @@ export async function startCarapace(
       text: m.text,
       timestamp: m.timestamp,
     }));
-  const channels = [...(opts.channels ?? [])];
-  let whatsapp = channels.find((c) => c.name === 'whatsapp') as WhatsAppChannel | undefined;
-  if (!whatsapp && whatsappEnabled(config)) channels.push((whatsapp = await createWhatsApp(config, log)));
-  const local = new LocalChannel({
+  return new LocalChannel({
     host: config.web.host,
     port: config.web.port,
     token: localChatToken(config.dataDir),
     assistantName: config.assistantName,
     history,
-    whatsapp,
-    onWake: () => orchestrator.rescan(),
+    pairing,
+    onWake,
   });
-  const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...channels], log });
-  // The owner's local chat is the main chat out of the box.
-  if (!store.groupByChat(OWNER_CHAT_ID) && !store.listGroups().some((g) => g.isMain)) {
-    orchestrator.registerGroup({
-      channel: 'local',
-      chatId: OWNER_CHAT_ID,
-      name: 'Owner',
-      folder: 'main',
-      trigger: `@${config.assistantName}`,
-      requiresTrigger: false,
-      isMain: true,
-    });
-  }
-  try {
-    await orchestrator.start();
-  } catch (err) {
-    await orchestrator.stop();
-    db.close();
-    throw err;
-  }
-  const { url } = local.address();
-  return {
-    orchestrator,
-    store,
-    local,
-    whatsapp,
-    runtime,
-    chatUrl: `${url}#token=${localChatToken(config.dataDir)}`,
-    async stop() {
-      await orchestrator.stop();
-      db.close();
-    },
-  };
+}
+
+/** Out of the box, the owner's local chat is the main chat. */
+function ensureMainGroup(orchestrator: Orchestrator, store: Store, config: Config): void {
+  if (store.groupByChat(OWNER_CHAT_ID) || store.listGroups().some((g) => g.isMain)) return;
+  orchestrator.registerGroup({
+    channel: 'local',
+    chatId: OWNER_CHAT_ID,
+    name: 'Owner',
+    folder: 'main',
+    trigger: `@${config.assistantName}`,
+    requiresTrigger: false,
+    isMain: true,
+  });
 }

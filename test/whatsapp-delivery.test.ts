@@ -67,7 +67,7 @@ describe('WhatsApp in Carapace', () => {
 
     await app!.stop();
     await boot();
-    await until(() => app!.whatsapp?.status().status === 'open');
+    await until(() => app!.pairing?.status().status === 'open');
     await new Promise((r) => setTimeout(r, 200));
     expect(wa.sent).toHaveLength(3);
   });
@@ -85,7 +85,7 @@ describe('WhatsApp in Carapace', () => {
     ]);
     await app.stop();
     app = await startCarapace(config, log, { channels: [fakeWhatsAppChannel(wa, config, log)] });
-    await until(() => app!.whatsapp?.status().status === 'open');
+    await until(() => app!.pairing?.status().status === 'open');
     expect(groups()).toEqual([
       [self, 'main', true, false],
       ['local:owner', 'local', false, false],

@@ -42,7 +42,7 @@ async function startWithWhatsApp(script = defaultScript) {
   wa.groups = [groupMetadata(FAMILY, 'Family', [BOB])];
   h = await startHarness({ script, channels: (config, log) => [fakeWhatsAppChannel(wa, config, log)] });
   const deadline = Date.now() + 10_000;
-  while (h.app.whatsapp?.status().status !== 'open' || !h.app.store.groupByChat(`wa:${SELF}`)) {
+  while (h.app.pairing?.status().status !== 'open' || !h.app.store.groupByChat(`wa:${SELF}`)) {
     if (Date.now() > deadline) throw new Error('WhatsApp did not connect');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -99,7 +99,7 @@ describe('WhatsApp end to end', () => {
   it('WhatsApp logging out does not take the local chat down', async () => {
     const wa = await startWithWhatsApp();
     void wa.current.end(closeError(401, 'Connection Failure'));
-    while (h!.app.whatsapp?.status().status !== 'logged-out') await new Promise((r) => setTimeout(r, 20));
+    while (h!.app.pairing?.status().status !== 'logged-out') await new Promise((r) => setTimeout(r, 20));
     await h!.say('still there?');
     const [reply] = await h!.waitForReplies(1);
     expect(reply.text).toContain('still there?');

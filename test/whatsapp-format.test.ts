@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { splitMessage, toWhatsApp } from '../src/channels/whatsapp/format.js';
+import { toWhatsApp } from '../src/channels/whatsapp/format.js';
+import { splitMessage } from '../src/markdown/split.js';
 import { mediaFileName, safeFileName } from '../src/channels/whatsapp/media.js';
 
 describe('Markdown → WhatsApp', () => {

@@ -84,7 +84,7 @@ describe('carapace whatsapp pair', () => {
     const token = new URL(app.chatUrl).hash.replace('#token=', '');
     const auth = { authorization: `Bearer ${token}` };
     const live: Config = { ...config, web: { ...config.web, port: app.local.address().port } };
-    await until(() => app!.whatsapp?.status().status === 'qr');
+    await until(() => app!.pairing?.status().status === 'qr');
 
     const status = await (await fetch(`${url}api/whatsapp`, { headers: auth })).json();
     expect(status).toMatchObject({ status: 'qr', qr: '2@fake-qr-0-1', detail: 'waiting for the QR code to be scanned' });
@@ -114,13 +114,13 @@ describe('carapace whatsapp pair', () => {
     app = await startCarapace(config, log, { channels: [fakeWhatsAppChannel(wa, config, log)] });
     const { url } = app.local.address();
     const auth = { authorization: `Bearer ${new URL(app.chatUrl).hash.replace('#token=', '')}` };
-    await until(() => app!.whatsapp?.status().status === 'open');
+    await until(() => app!.pairing?.status().status === 'open');
     void wa.current.end(closeError(401, 'Connection Failure'));
-    await until(() => app!.whatsapp?.status().status === 'logged-out');
+    await until(() => app!.pairing?.status().status === 'logged-out');
     wa.paired = false;
     const res = await fetch(`${url}api/whatsapp/connect`, { method: 'POST', headers: auth, body: '{"phone":"+49 151 00000001"}' });
     expect(res.status).toBe(202);
-    await until(() => app!.whatsapp?.status().code === 'FAKE1234');
+    await until(() => app!.pairing?.status().code === 'FAKE1234');
     expect(wa.pairingRequests).toEqual(['4915100000001']);
   });
 });

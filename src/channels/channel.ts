@@ -1,5 +1,8 @@
-// What every chat platform adapter (local, WhatsApp, Telegram, Slack, Discord) provides.
-// Chat ids are namespaced by channel ("local:owner", "wa:1234@g.us") so they never collide.
+// What a chat platform adapter provides, and what it says about itself to the channel registry
+// (src/channels/registry.ts). Each channel is one folder under src/channels/. Chat ids are namespaced by channel
+// ("local:owner", "wa:1234@g.us") so they never collide; `owns()` tells whose a chat id is.
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 
 export interface InboundMessage {
   chatId: string;
@@ -69,8 +72,37 @@ export interface SendOptions {
  */
 export class ChannelUnavailableError extends Error {}
 
+/** The state of a channel the owner links from their phone (scanning a QR code, typing a code). */
+export interface PairingView {
+  status: string;
+  /** One line for people: "connected as +49…", "scan the QR code", "logged out". */
+  detail: string;
+  qr?: string;
+  code?: string;
+  /** The linked account, once connected. */
+  me?: string;
+}
+
+/** What the local web page's pairing panel needs from such a channel. */
+export interface PairingPanel {
+  status(): PairingView;
+  /** Follow status changes (QR codes rotate); returns the unsubscribe function. */
+  onStatusChange(listener: (view: PairingView) => void): () => void;
+  /** Connect again after a terminal state; with a phone number, pair by code instead of QR. */
+  reconnect(opts: { pairingPhone?: string }): void;
+}
+
 export interface Channel {
+  /** The channel's name in logs and the registry ("whatsapp"). */
   readonly name: string;
+  /**
+   * Set by a channel whose chat stays answered when the main group moves to a chat of another channel (the local
+   * chat: the owner's way in that always works). That chat then becomes an ordinary group in this folder. Without
+   * it, the main group moves only between chats of the same channel.
+   */
+  readonly fallbackFolder?: string;
+  /** Present on channels linked from the owner's phone: the local web page shows their pairing panel. */
+  readonly pairing?: PairingPanel;
   /** Start receiving; inbound messages are handed to `sink`. Must not wait for a remote service to be reachable. */
   connect(sink: InboundSink, host?: ChannelHost): Promise<void>;
   disconnect(): Promise<void>;
@@ -81,4 +113,15 @@ export interface Channel {
   sendFile?(chatId: string, file: OutboundFile, opts?: SendOptions): Promise<string>;
   /** Show or hide "typing…" where the platform has it. */
   setTyping(chatId: string, typing: boolean): Promise<void>;
+}
+
+/**
+ * A platform channel as the registry lists it: `src/app.ts` creates the enabled ones at start-up. `create` is
+ * called only when enabled, so a channel's heavy imports (Baileys) are loaded only when it is used.
+ */
+export interface ChannelPlugin {
+  readonly name: string;
+  /** Whether this install uses the channel (configured on, or already linked). */
+  enabled(config: Config): boolean;
+  create(config: Config, log: Logger): Promise<Channel>;
 }

@@ -39,7 +39,7 @@ async function start(): Promise<void> {
   const log = createLogger(config.logLevel);
   const app = await startCarapace(config, log, { onProgress: (line) => process.stderr.write(`${line}\n`) });
   process.stderr.write(`\nCarapace is running. Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n\n`);
-  if (app.whatsapp && !readPairing(dataPaths(config.dataDir).whatsappAuth).paired) {
+  if (app.pairing && !readPairing(dataPaths(config.dataDir).whatsappAuth).paired) {
     process.stderr.write('WhatsApp is not paired yet: scan the QR code on the web page, or run `carapace whatsapp pair`.\n\n');
   }
   let stopping = false;

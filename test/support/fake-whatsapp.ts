@@ -21,7 +21,7 @@ import {
 import type { Logger } from 'pino';
 import type { SocketFactory, WASocketLike } from '../../src/channels/whatsapp/socket.js';
 import { WhatsAppChannel, type WhatsAppChannelOptions } from '../../src/channels/whatsapp/whatsapp-channel.js';
-import { whatsappOptions } from '../../src/app.js';
+import { whatsappOptions } from '../../src/channels/whatsapp/plugin.js';
 import type { Config } from '../../src/config.js';
 
 export const OWNER_PN = '4915100000001';

@@ -4,8 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Channel, InboundSink, SendOptions } from '../channel.js';
-import type { WhatsAppStatusView } from '../whatsapp/whatsapp-channel.js';
+import type { Channel, InboundSink, PairingPanel, SendOptions } from '../channel.js';
 import { PAGE_SCRIPT, PAGE_STYLE, WEB_PAGE } from './web-page.js';
 
 export const OWNER_CHAT_ID = 'local:owner';
@@ -16,13 +15,6 @@ export interface ChatLine {
   senderName: string;
   text: string;
   timestamp: number;
-}
-
-/** The WhatsApp pairing panel of the page: status, the current QR code, and "connect again". */
-export interface WhatsAppPanel {
-  status(): WhatsAppStatusView;
-  onStatusChange(listener: (view: WhatsAppStatusView) => void): () => void;
-  reconnect(opts: { pairingPhone?: string }): void;
 }
 
 export interface LocalChannelOptions {
@@ -36,7 +28,8 @@ export interface LocalChannelOptions {
   assistantName?: string;
   history: (chatId: string, limit: number) => ChatLine[];
   maxMessageChars?: number;
-  whatsapp?: WhatsAppPanel;
+  /** The channel whose pairing the page shows (WhatsApp's QR code and "connect again"), when it is enabled. */
+  pairing?: PairingPanel;
   /** `carapace` CLI commands that changed the store ask the running assistant to look again. */
   onWake?: () => void;
 }
@@ -65,6 +58,8 @@ const PAGE_CSP = [
 
 export class LocalChannel implements Channel {
   readonly name = 'local';
+  /** The owner's way in that always works: answered in its own folder when the main group moves elsewhere. */
+  readonly fallbackFolder = 'local';
   private readonly host: string;
   private readonly maxChars: number;
   private readonly tokenDigest: Buffer;
@@ -105,7 +100,7 @@ export class LocalChannel implements Channel {
     this.server = server;
     // Comment frames keep idle streams open through proxies and reveal dead sockets.
     this.pingTimer = setInterval(() => this.broadcast(': ping\n\n'), PING_MS).unref();
-    this.unwatchWhatsApp = this.opts.whatsapp?.onStatusChange((view) =>
+    this.unwatchWhatsApp = this.opts.pairing?.onStatusChange((view) =>
       this.broadcast(`event: whatsapp\ndata: ${JSON.stringify(view)}\n\n`),
     );
   }
@@ -199,7 +194,7 @@ export class LocalChannel implements Channel {
         return sendJson(res, 200, { messages: this.opts.history(OWNER_CHAT_ID, limit) });
       }
       case 'GET /api/whatsapp':
-        return sendJson(res, 200, this.opts.whatsapp?.status() ?? { status: 'disabled', detail: 'WhatsApp is not enabled' });
+        return sendJson(res, 200, this.opts.pairing?.status() ?? { status: 'disabled', detail: 'WhatsApp is not enabled' });
       case 'GET /api/whatsapp/qr.svg':
         return this.whatsappQr(res);
       case 'POST /api/whatsapp/connect':
@@ -243,7 +238,7 @@ export class LocalChannel implements Channel {
 
   /** The current pairing QR code as an image (served, not inlined, so the page's CSP stays strict). */
   private async whatsappQr(res: ServerResponse): Promise<void> {
-    const qr = this.opts.whatsapp?.status().qr;
+    const qr = this.opts.pairing?.status().qr;
     if (!qr) return sendJson(res, 404, { error: 'No QR code to show right now' });
     const { default: QRCode } = await import('qrcode');
     res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'image/svg+xml' });
@@ -251,7 +246,7 @@ export class LocalChannel implements Channel {
   }
 
   private async whatsappConnect(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const panel = this.opts.whatsapp;
+    const panel = this.opts.pairing;
     if (!panel) return sendJson(res, 409, { error: 'WhatsApp is not enabled: set WHATSAPP_ENABLED=1 and restart Carapace' });
     const raw = (await readBody(req, 4096)) || '{}';
     let phone: unknown;

@@ -10,7 +10,6 @@ import {
   type proto,
   type WAMessage,
 } from '@whiskeysockets/baileys';
-import { escapeRegExp } from '../../router/trigger.js';
 import type { ChatInfo, GroupFolder, InboundMessage } from '../channel.js';
 import { phoneOf } from './auth.js';
 import { chatIdOf, phoneJid, type OwnIdentity } from './jid.js';
@@ -59,9 +58,14 @@ const numberOf = (t: WAMessage['messageTimestamp']): number =>
  * message reads "Andy (Researcher): …".
  */
 export const signed = (text: string, name: string, role?: string) => `${name}${role ? ` (${role})` : ''}: ${text}`;
-const signature = (name: string) => new RegExp(`^${escapeRegExp(name)}(?: \\([^)\\n]{1,60}\\))?:\\s*`);
-const isSigned = (text: string, name: string) => signature(name).test(text);
-const unsigned = (text: string, name: string) => text.replace(signature(name), '');
+/** The length of the signature "Name: " or "Name (Role): " that `text` starts with, or 0 when it has none. */
+function signatureLength(text: string, name: string): number {
+  if (!text.startsWith(name)) return 0;
+  const rest = /^(?: \([^)\n]{1,60}\))?:\s*/.exec(text.slice(name.length));
+  return rest ? name.length + rest[0].length : 0;
+}
+const isSigned = (text: string, name: string) => signatureLength(text, name) > 0;
+const unsigned = (text: string, name: string) => text.slice(signatureLength(text, name));
 
 export async function translate(msg: WAMessage, ctx: InboundContext): Promise<Translation> {
   const remote = msg.key.remoteJid;

@@ -10,6 +10,7 @@ import {
   type ChatInfo,
   type InboundSink,
   type OutboundFile,
+  type PairingPanel,
   type SendOptions,
 } from '../channel.js';
 import { lockLogin, LockedError, phoneOf } from './auth.js';
@@ -56,6 +57,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class WhatsAppChannel implements Channel {
   readonly name = 'whatsapp';
+  /** Linked from the owner's phone: the local web page shows the QR code or pairing code. */
+  readonly pairing: PairingPanel = this;
   private readonly connection: WhatsAppConnection;
   private readonly outbound: Outbound;
   private readonly typing: TypingKeeper;
