@@ -8,7 +8,7 @@ import { groupMemory } from '../memory/templates.js';
 import { ensureSandboxDir, giveToSandbox } from '../fs/paths.js';
 import { groupLimits } from '../groups/container-config.js';
 import type { Group, Store } from '../store/store.js';
-import type { Core } from './core.js';
+import { channelOf, type Core } from './core.js';
 
 export type NewGroup = Parameters<Store['registerGroup']>[0];
 
@@ -36,8 +36,9 @@ export function writeOnce(core: Pick<Core, 'config'>, file: string, text: string
 
 /**
  * A channel says which of its chats is the owner's main chat (WhatsApp: the self-chat). The main group (its
- * folder, memory and session) moves there from the local chat or from another chat of the same channel; the
- * local chat stays answered as an ordinary group. A main chat on another channel is left alone.
+ * folder, memory and session) moves there from a chat whose channel keeps a group of its own when main leaves
+ * (`fallbackFolder`: the local chat), or from another chat of the same channel. A main chat on any other
+ * channel is left alone.
  */
 export function claimMain(core: Core, chat: ChatInfo): void {
   const { store, log, config } = core;
@@ -54,14 +55,16 @@ export function claimMain(core: Core, chat: ChatInfo): void {
     registerGroup(core, { channel, chatId: chat.chatId, name, folder: 'main', trigger: `@${config.assistantName}`, requiresTrigger: false, isMain: true });
     return;
   }
-  if (main.channel !== 'local' && main.channel !== channel) {
+  const fallbackFolder = channelOf(core, main.chatId)?.fallbackFolder;
+  if (!fallbackFolder && main.channel !== channel) {
     log.warn({ main: main.chatId, offered: chat.chatId }, 'main chat belongs to another channel; leaving it there');
     return;
   }
   store.rebindGroup(main.id, { chatId: chat.chatId, name });
   log.info({ from: main.chatId, to: chat.chatId }, 'main chat moved');
-  if (main.channel === 'local' && !store.listGroups().some((g) => g.folder === 'local')) {
-    registerGroup(core, { channel: 'local', chatId: main.chatId, name: main.name, folder: 'local', trigger: main.trigger, requiresTrigger: false, isMain: false });
+  if (fallbackFolder && !store.listGroups().some((g) => g.folder === fallbackFolder)) {
+    const { chatId, name: oldName, trigger } = main;
+    registerGroup(core, { channel: main.channel, chatId, name: oldName, folder: fallbackFolder, trigger, requiresTrigger: false, isMain: false });
   }
 }
 
