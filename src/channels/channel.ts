@@ -1,33 +1,15 @@
 // What a chat platform adapter provides, and what it says about itself to the channel registry
 // (src/channels/registry.ts). Each channel is one folder under src/channels/. Chat ids are namespaced by channel
 // ("local:owner", "wa:1234@g.us") so they never collide; `owns()` tells whose a chat id is.
+// The message and chat shapes belong to the store (the layer below) and are re-exported here.
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { ChatInfo, InboundMessage } from '../store/types.js';
 
-export interface InboundMessage {
-  chatId: string;
-  /** The platform's id for this message; with chatId it makes a message unique (redelivery is ignored). */
-  platformId: string;
-  senderId: string;
-  senderName: string;
-  text: string;
-  /** Milliseconds since the epoch. */
-  timestamp: number;
-  /** The chat's display name, when the platform knows it. */
-  chatName?: string;
-  /** Sent by the assistant itself (e.g. echoed back by the platform): stored, never triggers a run. */
-  fromAssistant?: boolean;
-}
+export type { ChatInfo, InboundMessage } from '../store/types.js';
 
 export interface InboundSink {
   (message: InboundMessage): void;
-}
-
-/** A chat the platform told us about (a group's name from metadata sync, a DM that wrote to us). */
-export interface ChatInfo {
-  chatId: string;
-  name?: string;
-  isGroup: boolean;
 }
 
 /** A registered group's folder, where a channel may save what the agent should read (media). */

@@ -16,10 +16,15 @@ export type NewGroup = Parameters<Store['registerGroup']>[0];
 export function registerGroup(core: Core, g: NewGroup): Group {
   groupLimits(g.containerConfig ?? {}, g.name); // refuse bad limits now, not at the group's first run
   const group = core.store.registerGroup(g);
+  prepareGroupFolder(core, group);
+  return group;
+}
+
+/** A registered group's folder, owned by the sandbox user, with its memory file. */
+function prepareGroupFolder(core: Core, group: Group): void {
   const dir = ensureSandboxDir(core.paths.group(group.folder), core.config.sandbox);
   const { assistantName } = core.config;
   writeOnce(core, join(dir, 'CLAUDE.md'), groupMemory({ groupName: group.name, assistantName, isMain: group.isMain }));
-  return group;
 }
 
 /** Create a memory file from its template unless the agent already has one; the sandbox owns it. */
@@ -35,37 +40,19 @@ export function writeOnce(core: Pick<Core, 'config'>, file: string, text: string
 }
 
 /**
- * A channel says which of its chats is the owner's main chat (WhatsApp: the self-chat). The main group (its
- * folder, memory and session) moves there from a chat whose channel keeps a group of its own when main leaves
- * (`fallbackFolder`: the local chat), or from another chat of the same channel. A main chat on any other
- * channel is left alone.
+ * A channel says which of its chats is the owner's main chat (WhatsApp: the self-chat); the main group (its
+ * folder, memory and session) moves there if it may — one store transaction decides and writes
+ * (`store.moveMain`); here the folders of groups it created are prepared and the outcome logged.
  */
 export function claimMain(core: Core, chat: ChatInfo): void {
   const { store, log, config } = core;
-  const main = store.listGroups().find((g) => g.isMain);
-  if (main?.chatId === chat.chatId) return;
-  const channel = chat.chatId.split(':', 1)[0];
-  const taken = store.groupByChat(chat.chatId);
-  if (taken) {
-    log.error({ chat: chat.chatId, folder: taken.folder }, 'the configured main chat is registered as another group; main stays where it is');
-    return;
-  }
-  const name = chat.name ?? chat.chatId;
-  if (!main) {
-    registerGroup(core, { channel, chatId: chat.chatId, name, folder: 'main', trigger: `@${config.assistantName}`, requiresTrigger: false, isMain: true });
-    return;
-  }
-  const fallbackFolder = channelOf(core, main.chatId)?.fallbackFolder;
-  if (!fallbackFolder && main.channel !== channel) {
-    log.warn({ main: main.chatId, offered: chat.chatId }, 'main chat belongs to another channel; leaving it there');
-    return;
-  }
-  store.rebindGroup(main.id, { chatId: chat.chatId, name });
-  log.info({ from: main.chatId, to: chat.chatId }, 'main chat moved');
-  if (fallbackFolder && !store.listGroups().some((g) => g.folder === fallbackFolder)) {
-    const { chatId, name: oldName, trigger } = main;
-    registerGroup(core, { channel: main.channel, chatId, name: oldName, folder: fallbackFolder, trigger, requiresTrigger: false, isMain: false });
-  }
+  const fallbackFolder = (chatId: string) => channelOf(core, chatId)?.fallbackFolder;
+  const move = store.moveMain(chat, { trigger: `@${config.assistantName}`, fallbackFolder });
+  for (const group of move.created) prepareGroupFolder(core, group);
+  if (move.outcome === 'moved') log.info({ from: move.from, to: chat.chatId }, 'main chat moved');
+  else if (move.outcome === 'refused' && move.reason === 'chat-is-another-group')
+    log.error({ chat: chat.chatId, folder: move.taken.folder }, 'the configured main chat is registered as another group; main stays where it is');
+  else if (move.outcome === 'refused') log.warn({ main: move.main.chatId, offered: chat.chatId }, 'main chat belongs to another channel; leaving it there');
 }
 
 /** What channels may ask of the host: group folders for media, chat names, readiness, the main chat. */

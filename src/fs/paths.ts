@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SESSION_ID } from '../ipc/protocol.js';
 
@@ -33,6 +33,23 @@ export function dataPaths(dataDir: string) {
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;
+
+/**
+ * Who may enter the data directory, and read the store. The directory holds the database, tokens and every
+ * group's files: ours alone (0700). As root, bubblewrap runs as the sandbox uid, which must pass through it to
+ * its group's folder, so there it may traverse but not list (0711). The database files are ours alone always.
+ * Modes are set explicitly (chmod), so the umask changes nothing.
+ */
+export function dataModes(): { dir: number; database: number } {
+  return { dir: process.getuid?.() === 0 ? 0o711 : 0o700, database: 0o600 };
+}
+
+/** Create the data directory, or tighten one an older Carapace created (0755), to `dataModes().dir`. */
+export function secureDataDir(dataDir: string): void {
+  const { dir } = dataModes();
+  mkdirSync(dataDir, { recursive: true, mode: dir });
+  chmodSync(dataDir, dir);
+}
 
 /** SDK session ids are UUIDs; anything else (they come from inside a sandbox) is refused. */
 export const isSessionId = (id: unknown): id is string => typeof id === 'string' && SESSION_ID.test(id);

@@ -1,9 +1,15 @@
-// Numbered schema migrations. Append only: a released migration is never edited, a new one is added.
+// Schema migrations, in the order they apply. Append only: a released migration is never edited, renamed or
+// moved; a change is a new entry at the end. The id is what the database's ledger records (see ledger.ts).
 
-export const migrations: { version: number; name: string; sql: string }[] = [
+export interface Migration {
+  /** Stable forever: "NNNN-what-it-does". */
+  id: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
   {
-    version: 1,
-    name: 'initial schema',
+    id: '0001-initial-schema',
     sql: `
       CREATE TABLE chats (
         id              TEXT PRIMARY KEY,          -- namespaced: "local:owner", "wa:123@g.us"
@@ -90,8 +96,7 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
-    version: 2,
-    name: 'scheduled tasks',
+    id: '0002-scheduled-tasks',
     sql: `
       CREATE TABLE tasks (
         id             TEXT PRIMARY KEY,
@@ -135,8 +140,7 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
-    version: 3,
-    name: 'model usage per call',
+    id: '0003-model-usage-per-call',
     sql: `
       -- one row per model call that went through the proxy: what it cost, for which group and run
       CREATE TABLE model_usage (
@@ -155,13 +159,11 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
-    version: 4,
-    name: 'team members speak under their own name',
+    id: '0004-outbox-sender',
     sql: `ALTER TABLE outbox ADD COLUMN sender TEXT;`,
   },
   {
-    version: 5,
-    name: 'chat kinds and outbound files',
+    id: '0005-chat-kinds-and-outbound-files',
     sql: `
       ALTER TABLE chats ADD COLUMN is_group INTEGER NOT NULL DEFAULT 0;
       -- a file to send: a host-private copy (never a path the agent can still change); text is its caption

@@ -1,5 +1,5 @@
 import type { DB } from './db.js';
-import type { ScheduleType } from '../tasks/schedule.js';
+import type { ScheduleType } from './types.js';
 
 export type ContextMode = 'group' | 'isolated';
 export type TaskStatus = 'active' | 'paused' | 'completed' | 'cancelled';
@@ -55,6 +55,16 @@ const patchColumns: Record<keyof TaskPatch, string> = {
 
 /** How much of a reply a task run keeps in its history. */
 export const RESULT_EXCERPT_CHARS = 500;
+
+/** The occurrence is now input `inputSeq` of agent run `runId`: from here on it counts as run. */
+export function attachTaskRun(db: DB, taskRunId: number, runId: string, inputSeq: number): void {
+  db.prepare(`UPDATE task_runs SET status = 'running', run_id = ?, input_seq = ?, started_at = ? WHERE id = ? AND status = 'claimed'`).run(
+    runId,
+    inputSeq,
+    Date.now(),
+    taskRunId,
+  );
+}
 
 /**
  * Scheduled tasks and their occurrences. An occurrence is claimed (a row inserted and the task's next run
@@ -208,11 +218,8 @@ export class TaskStore {
     ).map((r) => r.g);
   }
 
-  /** The occurrence is now input `inputSeq` of agent run `runId`: from here on it counts as run. */
   attach(taskRunId: number, runId: string, inputSeq: number): void {
-    this.db
-      .prepare(`UPDATE task_runs SET status = 'running', run_id = ?, input_seq = ?, started_at = ? WHERE id = ? AND status = 'claimed'`)
-      .run(runId, inputSeq, Date.now(), taskRunId);
+    attachTaskRun(this.db, taskRunId, runId, inputSeq);
   }
 
   /** A turn of `runId` answered inputs up to `answered`: the occurrences among them succeeded. */

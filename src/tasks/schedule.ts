@@ -1,9 +1,10 @@
 // When a scheduled task runs: validating what a user (through the agent) asked for, and computing occurrences.
 // Pure functions of (schedule, time zone, now), so they are tested with any clock.
 import { Cron } from 'croner';
+import type { ScheduleType } from '../store/types.js';
 import { isoInZone } from '../time.js';
 
-export type ScheduleType = 'cron' | 'interval' | 'once';
+export type { ScheduleType } from '../store/types.js';
 
 /** A schedule as stored: `value` is normalized (canonical duration, ISO time with offset, trimmed cron). */
 export interface Schedule {

@@ -1,0 +1,96 @@
+// Chats and their messages: what arrived, from whom, in which order.
+import type { DB } from './db.js';
+import { channelOf, type ChatInfo, type InboundMessage } from './types.js';
+
+export interface StoredMessage {
+  id: number;
+  chatId: string;
+  senderId: string;
+  senderName: string;
+  text: string;
+  timestamp: number;
+  fromAssistant: boolean;
+}
+
+export interface ChatRow {
+  chatId: string;
+  channel: string;
+  name: string | null;
+  isGroup: boolean;
+  lastMessageAt: number | null;
+  /** The folder of the group registered for this chat, if any. */
+  folder: string | null;
+}
+
+const messageCols = `id, chat_id AS chatId, sender_id AS senderId, sender_name AS senderName, text, timestamp,
+  from_assistant AS fromAssistant`;
+const chatSelect = `SELECT c.id AS chatId, c.channel, c.name, c.is_group AS isGroup, c.last_message_at AS lastMessageAt,
+  g.folder FROM chats c LEFT JOIN groups g ON g.chat_id = c.id`;
+const toChat = (row: any): ChatRow => ({ ...row, isGroup: !!row.isGroup });
+const toMessage = (row: any): StoredMessage => ({ ...row, fromAssistant: !!row.fromAssistant });
+
+/** Store an inbound message; returns its id, or null when the platform redelivered one we already have. */
+export function insertMessage(db: DB, m: InboundMessage): number | null {
+  return db.transaction(() => {
+    db.prepare(
+      `INSERT INTO chats (id, channel, name, last_message_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET name = COALESCE(excluded.name, name),
+         last_message_at = MAX(COALESCE(last_message_at, 0), excluded.last_message_at)`,
+    ).run(m.chatId, channelOf(m.chatId), m.chatName ?? null, m.timestamp);
+    const info = db
+      .prepare(
+        `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(m.chatId, m.platformId, m.senderId, m.senderName, m.text, m.timestamp, m.fromAssistant ? 1 : 0);
+    return info.changes === 1 ? Number(info.lastInsertRowid) : null;
+  })();
+}
+
+export function chatExists(db: DB, chatId: string): boolean {
+  return db.prepare('SELECT 1 FROM chats WHERE id = ?').get(chatId) !== undefined;
+}
+
+/** Record a chat the platform told us about; a known name is kept when the platform sends none. */
+export function upsertChat(db: DB, c: ChatInfo): void {
+  db.prepare(
+    `INSERT INTO chats (id, channel, name, is_group) VALUES (?, ?, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET name = COALESCE(excluded.name, name), is_group = excluded.is_group`,
+  ).run(c.chatId, channelOf(c.chatId), c.name ?? null, c.isGroup ? 1 : 0);
+}
+
+/** Known chats, most recently active first; `query` filters by name or id (case-insensitive). */
+export function listChats(db: DB, query: string, limit: number): ChatRow[] {
+  const like = `%${query.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+  return db
+    .prepare(`${chatSelect} WHERE c.name LIKE ? ESCAPE '!' OR c.id LIKE ? ESCAPE '!'
+      ORDER BY COALESCE(c.last_message_at, 0) DESC, c.id LIMIT ?`)
+    .all(like, like, limit)
+    .map(toChat);
+}
+
+export function chatById(db: DB, chatId: string): ChatRow | undefined {
+  const row = db.prepare(`${chatSelect} WHERE c.id = ?`).get(chatId);
+  return row ? toChat(row) : undefined;
+}
+
+/** Messages from people (not the assistant) after `afterId`, oldest first. */
+export function messagesAfter(db: DB, chatId: string, afterId: number): StoredMessage[] {
+  return db
+    .prepare(`SELECT ${messageCols} FROM messages WHERE chat_id = ? AND id > ? AND from_assistant = 0 ORDER BY id`)
+    .all(chatId, afterId)
+    .map(toMessage);
+}
+
+/** The latest `limit` messages of a chat, both sides, oldest first (chat history views). */
+export function recentMessages(db: DB, chatId: string, limit: number): StoredMessage[] {
+  return db
+    .prepare(`SELECT * FROM (SELECT ${messageCols} FROM messages WHERE chat_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`)
+    .all(chatId, limit)
+    .map(toMessage);
+}
+
+/** The newest message id a chat holds (0 when none): a group bound to it starts after it, not replaying history. */
+export function lastMessageId(db: DB, chatId: string): number {
+  return db.prepare('SELECT COALESCE(MAX(id), 0) FROM messages WHERE chat_id = ?').pluck().get(chatId) as number;
+}

@@ -1,0 +1,48 @@
+// Model usage per call, as the proxy metered it: what budgets and `carapace status` count.
+import type { DB } from './db.js';
+
+/** Tokens of one model call, as the API reported them. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+}
+
+/** Summed usage plus the number of calls. */
+export interface UsageTotals extends TokenUsage {
+  calls: number;
+}
+
+export type UsageRecord = TokenUsage & { groupId: number; runId: string; model?: string; at?: number };
+
+/** Everything a budget counts: cached input is still input. */
+export const totalTokens = (u: TokenUsage) =>
+  u.inputTokens + u.outputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens;
+
+export function recordUsage(db: DB, u: UsageRecord): void {
+  db.prepare(
+    `INSERT INTO model_usage (group_id, run_id, at, model, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(u.groupId, u.runId, u.at ?? Date.now(), u.model ?? null, u.inputTokens, u.outputTokens, u.cacheCreationInputTokens, u.cacheReadInputTokens);
+}
+
+/** A group's usage since `sinceMs` (e.g. the start of its day). */
+export function groupUsageSince(db: DB, groupId: number, sinceMs: number): UsageTotals {
+  return sumUsage(db, 'group_id = ? AND at >= ?', groupId, sinceMs);
+}
+
+export function runUsage(db: DB, runId: string): UsageTotals {
+  return sumUsage(db, 'run_id = ?', runId);
+}
+
+function sumUsage(db: DB, where: string, ...args: unknown[]): UsageTotals {
+  return db
+    .prepare(
+      `SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
+         COALESCE(SUM(cache_creation_input_tokens), 0) AS cacheCreationInputTokens,
+         COALESCE(SUM(cache_read_input_tokens), 0) AS cacheReadInputTokens
+       FROM model_usage WHERE ${where}`,
+    )
+    .get(...args) as UsageTotals;
+}
