@@ -85,7 +85,7 @@ describe('task operations', () => {
     const { family } = setup();
     await expect(family('schedule_task', { ...daily, schedule_value: '0 25 * * *' })).rejects.toThrow(/Invalid cron expression "0 25 \* \* \*": Invalid value for hour: 25/);
     await expect(family('schedule_task', { ...daily, schedule_type: 'interval', schedule_value: '10s' })).rejects.toThrow(
-      'Interval "10s" is too short: the minimum is 1m.',
+      'Interval "10s" is too short: a task may repeat at most every 1m. Use an interval of 1m or more.',
     );
     await expect(family('schedule_task', { ...daily, schedule_type: 'once', schedule_value: '2026-11-24 12:30' })).rejects.toThrow(
       'The time "2026-11-24 12:30" is in the past (it is now 2026-11-24T13:00:00+01:00 in Europe/Berlin).',
