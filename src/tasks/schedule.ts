@@ -2,7 +2,7 @@
 // Pure functions of (schedule, time zone, now), so they are tested with any clock.
 import { Cron } from 'croner';
 import { formatTime, isoInZone } from '../time.js';
-import { gapWindows, GapSearchTooLong, smallestGap } from './cron-gap.js';
+import { gapWindows, GapSearchTooLong, smallestGap, type Gap } from './cron-gap.js';
 
 export type ScheduleType = 'cron' | 'interval' | 'once';
 
@@ -100,7 +100,7 @@ function assertCronFloor(expression: string, cron: Cron, { timeZone, now, minInt
   if (minIntervalMs <= CRON_GRANULARITY_MS) return;
   const floor = formatDuration(minIntervalMs);
   const next = (after: number) => cron.nextRun(new Date(after))?.getTime() ?? null;
-  let gap;
+  let gap: Gap | null;
   try {
     gap = smallestGap({ next, timeZone, windows: gapWindows(now, timeZone), stopBelow: minIntervalMs });
   } catch (err) {
