@@ -1,9 +1,11 @@
 // Wall-clock time in the user's timezone, for prompts, listings and normalized schedule values.
 
-/** The local date and time fields of instant `ms` in `timeZone`, with its UTC offset as "+01:00". */
-export function zonedParts(ms: number, timeZone: string) {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
+// Building a formatter costs far more than using one; the cron floor check formats hundreds of instants.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
       timeZone,
       year: 'numeric',
       month: '2-digit',
@@ -13,7 +15,16 @@ export function zonedParts(ms: number, timeZone: string) {
       second: '2-digit',
       hourCycle: 'h23',
       timeZoneName: 'longOffset',
-    })
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** The local date and time fields of instant `ms` in `timeZone`, with its UTC offset as "+01:00". */
+export function zonedParts(ms: number, timeZone: string) {
+  const parts = Object.fromEntries(
+    formatterFor(timeZone)
       .formatToParts(new Date(ms))
       .map((p) => [p.type, p.value]),
   );

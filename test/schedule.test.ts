@@ -1,4 +1,6 @@
+import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
+import { gapWindows, MAX_GAP_STEPS, smallestGap } from '../src/tasks/cron-gap.js';
 import {
   formatDuration,
   nextOccurrence,
@@ -86,6 +88,61 @@ describe('cron schedules', () => {
   });
 });
 
+describe('the minimum gap between cron runs', () => {
+  const floor = (minutes: number, timeZone = 'Europe/Berlin', now = '2026-11-24T12:00:00Z') => rules(timeZone, now, minutes * 60_000);
+
+  it('is the smallest gap, however rare: "0,1 9 * * *" runs a minute apart once a day', () => {
+    expect(() => parseSchedule('cron', '0,1 9 * * *', floor(2))).toThrow(
+      'The cron expression "0,1 9 * * *" runs too often: two runs only 1m apart (2026-11-25 09:00 +01:00 and 2026-11-25 09:01 +01:00), ' +
+        'but runs must be at least 2m apart. Choose run times at least 2m apart, or use an interval.',
+    );
+    expect(() => parseSchedule('cron', '*/30 * * * *', floor(60))).toThrow('two runs only 30m apart');
+    expect(parseSchedule('cron', '0 * * * *', floor(60)).value).toBe('0 * * * *');
+    expect(parseSchedule('cron', '*/2 * * * *', floor(2)).value).toBe('*/2 * * * *');
+  });
+
+  it('counts the gap across midnight and between matching days', () => {
+    expect(() => parseSchedule('cron', '0 0,23 * * *', floor(90))).toThrow(/two runs only 1h apart \(2026-11-2\d 23:00 \+01:00 and 2026-11-2\d 00:00 \+01:00\)/);
+    expect(() => parseSchedule('cron', '59 23 1,2 * *', floor(25 * 60))).toThrow('two runs only 1d apart');
+    expect(parseSchedule('cron', '59 23 1,3 * *', floor(25 * 60)).value).toBe('59 23 1,3 * *'); // 2 days at least
+    expect(parseSchedule('cron', '0 9 * * 1-5', floor(23 * 60)).value).toBe('0 9 * * 1-5');
+  });
+
+  it('sees the squeeze of a DST change: spring-forward shortens a gap, a periodic cron runs twice in the repeated hour', () => {
+    // New York skips 02:00-03:00 on 14 March 2027, so 01:30 and the moved 02:30 are 30 minutes apart.
+    expect(() => parseSchedule('cron', '30 1,2 * * *', floor(60, 'America/New_York'))).toThrow(
+      'two runs only 30m apart (2027-03-14 01:30 -05:00 and 2027-03-14 03:00 -04:00)',
+    );
+    // Every 2 hours is 1 hour apart when Berlin's clocks go back on 31 October 2027.
+    expect(() => parseSchedule('cron', '0 */2 * * *', floor(120))).toThrow(
+      'two runs only 1h apart (2027-10-31 02:00 +02:00 and 2027-10-31 02:00 +01:00)',
+    );
+    // The daily run that spring-forward brings 23 hours after the last is refused under a 24-hour floor.
+    expect(() => parseSchedule('cron', '0 9 * * *', floor(24 * 60))).toThrow('two runs only 23h apart (2027-03-27 09:00 +01:00 and 2027-03-28 09:00 +02:00)');
+    expect(parseSchedule('cron', '0 9 * * *', floor(23 * 60)).value).toBe('0 9 * * *');
+  });
+
+  it('looks as far as the next 29 February', () => {
+    expect(() => parseSchedule('cron', '0,1 9 29 2 *', floor(2))).toThrow('two runs only 1m apart (2028-02-29 09:00 +01:00 and 2028-02-29 09:01 +01:00)');
+    expect(() => parseSchedule('cron', '0 23 28,29 2 *', floor(25 * 60, 'UTC'))).toThrow('two runs only 1d apart (2028-02-28 23:00 +00:00');
+  });
+
+  it('needs no search at a floor of a minute or less: cron runs fall on whole minutes', () => {
+    expect(parseSchedule('cron', '* * * * *', floor(1)).value).toBe('* * * * *');
+  });
+
+  it('checks a dense schedule within a bounded number of croner calls', () => {
+    const schedule = parseSchedule('cron', '*/2 * * * *', floor(2));
+    let calls = 0;
+    const cron = new Cron(schedule.value, { timezone: 'Europe/Berlin', mode: '5-part', fixedTimeRule: 'no-wildcard', paused: true });
+    const next = (after: number) => (calls++, cron.nextRun(new Date(after))?.getTime() ?? null);
+    const gap = smallestGap({ next, timeZone: 'Europe/Berlin', windows: gapWindows(at('2026-11-24T12:00:00Z'), 'Europe/Berlin'), stopBelow: 120_000 });
+    expect(gap?.ms).toBe(120_000);
+    expect(calls).toBeLessThan(MAX_GAP_STEPS); // about 3 walked days of 720 runs and one step per other day
+    expect(calls).toBeGreaterThan(2 * 720);
+  });
+});
+
 describe('interval schedules', () => {
   it('accept durations and milliseconds, and spell them canonically', () => {
     expect(parseDuration('90s')).toBe(90_000);
@@ -100,9 +157,15 @@ describe('interval schedules', () => {
 
   it('refuse intervals shorter than the minimum', () => {
     expect(() => parseSchedule('interval', '30s', rules('UTC', '2026-01-01T00:00:00Z'))).toThrow(
-      'Interval "30s" is too short: the minimum is 1m.',
+      'Interval "30s" is too short: a task may repeat at most every 1m. Use an interval of 1m or more.',
     );
     expect(() => parseSchedule('interval', '0', rules('UTC', '2026-01-01T00:00:00Z'))).toThrow(/too short/);
+  });
+
+  it('refuse intervals below a raised floor, and accept the floor itself', () => {
+    const hourly = rules('UTC', '2026-01-01T00:00:00Z', 3_600_000);
+    expect(() => parseSchedule('interval', '59m59s', hourly)).toThrow('a task may repeat at most every 1h. Use an interval of 1h or more.');
+    expect(parseSchedule('interval', '1h', hourly).value).toBe('1h');
   });
 
   it('fall on a fixed grid from their anchor: run time and missed beats never shift them', () => {

@@ -1,7 +1,16 @@
 // The shape of a host operation an agent may request (the registry is in registry.ts; task ops in task-ops.ts).
 import type { z } from 'zod';
 import type { Group, Store } from '../store/store.js';
-import type { TaskEnv } from './task-ops.js';
+
+/** What task operations need besides the store. */
+export interface TaskEnv {
+  timeZone: string;
+  /** The shortest gap allowed between two runs of a repeating task (interval or cron). */
+  minIntervalMs: number;
+  now: () => number;
+  /** Tasks changed: the scheduler re-arms its timer. */
+  changed: () => void;
+}
 
 /** What the host lends ops that change more than the store. */
 export interface OpHost {

@@ -6,19 +6,25 @@ import type { Task, TaskPatch } from '../store/tasks.js';
 import { listTasksArgs, scheduleTaskArgs, taskIdArgs, updateTaskArgs } from '../tasks/args.js';
 import { describeSchedule, nextOccurrence, parseSchedule, ScheduleError } from '../tasks/schedule.js';
 import { formatTime } from '../time.js';
-import { op, OpError, type Op, type OpContext } from './op.js';
+import { op, OpError, type Op, type OpContext, type TaskEnv } from './op.js';
 
-/** What task operations need besides the store. */
-export interface TaskEnv {
-  timeZone: string;
-  minIntervalMs: number;
-  now: () => number;
-  /** Tasks changed: the scheduler re-arms its timer. */
-  changed: () => void;
+/** A runaway agent must not be able to fill the scheduler: held when a task is created, resumed or revived. */
+export const MAX_ACTIVE_TASKS_PER_GROUP = 100;
+
+/** Why one more active task in the group is refused, or false when it has room. */
+function capRefusal(ctx: OpContext, groupId: number, doing: string): string | false {
+  if (ctx.store.tasks.countActive(groupId) < MAX_ACTIVE_TASKS_PER_GROUP) return false;
+  const folder = ctx.store.groupById(groupId)?.folder ?? String(groupId);
+  return (
+    `The group "${folder}" already has ${MAX_ACTIVE_TASKS_PER_GROUP} active tasks, the most a group may have, so ${doing} is refused. ` +
+    'Cancel or pause one of them first (list_tasks shows them).'
+  );
 }
 
-/** A runaway agent must not be able to fill the store with schedules. */
-export const MAX_ACTIVE_TASKS_PER_GROUP = 100;
+function assertRoomFor(ctx: OpContext, groupId: number, doing: string): void {
+  const refused = capRefusal(ctx, groupId, doing);
+  if (refused) throw new OpError(refused);
+}
 
 export const newTaskId = () => `t${randomBytes(4).toString('hex')}`;
 
@@ -74,13 +80,13 @@ export function summarizeTask(store: Store, task: Task, timeZone: string) {
 const summary = (ctx: OpContext, task: Task) => summarizeTask(ctx.store, task, ctx.host.tasks.timeZone);
 
 /** pause/resume/cancel: refuse when `refusal` says why, else apply `patch`. */
-function lifecycleOp(refusal: (task: Task) => string | false, patch: (task: Task, now: number, timeZone: string) => TaskPatch) {
+function lifecycleOp(refusal: (task: Task, ctx: OpContext) => string | false, patch: (task: Task, now: number, timeZone: string) => TaskPatch) {
   return op({
     mainOnly: false,
     args: taskIdArgs,
     run: (ctx, { task_id }) => {
       const task = visibleTask(ctx, task_id);
-      const refused = refusal(task);
+      const refused = refusal(task, ctx);
       if (refused) throw new OpError(refused);
       const now = ctx.host.tasks.now();
       const updated = ctx.store.tasks.update(task.id, patch(task, now, ctx.host.tasks.timeZone), now);
@@ -96,9 +102,7 @@ export const taskOps: Record<string, Op<unknown>> = {
     args: scheduleTaskArgs,
     run: (ctx, args) => {
       const group = targetGroup(ctx, args.target_group);
-      if (ctx.store.tasks.countActive(group.id) >= MAX_ACTIVE_TASKS_PER_GROUP) {
-        throw new OpError(`The group "${group.folder}" already has ${MAX_ACTIVE_TASKS_PER_GROUP} active tasks; cancel some first.`);
-      }
+      assertRoomFor(ctx, group.id, 'scheduling another');
       const s = schedule(args.schedule_type, args.schedule_value, ctx.host.tasks);
       const task = ctx.store.tasks.create(
         {
@@ -149,6 +153,7 @@ export const taskOps: Record<string, Op<unknown>> = {
         // A new schedule revives a finished one-off; a paused task stays paused until resumed.
         if (task.status === 'paused') patch.nextRun = null;
         else Object.assign(patch, { nextRun: s.first, status: 'active' });
+        if (task.status === 'completed') assertRoomFor(ctx, task.groupId, `reviving task ${task.id}`);
       }
       if (Object.keys(patch).length === 0) throw new OpError('Nothing to update: give a prompt, schedule or context_mode.');
       const updated = ctx.store.tasks.update(task.id, patch, ctx.host.tasks.now());
@@ -163,7 +168,8 @@ export const taskOps: Record<string, Op<unknown>> = {
   ),
 
   resume_task: lifecycleOp(
-    (task) => task.status !== 'paused' && `Task ${task.id} is ${task.status}, not paused.`,
+    (task, ctx) =>
+      task.status !== 'paused' ? `Task ${task.id} is ${task.status}, not paused.` : capRefusal(ctx, task.groupId, `resuming task ${task.id}`),
     (task, now, timeZone) => {
       const s = { type: task.scheduleType, value: task.scheduleValue, anchorAt: task.anchorAt };
       // A one-off whose time passed while paused runs once, now — like any occurrence missed while down.

@@ -2,7 +2,8 @@
 // Pure functions of (schedule, time zone, now), so they are tested with any clock.
 import { Cron } from 'croner';
 import type { ScheduleType } from '../store/types.js';
-import { isoInZone } from '../time.js';
+import { formatTime, isoInZone } from '../time.js';
+import { gapWindows, GapSearchTooLong, smallestGap, type Gap } from './cron-gap.js';
 
 export type { ScheduleType } from '../store/types.js';
 
@@ -92,6 +93,30 @@ export interface ScheduleRules {
   minIntervalMs: number;
 }
 
+/** Cron runs fall on whole minutes, so any two are at least this far apart. */
+const CRON_GRANULARITY_MS = 60_000;
+
+/** Refuse a cron expression with any two consecutive runs closer than the floor, within the next year. */
+function assertCronFloor(expression: string, cron: Cron, { timeZone, now, minIntervalMs }: ScheduleRules): void {
+  if (minIntervalMs <= CRON_GRANULARITY_MS) return;
+  const floor = formatDuration(minIntervalMs);
+  const next = (after: number) => cron.nextRun(new Date(after))?.getTime() ?? null;
+  let gap: Gap | null;
+  try {
+    gap = smallestGap({ next, timeZone, windows: gapWindows(now, timeZone), stopBelow: minIntervalMs });
+  } catch (err) {
+    if (!(err instanceof GapSearchTooLong)) throw err;
+    throw new ScheduleError(`The cron expression "${expression}" has too many run times a day to check; runs must be at least ${floor} apart. Use fewer times, or an interval.`);
+  }
+  if (gap && gap.ms < minIntervalMs) {
+    throw new ScheduleError(
+      `The cron expression "${expression}" runs too often: two runs only ${formatDuration(gap.ms)} apart ` +
+        `(${formatTime(gap.at, timeZone)} and ${formatTime(gap.at + gap.ms, timeZone)}), but runs must be at least ${floor} apart. ` +
+        `Choose run times at least ${floor} apart, or use an interval.`,
+    );
+  }
+}
+
 /** Validate a requested schedule; returns it normalized with its first occurrence. */
 export function parseSchedule(type: string, value: string, rules: ScheduleRules): Schedule & { first: number } {
   const { timeZone, now } = rules;
@@ -99,14 +124,17 @@ export function parseSchedule(type: string, value: string, rules: ScheduleRules)
   switch (type) {
     case 'cron': {
       const expression = value.trim().replace(/\s+/g, ' ');
-      const first = cronOf(expression, timeZone).nextRun(new Date(now));
+      const cron = cronOf(expression, timeZone);
+      const first = cron.nextRun(new Date(now));
       if (!first) throw new ScheduleError(`The cron expression "${expression}" never matches a future time.`);
+      assertCronFloor(expression, cron, rules);
       return { type, value: expression, anchorAt: now, first: first.getTime() };
     }
     case 'interval': {
       const ms = parseDuration(value);
       if (ms < rules.minIntervalMs) {
-        throw new ScheduleError(`Interval "${value}" is too short: the minimum is ${formatDuration(rules.minIntervalMs)}.`);
+        const floor = formatDuration(rules.minIntervalMs);
+        throw new ScheduleError(`Interval "${value}" is too short: a task may repeat at most every ${floor}. Use an interval of ${floor} or more.`);
       }
       return { type, value: formatDuration(ms), anchorAt: now, first: now + ms };
     }

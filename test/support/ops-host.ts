@@ -1,5 +1,4 @@
-import type { OpHost } from '../../src/ops/registry.js';
-import type { TaskEnv } from '../../src/ops/task-ops.js';
+import type { OpHost, TaskEnv } from '../../src/ops/op.js';
 import type { Store } from '../../src/store/store.js';
 
 /** What ops borrow from the host, for tests that call them directly: the store, and the given task clock. */

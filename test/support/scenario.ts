@@ -33,6 +33,17 @@ export function stepScript(steps: Record<string, Block[]>): Script {
   };
 }
 
+/** Say a step's name in `chatId` and resolve with its `RESULT <step>:` reply (what its tools returned). */
+export function runStep(h: Harness, chatId: string, step: string, timeoutMs = 30_000): Promise<string> {
+  const after = h.app.store.recentMessages(chatId, 1).at(-1)?.id ?? 0;
+  sayIn(h, chatId, step);
+  return waitFor(
+    () => h.app.store.recentMessages(chatId, 100).find((m) => m.id > after && m.fromAssistant && m.text.startsWith(`RESULT ${step}:`))?.text,
+    timeoutMs,
+    () => `the result of "${step}" in ${chatId} (log: ${h.logFile})`,
+  );
+}
+
 export function addGroup(h: Harness, folder: string, opts: { isMain?: boolean; containerConfig?: Record<string, unknown> } = {}): Group {
   return h.app.orchestrator.registerGroup({
     channel: 'local',
