@@ -57,6 +57,13 @@ export function allMounts(spec: SandboxSpec): Mount[] {
   return [...spec.mounts, ...(app ? APP_PARTS.map((p) => ({ host: path.join(app, p), sandbox: `${APP_MOUNT}/${p}`, readonly: true })) : [])];
 }
 
+/** The host's /usr read-only and the top-level dirs around it in the same shape (real dirs bound, links made). */
+export function hostRootArgs(layout: HostLayout = hostLayout()): string[] {
+  const a = ['--ro-bind', '/usr', '/usr'];
+  for (const [dir, target] of Object.entries(layout.topLevel)) a.push(...(target === null ? ['--ro-bind', dir, dir] : ['--symlink', target, dir]));
+  return a;
+}
+
 /**
  * The bwrap argv (without the binary) for a spec. Pure apart from `hostLayout()` (pass `layout` in tests).
  * Generated /etc files and the seccomp filter are read from fds DATA_FD.. (see `bwrapFdData`); the caller provides them.
@@ -71,11 +78,7 @@ export function bwrapArgs(spec: SandboxSpec, layout: HostLayout = hostLayout()):
     '--clearenv',
   ];
   for (const [k, v] of Object.entries(spec.env)) a.push('--setenv', k, v);
-  a.push('--ro-bind', '/usr', '/usr');
-  for (const [dir, target] of Object.entries(layout.topLevel)) {
-    if (target === null) a.push('--ro-bind', dir, dir);
-    else a.push('--symlink', target, dir);
-  }
+  a.push(...hostRootArgs(layout));
   if (layout.nodePrefix) a.push('--ro-bind', layout.nodePrefix, layout.nodePrefix);
   a.push('--perms', '0755', '--dir', '/etc');
   for (const f of ETC_BINDS) a.push('--ro-bind-try', f, f);

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { hostLayout } from './bwrap-args.js';
+import { hostRootArgs } from './bwrap-args.js';
 import { feedFds } from './bwrap-spawn.js';
 import type { Availability } from './runtime.js';
 import { seccompArch, seccompProgram } from './seccomp.js';
@@ -29,9 +29,7 @@ export async function probeBwrap(bin: string | undefined): Promise<Availability>
   if (!bin) return { ok: false, reason: BWRAP_MISSING };
   const arch = seccompArch();
   if (!arch) return { ok: false, reason: `the bubblewrap sandbox's seccomp filter knows x86_64 and aarch64, not ${process.arch}` };
-  const args = ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--seccomp', '3', '--ro-bind', '/usr', '/usr'];
-  for (const [dir, target] of Object.entries(hostLayout().topLevel))
-    args.push(...(target === null ? ['--ro-bind', dir, dir] : ['--symlink', target, dir]));
+  const args = ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--seccomp', '3', ...hostRootArgs()];
   args.push('--proc', '/proc', '--dev', '/dev', '--', 'true');
   // As root, probe as an unprivileged uid: that is how sandboxes run, and what needs user namespaces.
   const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
