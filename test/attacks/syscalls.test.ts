@@ -72,7 +72,7 @@ const ATTACKS: Attack[] = [
     title: 'cannot mount a filesystem',
     calls: [
       ['mount', 'none', '/tmp', 'tmpfs', 0, 0], ['umount2', '/proc', 2], ['fsopen', 'tmpfs', 0], ['fsconfig', -1, 0, 0, 0, 0], ['fsmount', -1, 0, 0],
-      ['fspick', AT_FDCWD, '/', 0], ['open_tree', AT_FDCWD, '/', 1], ['move_mount', -1, '', AT_FDCWD, '/tmp', 0], ['mount_setattr', AT_FDCWD, '/', 0, 0, 0],
+      ['fspick', AT_FDCWD, '/', 0], ['open_tree', AT_FDCWD, '/', 1], ['open_tree_attr', AT_FDCWD, '/', 1, 0, 0], ['move_mount', -1, '', AT_FDCWD, '/tmp', 0], ['mount_setattr', AT_FDCWD, '/', 0, 0, 0],
     ],
     shell: 'mount -t tmpfs none /tmp',
   },
