@@ -11,6 +11,10 @@ import { APP_ROOT } from '../src/app-root.js';
 import { loadConfig } from '../src/config.js';
 import type { RuntimeKind, SandboxRuntime } from '../src/sandbox/runtime.js';
 import { createRuntime, usesImage } from '../src/sandbox/select.js';
+import { bwrapArgs, bwrapFdData } from '../src/sandbox/bwrap-args.js';
+import { findBwrap } from '../src/sandbox/bwrap-probe.js';
+import { spawnBwrap } from '../src/sandbox/bwrap-spawn.js';
+import { seccompArch, seccompProgram } from '../src/sandbox/seccomp.js';
 import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
 import { measureProxyOverhead } from './proxy.js';
@@ -185,6 +189,36 @@ async function sandboxStart(runtime: SandboxRuntime, command: string[]): Promise
   return samples;
 }
 
+/**
+ * Cost of the seccomp filter: bwrap start → exit of `true` with and without `--seccomp`, alternating, the same
+ * argv otherwise (spawned directly, without the runtime's bookkeeping, so only the filter differs).
+ */
+async function seccompCost(): Promise<{ withFilter: ReturnType<typeof stats>; without: ReturnType<typeof stats> }> {
+  const bin = findBwrap()!;
+  const spec = {
+    name: `bench-seccomp-${process.pid}`, labels: {}, mounts: [], workdir: '/tmp', env: { PATH: '/usr/bin:/bin' },
+    user: { uid: 1000, gid: 1000 }, network: { mode: 'none' as const }, limits: {}, command: ['true'],
+  };
+  const args = bwrapArgs(spec);
+  const at = args.indexOf('--seccomp');
+  const variants = {
+    withFilter: { args, data: bwrapFdData(spec, seccompProgram(seccompArch()!)) },
+    without: { args: [...args.slice(0, at), ...args.slice(at + 2)], data: bwrapFdData(spec, Buffer.alloc(0)).slice(0, -1) },
+  };
+  const samples = { withFilter: [] as number[], without: [] as number[] };
+  for (let i = 0; i < SANDBOX_STARTS + 2; i++) {
+    for (const key of ['withFilter', 'without'] as const) {
+      const t0 = performance.now();
+      const child = await spawnBwrap({ bin, ...variants[key], user: spec.user, cgroups: [] });
+      child.stdout!.resume();
+      child.stderr!.resume();
+      await new Promise((r) => child.on('close', r));
+      if (i >= 2) samples[key].push(performance.now() - t0);
+    }
+  }
+  return { withFilter: stats(samples.withFilter), without: stats(samples.without) };
+}
+
 function codeSize() {
   const count = (dir: string): { files: number; lines: number } => {
     let files = 0;
@@ -251,6 +285,8 @@ async function main() {
     console.log(`${rt.kind}: sandbox start → exit, \`true\``, startTrue);
     const startNode = stats(await sandboxStart(rt, ['node', '-e', '0']));
     console.log(`${rt.kind}: sandbox start → exit, \`node -e 0\``, startNode);
+    const seccomp = rt.kind === 'bwrap' ? await seccompCost() : undefined;
+    if (seccomp) console.log('bwrap: start → exit of `true` with / without the seccomp filter (ms)', seccomp.withFilter, seccomp.without);
     const warmRun = await warmOverhead(rt);
     const warm = stats(warmRun.inbound);
     const outbound = stats(warmRun.outbound);
@@ -261,7 +297,7 @@ async function main() {
     const cold = stats(await coldOverhead(rt));
     console.log(`${rt.kind}: message → model request, cold sandbox (ms)`, cold);
     backends[rt.kind] = {
-      sandboxStart: { true: startTrue, node: startNode },
+      sandboxStart: { true: startTrue, node: startNode, ...(seccomp ? { seccompFilter: seccomp } : {}) },
       hostOverhead: { warm, cold, outboundWarm: outbound },
       memory: warmRun.memory,
     };

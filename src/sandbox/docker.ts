@@ -1,6 +1,5 @@
 // Docker and Podman backends: the same hardened `create` flags (Podman accepts Docker's), differing in how they
-// list containers, report limits and (Podman) map users and rlimits. Facts behind the flags:
-// /work/shared/design/research/runtimes.md §4.1, §4.2, §6.
+// list containers, report limits and (Podman) map users and rlimits.
 import fs from 'node:fs';
 import { firstLine, runCli, type CliResult } from './cli.js';
 import { assertPlainPaths, EngineRuntime, type ContainerInfo, type CreateContext, type EngineOptions } from './engine.js';
