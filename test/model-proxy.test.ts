@@ -38,7 +38,7 @@ async function proxy(opts: Partial<ModelProxyOptions> = {}) {
     upstreamUrl: fake.url,
     credentials: { apiKey: 'sk-real' },
     log,
-    onUsage: (u) => usage.push({ ...u }),
+    reserve: () => ({ ok: true, ticket: { settle: (u) => void usage.push({ ...u }), release: () => undefined } }),
     ...opts,
   });
   return { socketPath, usage, close: p.close };
@@ -144,7 +144,7 @@ describe('model proxy', () => {
     expect((await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'), { 'x-api-key': 'sk-guess' })).status).toBe(401);
     const files = await call({ socketPath: p.socketPath }, '/v1/files', {});
     expect(files.status).toBe(403);
-    expect(JSON.parse(files.body.toString()).error.message).toMatch(/only forwards model calls, not POST \/v1\/files/);
+    expect(JSON.parse(files.body.toString()).error.message).toMatch(/only forwards model calls, not POST "\/v1\/files"/);
     expect((await call({ socketPath: p.socketPath }, '/v1/messages/batches', {})).status).toBe(403);
     expect((await call({ socketPath: p.socketPath }, '/v1/organizations/me', undefined, {}, 'GET')).status).toBe(403);
     expect((await call({ socketPath: p.socketPath }, '/v1/models', undefined, {}, 'GET')).status).toBe(200);
@@ -153,7 +153,7 @@ describe('model proxy', () => {
   });
 
   it('answers a refused call (spent budget) with an API error the SDK surfaces, without calling upstream', async () => {
-    const p = await proxy({ admit: () => ({ ok: false, message: 'budget spent for today' }) });
+    const p = await proxy({ reserve: () => ({ ok: false, message: 'budget spent for today' }) });
     const before = fake.requests.length;
     const res = await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'));
     await p.close();

@@ -130,7 +130,7 @@ describe('per-group limits (container_config)', () => {
   });
 
   it('refuse bad values with the group, the field and what is allowed', () => {
-    expect(() => groupLimits({ limits: { memoryMb: 10 } }, 'Family')).toThrow(/container_config\.limits of group "Family" is invalid \(memoryMb: .*\)\. Allowed: memoryMb \(≥ 64\)/);
+    expect(() => groupLimits({ limits: { memoryMb: 10 } }, 'Family')).toThrow(/container_config of group "Family" is invalid: limits\.memoryMb: .*\. Allowed: .*memoryMb ≥ 64/);
     expect(() => groupLimits({ limits: { ram: 5 } }, 'Family')).toThrow(/Unrecognized key.*"ram"/);
     expect(() => groupLimits({ limits: 'lots' }, 'Family')).toThrow(/invalid/);
   });
