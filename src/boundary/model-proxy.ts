@@ -45,8 +45,10 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Bytes of request JSON per input token, for the input half of a call's reservation (text runs ~4 bytes/token). */
 const BYTES_PER_TOKEN = 4;
 
-// Hop-by-hop, length and credential headers never cross the proxy from the sandbox side.
+// Hop-by-hop, length and credential headers never cross the proxy from the sandbox side …
 const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'x-api-key', 'authorization', 'proxy-authorization']);
+// … and the upstream connection's own keep-alive terms do not apply to the sandbox's connection.
+const DROP_FROM_UPSTREAM = new Set(['connection', 'keep-alive']);
 
 const apiError = (res: ServerResponse, status: number, type: string, message: string) => {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -141,7 +143,7 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
     const up = send({ protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path, headers }, (upRes) => {
       answered = true;
       upRes.on('error', () => undefined); // cut short: the meter reports what arrived, the client sees the cut
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      res.writeHead(upRes.statusCode ?? 502, Object.fromEntries(Object.entries(upRes.headers).filter(([k]) => !DROP_FROM_UPSTREAM.has(k))));
       if (ticket) meterResponse(upRes, (usage) => (usage ? ticket.settle(usage) : ticket.release()));
       upRes.pipe(res);
     });
