@@ -29,14 +29,14 @@ export interface ModelProxyOptions {
 
 /**
  * What a sandbox may call with the real credential: the model, nothing else on the account (files, batches,
- * admin). Matched against the raw request path, before any decoding, and forwarded exactly as matched: every
- * character is plain, so no dot segment, encoded dot or slash, backslash or empty segment can get through to
- * climb out of the upstream's base path.
+ * models, admin). The CLI calls only POST /v1/messages?beta=true; count_tokens (free) was called at start by
+ * earlier CLI versions. Matched against the raw request path, before any decoding, and forwarded exactly as
+ * matched: every character is plain, so no dot segment, encoded dot or slash, backslash or empty segment can
+ * get through to climb out of the upstream's base path.
  */
-const ROUTES: { method: string; path: RegExp; modelCall: boolean }[] = [
-  { method: 'POST', path: /^\/v1\/messages$/, modelCall: true },
-  { method: 'POST', path: /^\/v1\/messages\/count_tokens$/, modelCall: false },
-  { method: 'GET', path: /^\/v1\/models(\/[A-Za-z0-9][\w.-]*)?$/, modelCall: false },
+const ROUTES: { method: string; path: string; modelCall: boolean }[] = [
+  { method: 'POST', path: '/v1/messages', modelCall: true },
+  { method: 'POST', path: '/v1/messages/count_tokens', modelCall: false },
 ];
 /** Query strings the SDK sends (`?beta=true`): plain name=value pairs. */
 const QUERY = /^(\?[\w.~=&%+,-]*)?$/;
@@ -77,7 +77,7 @@ function matchRoute(method: string, target: string) {
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? '' : target.slice(q);
-  const route = QUERY.test(query) ? ROUTES.find((r) => r.method === method && r.path.test(path)) : undefined;
+  const route = QUERY.test(query) ? ROUTES.find((r) => r.method === method && r.path === path) : undefined;
   return route && { route, path, query };
 }
 
