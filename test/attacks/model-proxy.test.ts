@@ -160,26 +160,27 @@ describe('attack: endpoints other than the model', () => {
   });
 });
 
-describe('attack: parallel calls against a small daily budget', () => {
-  const setup = (budget: number) => {
-    const store = new Store(openDatabase(':memory:'));
-    const log = pino({ level: 'silent' });
-    const config = loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_TZ: 'UTC', HOME: '/nonexistent-home' });
-    const policy = new GroupPolicy({ store, config, log, protectedPaths: [], projectDir: '/nonexistent-project' });
-    const group = store.registerGroup({ channel: 'local', chatId: 'local:g', name: 'G', folder: 'g', trigger: '@Andy', requiresTrigger: true, isMain: false });
-    store.setContainerConfig(group.id, { dailyTokenBudget: budget });
-    /** The worst moment seen: tokens recorded plus tokens reserved, checked on every reservation. */
-    let peak = 0;
-    const reserve = (tokens: number) => {
-      const verdict = policy.reserve(group.id, 'r1', tokens);
-      const { used, reserved } = policy.budget(group.id);
-      peak = Math.max(peak, used + reserved);
-      return verdict;
-    };
-    const used = () => totalTokens(store.groupUsageSince(group.id, 0));
-    return { policy, group, reserve, used, peak: () => peak };
+/** A group with a daily budget, and a `reserve` for the proxy that also tracks the worst moment: used + reserved. */
+function setup(budget: number) {
+  const store = new Store(openDatabase(':memory:'));
+  const log = pino({ level: 'silent' });
+  const config = loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_TZ: 'UTC', HOME: '/nonexistent-home' });
+  const policy = new GroupPolicy({ store, config, log, protectedPaths: [], projectDir: '/nonexistent-project' });
+  const group = store.registerGroup({ channel: 'local', chatId: 'local:g', name: 'G', folder: 'g', trigger: '@Andy', requiresTrigger: true, isMain: false });
+  store.setContainerConfig(group.id, { dailyTokenBudget: budget });
+  /** The worst moment seen: tokens recorded plus tokens reserved, checked on every reservation. */
+  let peak = 0;
+  const reserve = (tokens: number) => {
+    const verdict = policy.reserve(group.id, 'r1', tokens);
+    const { used, reserved } = policy.budget(group.id);
+    peak = Math.max(peak, used + reserved);
+    return verdict;
   };
+  const used = () => totalTokens(store.groupUsageSince(group.id, 0));
+  return { policy, group, reserve, used, peak: () => peak };
+}
 
+describe('attack: parallel calls against a small daily budget', () => {
   it('twelve calls at once: only what fits is admitted, the rest get the budget error, and usage stays within the budget', async () => {
     const body = call(1000, { delay: 300 });
     const reservation = 1000 + Math.ceil(Buffer.byteLength(body) / 4);
