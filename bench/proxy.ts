@@ -60,7 +60,7 @@ export async function measureProxyOverhead() {
     upstreamUrl: fake.url,
     credentials: { apiKey: 'sk-bench' },
     log: pino({ level: 'silent' }),
-    onUsage: (u) => usage.push(u.outputTokens),
+    reserve: () => ({ ok: true, ticket: { settle: (u) => void usage.push(u.outputTokens), release: () => undefined } }),
   });
   const bridge = await startSocketBridge(join(dir, 'model.sock'));
   const body = JSON.stringify({

@@ -38,7 +38,7 @@ async function proxy(opts: Partial<ModelProxyOptions> = {}) {
     upstreamUrl: fake.url,
     credentials: { apiKey: 'sk-real' },
     log,
-    onUsage: (u) => usage.push({ ...u }),
+    reserve: () => ({ ok: true, ticket: { settle: (u) => void usage.push({ ...u }), release: () => undefined } }),
     ...opts,
   });
   return { socketPath, usage, close: p.close };
@@ -73,6 +73,16 @@ function usageIn(sse: Buffer): MeteredUsage {
 }
 
 describe('model proxy', () => {
+  it('reads usage from SSE split anywhere, with CRLF line ends and unnamed events', () => {
+    const stream =
+      'event: message_start\r\ndata: {"type":"message_start","message":{"model":"m","usage":{"input_tokens":12,"output_tokens":1,"cache_creation_input_tokens":5}}}\r\n\r\n' +
+      'event: content_block_delta\r\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"h\u00e9"}}\r\n\r\n' +
+      ': a comment\r\ndata: {"type":"message_delta","usage":{"output_tokens":7}}\r\n\r\n';
+    const p = new SseUsageParser();
+    for (const byte of Buffer.from(stream)) p.push(Buffer.from([byte]));
+    expect(p.usage).toEqual({ inputTokens: 12, outputTokens: 7, cacheCreationInputTokens: 5, cacheReadInputTokens: 0, model: 'm' });
+  });
+
   it('passes the streamed response through byte for byte and records its usage', async () => {
     const p = await proxy();
     const viaProxy = await call({ socketPath: p.socketPath }, '/v1/messages?beta=true', messages('tool please'));
@@ -144,16 +154,17 @@ describe('model proxy', () => {
     expect((await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'), { 'x-api-key': 'sk-guess' })).status).toBe(401);
     const files = await call({ socketPath: p.socketPath }, '/v1/files', {});
     expect(files.status).toBe(403);
-    expect(JSON.parse(files.body.toString()).error.message).toMatch(/only forwards model calls, not POST \/v1\/files/);
+    expect(JSON.parse(files.body.toString()).error.message).toMatch(/only forwards model calls, not POST "\/v1\/files"/);
     expect((await call({ socketPath: p.socketPath }, '/v1/messages/batches', {})).status).toBe(403);
     expect((await call({ socketPath: p.socketPath }, '/v1/organizations/me', undefined, {}, 'GET')).status).toBe(403);
-    expect((await call({ socketPath: p.socketPath }, '/v1/models', undefined, {}, 'GET')).status).toBe(200);
+    expect((await call({ socketPath: p.socketPath }, '/v1/models', undefined, {}, 'GET')).status).toBe(403);
+    expect((await call({ socketPath: p.socketPath }, '/v1/messages/count_tokens', messages('hi'))).status).toBe(200);
     await p.close();
-    expect(fake.requests.slice(before).map((r) => r.path)).toEqual(['/v1/models']);
+    expect(fake.requests.slice(before).map((r) => r.path)).toEqual(['/v1/messages/count_tokens']);
   });
 
   it('answers a refused call (spent budget) with an API error the SDK surfaces, without calling upstream', async () => {
-    const p = await proxy({ admit: () => ({ ok: false, message: 'budget spent for today' }) });
+    const p = await proxy({ reserve: () => ({ ok: false, message: 'budget spent for today' }) });
     const before = fake.requests.length;
     const res = await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'));
     await p.close();

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { doctor } from '../src/cli/doctor.js';
 import { loadConfig } from '../src/config.js';
-import { groupLimits, sandboxLimits } from '../src/groups/container-config.js';
+import { sandboxLimits } from '../src/groups/container-config.js';
+import { validateContainerConfig } from '../src/groups/group-config.js';
 import { hostOs, installHint } from '../src/sandbox/install-hints.js';
 import type { Availability, LimitsReport, RuntimeKind, SandboxRuntime } from '../src/sandbox/runtime.js';
 import { autoOrder, selectRuntime } from '../src/sandbox/select.js';
@@ -130,8 +131,8 @@ describe('per-group limits (container_config)', () => {
   });
 
   it('refuse bad values with the group, the field and what is allowed', () => {
-    expect(() => groupLimits({ limits: { memoryMb: 10 } }, 'Family')).toThrow(/container_config\.limits of group "Family" is invalid \(memoryMb: .*\)\. Allowed: memoryMb \(≥ 64\)/);
-    expect(() => groupLimits({ limits: { ram: 5 } }, 'Family')).toThrow(/Unrecognized key.*"ram"/);
-    expect(() => groupLimits({ limits: 'lots' }, 'Family')).toThrow(/invalid/);
+    expect(() => validateContainerConfig({ limits: { memoryMb: 10 } }, 'Family')).toThrow(/container_config of group "Family" is invalid: limits\.memoryMb: .*\. Allowed: .*memoryMb ≥ 64/);
+    expect(() => validateContainerConfig({ limits: { ram: 5 } }, 'Family')).toThrow(/Unrecognized key.*"ram"/);
+    expect(() => validateContainerConfig({ limits: 'lots' }, 'Family')).toThrow(/invalid/);
   });
 });

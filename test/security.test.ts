@@ -48,10 +48,18 @@ describe('security features end to end', () => {
 
   it('a spent daily budget stops the next model call mid-run and every later run, with a clear note to the chat', async () => {
     h = await startHarness({ script: stepScript({ 'list files': bash('ls') }) });
-    h.app.store.setContainerConfig(1, { dailyTokenBudget: 100 });
-    await h.say('list files'); // the first call is admitted (nothing used yet) and spends far more than 100 tokens
+    // Once the first call is admitted (its reservation: max_tokens + body / 4), the budget becomes that plus a
+    // little; the call costs its input and a short answer, and the next one's reservation no longer fits.
+    const stop = h.fake.onRequest((r) => {
+      if (r.kind !== 'main') return;
+      stop();
+      h!.app.store.setContainerConfig(1, { dailyTokenBudget: r.body.max_tokens + Math.ceil(Buffer.byteLength(JSON.stringify(r.body)) / 4) + 1000 });
+    });
+    await h.say('list files');
     const [note] = await h.waitForReplies(1);
-    expect(note.text).toMatch(/^⚠️ This chat has used its daily model budget \([\d,]+ of 100 tokens\), so I can't answer until \d{4}-\d\d-\d\d 00:00 \+00:00\./);
+    expect(note.text).toMatch(
+      /^⚠️ This chat has nearly used its daily model budget \([\d,]+ of [\d,]+ tokens, and the next model call could take up to [\d,]+\), so I can't answer until \d{4}-\d\d-\d\d 00:00 \+00:00\./,
+    );
     const calls = h.fake.requests.filter((r) => r.kind === 'main').length;
     expect(calls).toBe(1); // the tool result never went back to the model
     await h.say('list files again');
@@ -59,7 +67,7 @@ describe('security features end to end', () => {
     expect(replies[1].text).toMatch(/daily model budget/);
     expect(h.fake.requests.filter((r) => r.kind === 'main').length).toBe(calls);
     const log = logLines(h);
-    expect(log.some((l) => /model proxy: call refused: This chat has used its daily model budget/.test(l.msg))).toBe(true);
+    expect(log.some((l) => /model proxy: call refused: This chat has nearly used its daily model budget/.test(l.msg))).toBe(true);
     expect(log.some((l) => l.msg === 'daily token budget spent; not starting the agent')).toBe(true);
     expect(h.app.store.recentRuns(5).map((r) => r.status)).toEqual(['failed']); // no retry burned more budget
   });

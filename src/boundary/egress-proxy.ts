@@ -31,6 +31,108 @@ const explain = (target: string, reason: string) =>
   `Carapace egress policy: ${target} is blocked (${reason}). This chat's agent can only reach the web sites on its ` +
   `allowed list; the owner can change that list from the main chat.\n`;
 
+/** What every handler of one proxy shares. */
+interface ProxyState {
+  opts: EgressProxyOptions;
+  lookup: Lookup;
+  privateAllow: Set<string>;
+  /** Open CONNECT tunnels, torn down when the proxy closes. */
+  tunnels: Set<Socket>;
+}
+
+/** Is `rawHost:port` allowed, and at which checked address? Every denial is logged. */
+async function decide(state: ProxyState, rawHost: string, port: number, method: string): Promise<Decision> {
+  const { opts, lookup, privateAllow } = state;
+  const host = normalizeHost(rawHost);
+  const deny = (status: number, reason: string): Decision => {
+    opts.log.warn({ host, port, method, reason }, 'egress denied');
+    return { ok: false, status, reason };
+  };
+  if (!allows(opts.rules(), host, port)) return deny(403, `${host}:${port} is not on this chat's allowed list`);
+  let addresses: string[];
+  try {
+    addresses = isIP(host) ? [host] : (await lookup(host)).map((a) => a.address);
+  } catch (err) {
+    return deny(502, `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const usable = addresses.filter((ip) => !forbiddenReason(ip) || privateAllow.has(`${ip}:${port}`));
+  if (usable.length === 0) {
+    const ip = addresses[0];
+    return deny(403, ip ? `${host} resolves to ${ip}, a ${forbiddenReason(ip)}` : `${host} has no address`);
+  }
+  opts.log.info({ host, port, method, ip: usable[0] }, 'egress allowed');
+  return { ok: true, ip: usable[0] };
+}
+
+function refuseTunnel(socket: Duplex, status: number, reason: string, target: string): void {
+  const body = explain(target, reason);
+  const text = status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : 'Bad Gateway';
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain; charset=utf-8\r\nx-carapace-egress: denied\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** HTTPS: a CONNECT tunnel to the checked address. */
+async function onConnect(state: ProxyState, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+  client.on('error', () => undefined);
+  const target = req.url ?? '';
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/.exec(target);
+  if (!m) return refuseTunnel(client, 400, 'CONNECT needs host:port', target);
+  const decision = await decide(state, m[1], Number(m[2]), 'CONNECT');
+  if (!decision.ok) return refuseTunnel(client, decision.status, decision.reason, target);
+  const upstream = connect({ host: decision.ip, port: Number(m[2]), timeout: CONNECT_TIMEOUT_MS });
+  state.tunnels.add(upstream);
+  upstream.once('connect', () => {
+    upstream.setTimeout(0);
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) upstream.write(head);
+    upstream.pipe(client).pipe(upstream);
+  });
+  const fail = (why: string) => {
+    if (upstream.connecting) refuseTunnel(client, 502, why, target);
+    else client.destroy();
+    upstream.destroy();
+  };
+  upstream.once('timeout', () => fail('the site did not answer in time'));
+  upstream.on('error', (err: NodeJS.ErrnoException) => fail(`connection failed: ${err.code ?? err.message}`));
+  upstream.once('close', () => {
+    state.tunnels.delete(upstream);
+    client.destroy();
+  });
+  client.once('close', () => upstream.destroy());
+}
+
+/** Plain HTTP: an absolute-URL request, forwarded to the checked address. */
+async function onRequest(state: ProxyState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const refuse = (status: number, reason: string, target: string) => {
+    if (res.headersSent) return void res.destroy();
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-carapace-egress': 'denied', connection: 'close' });
+    res.end(explain(target, reason));
+  };
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '');
+  } catch {
+    return refuse(400, 'send requests through this proxy with an absolute http:// URL', req.url ?? '');
+  }
+  if (url.protocol !== 'http:') return refuse(400, 'use CONNECT for https', url.href);
+  const port = Number(url.port || 80);
+  const decision = await decide(state, url.hostname, port, req.method ?? 'GET');
+  if (!decision.ok) return refuse(decision.status, decision.reason, url.host);
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+  headers.host = url.host;
+  const up = httpRequest({ host: decision.ip, port, method: req.method, path: url.pathname + url.search, headers, timeout: CONNECT_TIMEOUT_MS }, (upRes) => {
+    res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+    upRes.pipe(res);
+  });
+  up.on('timeout', () => up.destroy(new Error('the site did not answer in time')));
+  up.on('error', (err: NodeJS.ErrnoException) => refuse(502, `request failed: ${err.code ?? err.message}`, url.host));
+  res.on('close', () => up.destroy());
+  req.pipe(up);
+}
+
 /**
  * The sandbox's only way onto the web: an HTTP proxy (CONNECT for HTTPS, absolute-URL requests for plain HTTP)
  * on a Unix socket mounted into the sandbox. A destination must be on the group's list, is resolved here on the
@@ -38,104 +140,12 @@ const explain = (target: string, reason: string) =>
  * host, the LAN or a metadata service.
  */
 export async function startEgressProxy(opts: EgressProxyOptions): Promise<{ close(): Promise<void> }> {
-  const lookup = opts.lookup ?? defaultLookup;
-  const privateAllow = new Set(opts.privateAllow ?? []);
-  const tunnels = new Set<Socket>();
-
-  async function decide(rawHost: string, port: number, method: string): Promise<Decision> {
-    const host = normalizeHost(rawHost);
-    const deny = (status: number, reason: string): Decision => {
-      opts.log.warn({ host, port, method, reason }, 'egress denied');
-      return { ok: false, status, reason };
-    };
-    if (!allows(opts.rules(), host, port)) return deny(403, `${host}:${port} is not on this chat's allowed list`);
-    let addresses: string[];
-    try {
-      addresses = isIP(host) ? [host] : (await lookup(host)).map((a) => a.address);
-    } catch (err) {
-      return deny(502, `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    const usable = addresses.filter((ip) => !forbiddenReason(ip) || privateAllow.has(`${ip}:${port}`));
-    if (usable.length === 0) {
-      const ip = addresses[0];
-      return deny(403, ip ? `${host} resolves to ${ip}, a ${forbiddenReason(ip)}` : `${host} has no address`);
-    }
-    opts.log.info({ host, port, method, ip: usable[0] }, 'egress allowed');
-    return { ok: true, ip: usable[0] };
-  }
-
-  function refuseTunnel(socket: Duplex, status: number, reason: string, target: string): void {
-    const body = explain(target, reason);
-    const text = status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : 'Bad Gateway';
-    socket.end(
-      `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain; charset=utf-8\r\nx-carapace-egress: denied\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  }
-
-  async function onConnect(req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
-    client.on('error', () => undefined);
-    const target = req.url ?? '';
-    const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/.exec(target);
-    if (!m) return refuseTunnel(client, 400, 'CONNECT needs host:port', target);
-    const decision = await decide(m[1], Number(m[2]), 'CONNECT');
-    if (!decision.ok) return refuseTunnel(client, decision.status, decision.reason, target);
-    const upstream = connect({ host: decision.ip, port: Number(m[2]), timeout: CONNECT_TIMEOUT_MS });
-    tunnels.add(upstream);
-    upstream.once('connect', () => {
-      upstream.setTimeout(0);
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length) upstream.write(head);
-      upstream.pipe(client).pipe(upstream);
-    });
-    const fail = (why: string) => {
-      if (upstream.connecting) refuseTunnel(client, 502, why, target);
-      else client.destroy();
-      upstream.destroy();
-    };
-    upstream.once('timeout', () => fail('the site did not answer in time'));
-    upstream.on('error', (err: NodeJS.ErrnoException) => fail(`connection failed: ${err.code ?? err.message}`));
-    upstream.once('close', () => {
-      tunnels.delete(upstream);
-      client.destroy();
-    });
-    client.once('close', () => upstream.destroy());
-  }
-
-  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const refuse = (status: number, reason: string, target: string) => {
-      if (res.headersSent) return void res.destroy();
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-carapace-egress': 'denied', connection: 'close' });
-      res.end(explain(target, reason));
-    };
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '');
-    } catch {
-      return refuse(400, 'send requests through this proxy with an absolute http:// URL', req.url ?? '');
-    }
-    if (url.protocol !== 'http:') return refuse(400, 'use CONNECT for https', url.href);
-    const port = Number(url.port || 80);
-    const decision = await decide(url.hostname, port, req.method ?? 'GET');
-    if (!decision.ok) return refuse(decision.status, decision.reason, url.host);
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
-    headers.host = url.host;
-    const up = httpRequest({ host: decision.ip, port, method: req.method, path: url.pathname + url.search, headers, timeout: CONNECT_TIMEOUT_MS }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
-    up.on('timeout', () => up.destroy(new Error('the site did not answer in time')));
-    up.on('error', (err: NodeJS.ErrnoException) => refuse(502, `request failed: ${err.code ?? err.message}`, url.host));
-    res.on('close', () => up.destroy());
-    req.pipe(up);
-  }
-
-  const server = createServer((req, res) => void onRequest(req, res));
-  server.on('connect', (req, socket, head) => void onConnect(req, socket, head));
+  const state: ProxyState = { opts, lookup: opts.lookup ?? defaultLookup, privateAllow: new Set(opts.privateAllow ?? []), tunnels: new Set() };
+  const server = createServer((req, res) => void onRequest(state, req, res));
+  server.on('connect', (req, socket, head) => void onConnect(state, req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());
   server.maxConnections = opts.maxConnections ?? 128;
   return listenForSandbox(server, opts.socketPath, () => {
-    for (const t of tunnels) t.destroy();
+    for (const t of state.tunnels) t.destroy();
   });
 }

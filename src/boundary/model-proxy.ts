@@ -1,10 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
+import { sameSecret } from '../secret-compare.js';
 import { listenForSandbox } from './sandbox-socket.js';
 import { meterResponse, type MeteredUsage } from './usage-meter.js';
+
+/** One admitted model call: settled to the usage it reported, or released when it reported none. */
+export interface ModelCallTicket {
+  settle(usage: MeteredUsage): void;
+  release(): void;
+}
+export type CallAdmission = { ok: true; ticket: ModelCallTicket } | { ok: false; message: string };
 
 export interface ModelProxyOptions {
   socketPath: string;
@@ -13,34 +20,79 @@ export interface ModelProxyOptions {
   upstreamUrl: string;
   credentials: { apiKey?: string; oauthToken?: string };
   log: Logger;
-  /** Called with each request's arrival (for tracing/metrics). */
-  onRequest?: (path: string) => void;
-  /** Called once per model response with the tokens it reported. */
-  onUsage?: (usage: MeteredUsage) => void;
-  /** Asked before each model call; a refusal (e.g. the group's daily budget is spent) is answered without a call. */
-  admit?: () => { ok: true } | { ok: false; message: string };
+  /**
+   * Asked before each model call with the most it may cost (see `callEstimate`); a refusal (e.g. the group's
+   * daily budget cannot cover it) is answered without a call. The ticket is settled or released when it ends.
+   */
+  reserve?: (tokens: number) => CallAdmission;
 }
 
-/** What a sandbox may call with the real credential: the model, nothing else on the account (files, batches, admin). */
-const ROUTES: { method: string; path: RegExp; modelCall: boolean }[] = [
-  { method: 'POST', path: /^\/v1\/messages$/, modelCall: true },
-  { method: 'POST', path: /^\/v1\/messages\/count_tokens$/, modelCall: false },
-  { method: 'GET', path: /^\/v1\/models(\/[\w.-]+)?$/, modelCall: false },
+/**
+ * What a sandbox may call with the real credential: the model, nothing else on the account (files, batches,
+ * models, admin). The CLI calls only POST /v1/messages?beta=true; count_tokens (free) was called at start by
+ * earlier CLI versions. Matched against the raw request path, before any decoding, and forwarded exactly as
+ * matched: every character is plain, so no dot segment, encoded dot or slash, backslash or empty segment can
+ * get through to climb out of the upstream's base path.
+ */
+const ROUTES: { method: string; path: string; modelCall: boolean }[] = [
+  { method: 'POST', path: '/v1/messages', modelCall: true },
+  { method: 'POST', path: '/v1/messages/count_tokens', modelCall: false },
 ];
+/** Query strings the SDK sends (`?beta=true`): plain name=value pairs. */
+const QUERY = /^(\?[\w.~=&%+,-]*)?$/;
+/** The Messages API's own request size limit. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Bytes of request JSON per input token, for the input half of a call's reservation (text runs ~4 bytes/token). */
+const BYTES_PER_TOKEN = 4;
 
-// Hop-by-hop and credential headers never cross the proxy from the sandbox side.
-const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'x-api-key', 'authorization', 'proxy-authorization']);
+// Hop-by-hop, length and credential headers never cross the proxy from the sandbox side …
+const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'x-api-key', 'authorization', 'proxy-authorization']);
+// … and the upstream connection's own keep-alive terms do not apply to the sandbox's connection.
+const DROP_FROM_UPSTREAM = new Set(['connection', 'keep-alive']);
 
 const apiError = (res: ServerResponse, status: number, type: string, message: string) => {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ type: 'error', error: { type, message } }));
 };
 
-const sameSecret = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
+/**
+ * The most one call may cost: its `max_tokens` (the output cap, thinking included) plus its input, estimated as
+ * the body's bytes / 4. Text and JSON run 3–4 bytes a token, so this rarely underestimates; base64 images and
+ * PDFs it overestimates (an image is at most a few thousand tokens), which only makes a reservation larger
+ * than needed for that call — it is settled to the metered usage when the call ends.
+ */
+export function callEstimate(body: Buffer): number {
+  let maxTokens = 0;
+  try {
+    const value = JSON.parse(body.toString('utf8'))?.max_tokens;
+    if (Number.isSafeInteger(value) && value > 0) maxTokens = value;
+  } catch {
+    // not JSON: upstream refuses it, the reservation is released
+  }
+  return maxTokens + Math.ceil(body.length / BYTES_PER_TOKEN);
+}
+
+/** The allowed route for a raw request target, split into the path as matched and its query. */
+function matchRoute(method: string, target: string) {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? '' : target.slice(q);
+  const route = QUERY.test(query) ? ROUTES.find((r) => r.method === method && r.path === path) : undefined;
+  return route && { route, path, query };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    req.on('end', () => resolve(size <= MAX_BODY_BYTES ? Buffer.concat(chunks) : undefined));
+    req.on('error', () => resolve(undefined));
+  });
+}
 
 /**
  * The sandbox's only route to the model: an HTTP server on a Unix socket that is mounted into the sandbox.
@@ -51,50 +103,59 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
   const upstream = new URL(opts.upstreamUrl);
   const send = upstream.protocol === 'https:' ? httpsRequest : httpRequest;
   const basePath = upstream.pathname.replace(/\/$/, '');
+  const { log } = opts;
 
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const target = req.url ?? '';
     // The CLI presents the run token the way it would the real credential: as an API key or an OAuth bearer token.
     const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const presented = String(req.headers['x-api-key'] || bearer || '');
-    if (!sameSecret(presented, opts.token)) {
-      opts.log.warn({ path: req.url }, 'model proxy: request without the run token refused');
+    if (!sameSecret(String(req.headers['x-api-key'] || bearer || ''), opts.token)) {
+      log.warn({ target }, 'model proxy: request without the run token refused');
       return apiError(res, 401, 'authentication_error', 'invalid run token');
     }
-    const path = new URL(req.url ?? '/', 'http://proxy').pathname;
-    const route = ROUTES.find((r) => r.method === req.method && r.path.test(path));
-    if (!route) {
-      opts.log.warn({ method: req.method, path }, 'model proxy: route not allowed');
-      return apiError(res, 403, 'permission_error', `Carapace's model proxy only forwards model calls, not ${req.method} ${path}`);
+    const match = matchRoute(req.method ?? '', target);
+    if (!match) {
+      log.warn({ method: req.method, target }, 'model proxy: route not allowed');
+      return apiError(res, 403, 'permission_error', `Carapace's model proxy only forwards model calls, not ${req.method} ${JSON.stringify(target)}`);
     }
-    if (route.modelCall && opts.admit) {
-      const verdict = opts.admit();
-      if (!verdict.ok) {
-        opts.log.warn({ path }, `model proxy: call refused: ${verdict.message}`);
-        return apiError(res, 403, 'permission_error', verdict.message);
+    const body = await readBody(req);
+    if (!body) return apiError(res, 413, 'request_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    let ticket: ModelCallTicket | undefined;
+    if (match.route.modelCall && opts.reserve) {
+      const admission = opts.reserve(callEstimate(body));
+      if (!admission.ok) {
+        log.warn({ path: match.path }, `model proxy: call refused: ${admission.message}`);
+        return apiError(res, 403, 'permission_error', admission.message);
       }
+      ticket = admission.ticket;
     }
-    opts.onRequest?.(req.url ?? '/');
+    forward(req, res, basePath + match.path + match.query, body, ticket);
+  };
+
+  function forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer, ticket: ModelCallTicket | undefined): void {
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
     if (opts.credentials.apiKey) headers['x-api-key'] = opts.credentials.apiKey;
     else if (opts.credentials.oauthToken) headers['authorization'] = `Bearer ${opts.credentials.oauthToken}`;
     headers['accept-encoding'] = 'identity'; // so usage can be read off the stream (compressed answers are decoded too)
-    const up = send(
-      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: basePath + req.url, headers },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        if (route.modelCall && opts.onUsage) meterResponse(upRes, opts.onUsage);
-        upRes.pipe(res);
-      },
-    );
+    headers['content-length'] = String(body.length);
+    let answered = false;
+    const up = send({ protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path, headers }, (upRes) => {
+      answered = true;
+      upRes.on('error', () => undefined); // cut short: the meter reports what arrived, the client sees the cut
+      res.writeHead(upRes.statusCode ?? 502, Object.fromEntries(Object.entries(upRes.headers).filter(([k]) => !DROP_FROM_UPSTREAM.has(k))));
+      if (ticket) meterResponse(upRes, (usage) => (usage ? ticket.settle(usage) : ticket.release()));
+      upRes.pipe(res);
+    });
     up.on('error', (err) => {
+      if (!answered) ticket?.release(); // once answered, the meter settles it (a cut-off stream still cost tokens)
       opts.log.warn({ err: err.message }, 'model proxy: upstream request failed');
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `upstream unreachable: ${err.message}` } }));
     });
     res.on('close', () => up.destroy());
-    req.pipe(up);
-  };
+    up.end(body);
+  }
 
-  return listenForSandbox(createServer(handle), opts.socketPath);
+  return listenForSandbox(createServer((req, res) => void handle(req, res)), opts.socketPath);
 }

@@ -3,17 +3,22 @@
 import type { IncomingMessage } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Writable } from 'node:stream';
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import type { TokenUsage } from '../store/store.js';
 
 export type MeteredUsage = TokenUsage & { model?: string };
 
 const MAX_JSON_BYTES = 8 * 1024 * 1024;
+/** One SSE event's pending lines at most; usage events are tiny, a bigger one is text we need not read. */
+const MAX_EVENT_BYTES = 1024 * 1024;
 const FIELDS: [keyof TokenUsage, string][] = [
   ['inputTokens', 'input_tokens'],
   ['outputTokens', 'output_tokens'],
   ['cacheCreationInputTokens', 'cache_creation_input_tokens'],
   ['cacheReadInputTokens', 'cache_read_input_tokens'],
 ];
+/** The events that carry usage (an unnamed one might be either); text deltas are skipped without parsing. */
+const USAGE_EVENTS = new Set([undefined, 'message_start', 'message_delta']);
 
 /** Usage counts in an API object override what we have (message_delta carries cumulative counts). */
 function apply(into: MeteredUsage, usage: unknown): void {
@@ -24,113 +29,109 @@ function apply(into: MeteredUsage, usage: unknown): void {
   }
 }
 
-/** Incremental parser for the SSE events of a streamed Messages response. */
-export class SseUsageParser {
+/** Collects usage from the message objects of a response; `seen` once any message carried some. */
+class UsageCollector {
   readonly usage: MeteredUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
   seen = false;
-  private buffer = '';
-  private event = '';
-  private data: string[] = [];
-  private readonly decoder = new TextDecoder();
 
-  push(chunk: Buffer): void {
-    this.buffer += this.decoder.decode(chunk, { stream: true });
-    let start = 0;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n', start)) >= 0) {
-      const end = nl > start && this.buffer.charCodeAt(nl - 1) === 13 ? nl - 1 : nl; // CRLF
-      const line = this.buffer.slice(start, end);
-      start = nl + 1;
-      if (line === '') this.dispatch();
-      else if (line.startsWith('data:') && this.wanted()) this.data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
-      else if (line.startsWith('event:')) this.event = line.slice(6).trim();
-    }
-    this.buffer = this.buffer.slice(start);
+  /** A whole message (non-streamed answer, or message_start's `message`). */
+  message(message: any): void {
+    if (typeof message !== 'object' || message === null) return;
+    this.seen = true;
+    if (typeof message.model === 'string') this.usage.model = message.model;
+    apply(this.usage, message.usage);
   }
 
-  /** Only the two usage-bearing events are read (an unnamed one might be either); text deltas are skipped cheaply. */
-  private wanted(): boolean {
-    return this.event === '' || this.event === 'message_start' || this.event === 'message_delta';
-  }
-
-  private dispatch(): void {
-    this.event = '';
-    if (this.data.length === 0) return;
-    const raw = this.data.join('\n');
-    this.data = [];
-    let event: any;
-    try {
-      event = JSON.parse(raw);
-    } catch {
-      return; // not ours to judge; the client sees the same bytes
-    }
-    if (event?.type === 'message_start') {
-      this.seen = true;
-      if (typeof event.message?.model === 'string') this.usage.model = event.message.model;
-      apply(this.usage, event.message?.usage);
-    } else if (event?.type === 'message_delta') {
+  /** One parsed SSE event's JSON. */
+  event(event: any): void {
+    if (event?.type === 'message_start') this.message({ ...event.message, type: 'message' });
+    else if (event?.type === 'message_delta') {
       this.seen = true;
       apply(this.usage, event.usage);
     }
   }
 }
 
-/**
- * Watch an upstream response and call `onUsage` once with what it reported (also for a stream cut short).
- * Only attaches listeners: whoever pipes `res` onward still gets every byte unchanged.
- */
-export function meterResponse(res: IncomingMessage, onUsage: (u: MeteredUsage) => void): void {
-  const type = String(res.headers['content-type'] ?? '');
-  const sse = type.includes('text/event-stream');
-  if (!sse && !type.includes('application/json')) return;
-  const parser = new SseUsageParser();
-  const json: Buffer[] = [];
-  let jsonBytes = 0;
-  const consume = (chunk: Buffer) => {
-    if (sse) return parser.push(chunk);
-    jsonBytes += chunk.length;
-    if (jsonBytes <= MAX_JSON_BYTES) json.push(chunk);
-  };
-  let reported = false;
-  const finish = () => {
-    if (reported) return;
-    reported = true;
-    if (!sse && jsonBytes <= MAX_JSON_BYTES) {
+/** Incremental reader of the SSE events of a streamed Messages response. */
+export class SseUsageParser extends UsageCollector {
+  private readonly decoder = new TextDecoder();
+  private readonly parser: EventSourceParser = createParser({
+    maxBufferSize: MAX_EVENT_BYTES,
+    onEvent: (e: EventSourceMessage) => {
+      if (!USAGE_EVENTS.has(e.event)) return;
       try {
-        const body = JSON.parse(Buffer.concat(json).toString('utf8'));
-        if (body?.type === 'message') {
-          parser.seen = true;
-          if (typeof body.model === 'string') parser.usage.model = body.model;
-          apply(parser.usage, body.usage);
-        }
+        this.event(JSON.parse(e.data));
       } catch {
-        // an error body or truncated JSON carries no usage
+        // not ours to judge; the client sees the same bytes
       }
-    }
-    if (parser.seen) onUsage(parser.usage);
-  };
+    },
+    onError: () => this.parser.reset(), // an oversized event: skip it and read on
+  });
 
-  const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase();
-  const decoders: Record<string, () => Writable & NodeJS.ReadableStream> = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress };
-  if (encoding === 'identity') {
-    res.on('data', consume);
-    res.on('end', finish);
-    res.on('close', finish);
-    return;
+  push(chunk: Buffer): void {
+    this.parser.feed(this.decoder.decode(chunk, { stream: true }));
   }
+}
+
+/** The response as it reaches the client, or its decoded copy when upstream compressed it (undefined: unreadable). */
+function decodedCopy(res: IncomingMessage): NodeJS.ReadableStream | undefined {
+  const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding === 'identity') return res;
+  const decoders: Record<string, () => Writable & NodeJS.ReadableStream> = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress };
   const make = decoders[encoding];
-  if (!make) return; // an encoding we cannot read: the call goes unmetered rather than broken
+  if (!make) return undefined;
   const decoder = make();
-  decoder.on('data', consume);
-  decoder.on('end', finish);
-  decoder.on('error', finish);
   let ended = false;
-  const endDecoder = () => {
+  const end = () => {
     if (ended) return;
     ended = true;
     decoder.end();
   };
   res.on('data', (c: Buffer) => decoder.write(c));
-  res.on('end', endDecoder);
-  res.on('close', endDecoder);
+  res.on('end', end);
+  res.on('close', end);
+  return decoder;
+}
+
+/**
+ * Watch an upstream response and call `onDone` exactly once when it is over: with what it reported (also for a
+ * stream cut short), or with undefined when it reported no usage (an error, a body we cannot read).
+ * Only attaches listeners: whoever pipes `res` onward still gets every byte unchanged.
+ */
+export function meterResponse(res: IncomingMessage, onDone: (usage: MeteredUsage | undefined) => void): void {
+  let reported = false;
+  const report = (usage: MeteredUsage | undefined) => {
+    if (!reported) onDone(usage);
+    reported = true;
+  };
+  const type = String(res.headers['content-type'] ?? '');
+  const sse = type.includes('text/event-stream');
+  const copy = sse || type.includes('application/json') ? decodedCopy(res) : undefined;
+  if (!copy) {
+    res.once('close', () => report(undefined));
+    return;
+  }
+  const parser = new SseUsageParser();
+  const json: Buffer[] = [];
+  let jsonBytes = 0;
+  copy.on('data', (chunk: Buffer) => {
+    if (sse) return parser.push(chunk);
+    jsonBytes += chunk.length;
+    if (jsonBytes <= MAX_JSON_BYTES) json.push(chunk);
+  });
+  const finish = () => {
+    if (reported) return;
+    if (!sse && jsonBytes <= MAX_JSON_BYTES) {
+      try {
+        const body = JSON.parse(Buffer.concat(json).toString('utf8'));
+        if (body?.type === 'message') parser.message(body);
+      } catch {
+        // an error body or truncated JSON carries no usage
+      }
+    }
+    report(parser.seen ? parser.usage : undefined);
+  };
+  copy.on('end', finish);
+  copy.on('close', finish);
+  copy.on('error', finish);
 }

@@ -5,7 +5,7 @@ import { autoOrder, probeRuntimes, usesImage } from '../sandbox/select.js';
 import { localChatToken, startCarapace } from '../app.js';
 import { runTerminalChat } from '../channels/local/terminal-chat.js';
 import { readPairing } from '../channels/whatsapp/auth.js';
-import { readSecurityConfig } from '../groups/group-config.js';
+import { readContainerConfig } from '../groups/group-config.js';
 import { budgetState } from '../groups/group-policy.js';
 import { dataPaths } from '../fs/paths.js';
 import { createLogger } from '../log.js';
@@ -101,7 +101,7 @@ function status(store: Store, config: Config): void {
   console.log('Groups:');
   for (const g of store.listGroups()) {
     const pending = store.messagesAfter(g.chatId, g.cursor).length;
-    const { used, limit } = budgetState(store, g.id, readSecurityConfig(g.containerConfig).config.dailyTokenBudget, config.timeZone);
+    const { used, limit } = budgetState(store, g.id, readContainerConfig(g.containerConfig).config.dailyTokenBudget, config.timeZone);
     console.log(`  ${g.isMain ? '*' : ' '} ${g.name} (${g.chatId}) folder=${g.folder} trigger=${g.requiresTrigger ? g.trigger : 'none'} pending=${pending}`);
     console.log(`      tokens today: ${n(used)}${limit === undefined ? ' (no daily budget)' : ` of ${n(limit)} daily budget`}`);
   }

@@ -106,12 +106,11 @@ export class AgentRun {
         upstreamUrl: config.upstreamUrl,
         credentials: config.credentials,
         log: runLog,
-        admit: () => {
-          const verdict = policy.admit(this.group.id);
+        reserve: (tokens) => {
+          const verdict = policy.reserve(this.group.id, this.id, tokens);
           if (!verdict.ok) this.budgetRefusal = verdict.message;
           return verdict;
         },
-        onUsage: (usage) => policy.recordUsage(this.group.id, this.id, usage),
       });
       this.closers.push(model.close);
       const egress = await startEgressProxy({

@@ -6,7 +6,7 @@ import type { ChannelHost, ChatInfo } from '../channels/channel.js';
 import { GROUP_MOUNT } from '../ipc/protocol.js';
 import { groupMemory } from '../memory/templates.js';
 import { ensureSandboxDir, giveToSandbox } from '../fs/paths.js';
-import { groupLimits } from '../groups/container-config.js';
+import { validateContainerConfig } from '../groups/group-config.js';
 import type { Group, Store } from '../store/store.js';
 import { channelOf, type Core } from './core.js';
 
@@ -14,7 +14,7 @@ export type NewGroup = Parameters<Store['registerGroup']>[0];
 
 /** Register a chat as a group: its folder (with a starter CLAUDE.md) is created now. */
 export function registerGroup(core: Core, g: NewGroup): Group {
-  groupLimits(g.containerConfig ?? {}, g.name); // refuse bad limits now, not at the group's first run
+  validateContainerConfig(g.containerConfig ?? {}, g.name); // refuse a bad config now, not at the group's first run
   const group = core.store.registerGroup(g);
   prepareGroupFolder(core, group);
   return group;

@@ -1,5 +1,5 @@
-// The security-relevant part of a group's container_config (stored as JSON on the group). Other keys are kept
-// as they are for other features.
+// A group's container_config (JSON stored on the group): extra mounts, web destinations, daily token budget and
+// sandbox limits. Keys this module does not know belong to other features and are kept as they are.
 import { z } from 'zod';
 import { parseDomainRule } from '../boundary/egress-policy.js';
 
@@ -23,21 +23,66 @@ const domain = z.string().superRefine((entry, ctx) => {
   }
 });
 
-export const securityConfigSchema = z.looseObject({
-  additionalMounts: z.array(mountRequestSchema).max(32).optional(),
+export const limitsSchema = z
+  .object({
+    memoryMb: z.number().int().min(64),
+    pids: z.number().int().min(16),
+    cpus: z.number().positive().max(1024),
+    /** Wall-clock cap for one run (one sandbox's life). */
+    timeoutMs: z.number().int().min(1000),
+  })
+  .partial()
+  .strict();
+export type GroupLimits = z.infer<typeof limitsSchema>;
+
+/** Each setting on its own, so one bad setting never takes the others down with it. */
+const parts = {
+  additionalMounts: z.array(mountRequestSchema).max(32),
   /** Web destinations this group may reach; absent: the install's default list. */
-  egress: z.object({ allow: z.array(domain).max(500) }).strict().optional(),
+  egress: z.object({ allow: z.array(domain).max(500) }).strict(),
   /** Input + output tokens (cached included) per day in the install's time zone; absent: unlimited. */
-  dailyTokenBudget: z.number().int().positive().optional(),
-});
-export type SecurityConfig = z.infer<typeof securityConfigSchema>;
+  dailyTokenBudget: z.number().int().positive(),
+  /** Sandbox limits over the install's defaults, e.g. {"memoryMb": 1024, "pids": 256, "cpus": 0.5, "timeoutMs": 600000}. */
+  limits: limitsSchema,
+};
+type Part = keyof typeof parts;
+
+export type ContainerConfig = { [K in Part]?: z.infer<(typeof parts)[K]> };
 
 /**
- * The group's config, or — when it is malformed — one that fails closed: no extra mounts and no web access
- * (the budget stays unset rather than silencing the agent). `problem` says what was wrong.
+ * What a setting falls back to when the stored one is invalid: nothing extra for the security settings (no
+ * mounts, no web — never more than the owner asked for), the install's defaults for limits, and no budget.
  */
-export function readSecurityConfig(raw: Record<string, unknown>): { config: SecurityConfig; problem?: string } {
-  const parsed = securityConfigSchema.safeParse(raw);
-  if (parsed.success) return { config: parsed.data };
-  return { config: { additionalMounts: [], egress: { allow: [] } }, problem: z.prettifyError(parsed.error) };
+const FALLBACK: ContainerConfig = { additionalMounts: [], egress: { allow: [] }, limits: {}, dailyTokenBudget: undefined };
+
+const describe = (part: Part, error: z.ZodError) =>
+  error.issues.map((i) => `${[part, ...i.path].join('.')}: ${i.message}`).join('; ');
+
+/** Read a stored config leniently: every valid setting is kept, each invalid one replaced by its fallback. */
+export function readContainerConfig(raw: Record<string, unknown>): { config: ContainerConfig; problems: string[] } {
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const part of Object.keys(parts) as Part[]) {
+    if (raw[part] === undefined) continue;
+    const parsed = parts[part].safeParse(raw[part]);
+    if (parsed.success) config[part] = parsed.data;
+    else {
+      config[part] = FALLBACK[part];
+      problems.push(describe(part, parsed.error));
+    }
+  }
+  return { config: config as ContainerConfig, problems };
+}
+
+/** The check every write of a container_config goes through: throws an error naming each bad field. */
+export function validateContainerConfig(raw: Record<string, unknown>, groupName: string): ContainerConfig {
+  const { config, problems } = readContainerConfig(raw);
+  if (problems.length > 0) {
+    throw new Error(
+      `container_config of group "${groupName}" is invalid: ${problems.join('; ')}. Allowed: additionalMounts ` +
+        `[{hostPath, containerPath?, readonly?}], egress {allow: [domains]}, dailyTokenBudget (a positive whole number), ` +
+        `limits {memoryMb ≥ 64, pids ≥ 16, cpus > 0, timeoutMs ≥ 1000}.`,
+    );
+  }
+  return config;
 }

@@ -3,50 +3,14 @@
 // made from the main chat applies to live runs at once.
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { formatTime } from '../time.js';
 import type { Mount } from '../sandbox/runtime.js';
-import { totalTokens, type Group, type Store, type TokenUsage } from '../store/store.js';
+import type { Group, Store } from '../store/store.js';
 import { parseAllowlist, type DomainRule } from '../boundary/egress-policy.js';
-import { readSecurityConfig, type SecurityConfig } from './group-config.js';
+import { readContainerConfig, type ContainerConfig } from './group-config.js';
 import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
+import { TokenBudget, type BudgetState, type Reservation, type Verdict } from './token-budget.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** How far `timeZone`'s wall clock is ahead of UTC at `ms`. */
-function offsetMs(ms: number, timeZone: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
-    })
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, Number(p.value)]),
-  );
-  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return wall - Math.floor(ms / 1000) * 1000;
-}
-
-/** The instant local midnight began the day containing `ms` in `timeZone`. */
-export function startOfDay(ms: number, timeZone: string): number {
-  const local = ms + offsetMs(ms, timeZone);
-  const midnightWall = local - (((local % DAY_MS) + DAY_MS) % DAY_MS);
-  return midnightWall - offsetMs(midnightWall - offsetMs(ms, timeZone), timeZone);
-}
-
-export interface BudgetState {
-  limit?: number;
-  used: number;
-  /** When today's budget window ends. */
-  resetsAt: number;
-}
-
-/** Today's usage of a group against its limit (if any), in `timeZone`'s days. */
-export function budgetState(store: Store, groupId: number, limit: number | undefined, timeZone: string, now = Date.now()): BudgetState {
-  const start = startOfDay(now, timeZone);
-  const resetsAt = startOfDay(start + DAY_MS + 3 * 60 * 60 * 1000, timeZone); // +3 h: past any DST shift
-  return { limit, used: totalTokens(store.groupUsageSince(groupId, start)), resetsAt };
-}
-
-export type Verdict = { ok: true } | { ok: false; message: string };
+export { budgetState, startOfDay, type BudgetState, type Verdict } from './token-budget.js';
 
 export interface GroupPolicyDeps {
   store: Store;
@@ -60,15 +24,34 @@ export interface GroupPolicyDeps {
 
 export class GroupPolicy {
   private readonly defaultRules: DomainRule[];
+  private readonly tokens: TokenBudget;
+  /** The config problem last logged per group, so a bad config is reported once, not on every request. */
+  private readonly reported = new Map<number, string>();
 
   constructor(private readonly deps: GroupPolicyDeps) {
     this.defaultRules = parseAllowlist(deps.config.egress.defaultAllow);
+    this.tokens = new TokenBudget({
+      store: deps.store,
+      log: deps.log,
+      timeZone: deps.config.timeZone,
+      limitOf: (groupId) => {
+        const group = deps.store.groupById(groupId);
+        return group ? this.security(group).dailyTokenBudget : undefined;
+      },
+    });
   }
 
-  /** The group's security config; a malformed one is logged and replaced by one that fails closed. */
-  security(group: Group): SecurityConfig {
-    const { config, problem } = readSecurityConfig(group.containerConfig);
-    if (problem) this.deps.log.error({ group: group.folder, problem }, 'invalid container_config: no extra mounts, no web access');
+  /** The group's config; each invalid setting is replaced by its fallback and logged once. */
+  security(group: Group): ContainerConfig {
+    const { config, problems } = readContainerConfig(group.containerConfig);
+    const problem = problems.join('; ');
+    if (problem && this.reported.get(group.id) !== problem) {
+      this.reported.set(group.id, problem);
+      this.deps.log.warn(
+        { group: group.folder, problem },
+        'invalid container_config: the invalid settings fall back (no extra mounts, no web access, default limits, no budget); the valid ones apply',
+      );
+    }
     return config;
   }
 
@@ -79,28 +62,18 @@ export class GroupPolicy {
     return allow ? parseAllowlist(allow) : this.defaultRules;
   }
 
-  budget(groupId: number, now = Date.now()): BudgetState {
-    const group = this.deps.store.groupById(groupId);
-    const limit = group ? this.security(group).dailyTokenBudget : undefined;
-    return budgetState(this.deps.store, groupId, limit, this.deps.config.timeZone, now);
+  budget(groupId: number, now = Date.now()): BudgetState & { reserved: number } {
+    return this.tokens.state(groupId, now);
   }
 
-  /** May this group make another model call now? */
+  /** May this group start another run now (would a call like its last one fit in today's budget)? */
   admit(groupId: number): Verdict {
-    const { limit, used, resetsAt } = this.budget(groupId);
-    if (limit === undefined || used < limit) return { ok: true };
-    const n = (x: number) => x.toLocaleString('en-US');
-    return {
-      ok: false,
-      message:
-        `This chat has used its daily model budget (${n(used)} of ${n(limit)} tokens), so I can't answer until ` +
-        `${formatTime(resetsAt, this.deps.config.timeZone)}. The owner can raise the budget.`,
-    };
+    return this.tokens.admit(groupId);
   }
 
-  recordUsage(groupId: number, runId: string, usage: TokenUsage & { model?: string }): void {
-    this.deps.store.recordUsage({ ...usage, groupId, runId });
-    this.deps.log.debug({ groupId, run: runId, ...usage }, 'model usage');
+  /** Reserve the most one model call may cost before it goes out; the ticket settles it to the metered usage. */
+  reserve(groupId: number, runId: string, tokens: number): Reservation {
+    return this.tokens.reserve(groupId, runId, tokens);
   }
 
   /** The group's extra mounts that the allowlist permits; every refusal and downgrade is logged. */

@@ -2,7 +2,7 @@
 // came from — the group whose run directory it was found in — never from anything inside the request.
 import { z } from 'zod';
 import type { Group } from '../store/store.js';
-import { parseAllowlist } from '../boundary/egress-policy.js';
+import { validateContainerConfig } from '../groups/group-config.js';
 import { op, OpError, type Op, type OpContext } from './op.js';
 import { assertFolderName } from '../fs/paths.js';
 import { taskOps } from './task-ops.js';
@@ -114,7 +114,7 @@ const ops: Record<string, Op<unknown>> = {
     run: (ctx, { chatId, domains }) => {
       const group = authorizeGroup(ctx, chatId);
       try {
-        parseAllowlist(domains);
+        validateContainerConfig({ egress: { allow: domains } }, group.name);
       } catch (err) {
         throw new OpError((err as Error).message);
       }

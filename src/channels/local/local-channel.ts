@@ -1,11 +1,12 @@
 // The embedded default chat: a small HTTP server on loopback that serves the chat page
 // and a token-protected JSON + Server-Sent-Events API (also used by `carapace chat`).
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Channel, InboundSink, PairingPanel, SendOptions } from '../channel.js';
 import { PAGE_SCRIPT, PAGE_STYLE, WEB_PAGE } from './web-page.js';
+import { sameSecret } from '../../secret-compare.js';
 
 export const OWNER_CHAT_ID = 'local:owner';
 
@@ -62,7 +63,6 @@ export class LocalChannel implements Channel {
   readonly fallbackFolder = 'local';
   private readonly host: string;
   private readonly maxChars: number;
-  private readonly tokenDigest: Buffer;
   private readonly subscribers = new Set<Subscriber>();
   private server?: Server;
   private sink?: InboundSink;
@@ -74,7 +74,6 @@ export class LocalChannel implements Channel {
     if (!opts.token) throw new Error('LocalChannel needs a non-empty token');
     this.host = opts.host ?? '127.0.0.1';
     this.maxChars = opts.maxMessageChars ?? 32_000;
-    this.tokenDigest = sha256(opts.token);
   }
 
   owns(chatId: string): boolean {
@@ -158,8 +157,7 @@ export class LocalChannel implements Channel {
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const given = bearer ?? url.searchParams.get('token');
     if (!given) return false;
-    // Comparing fixed-length digests keeps the check constant-time regardless of the guess's length.
-    return timingSafeEqual(sha256(given), this.tokenDigest);
+    return sameSecret(given, this.opts.token);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
