@@ -86,6 +86,6 @@ describe('carapace command', () => {
     expect(run(['status'], dir).stdout).toMatch(/No data yet at .*: start Carapace with `npm start`/);
     const bad = run(['frobnicate'], dir);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/Unknown command "frobnicate"[\s\S]*carapace start/);
+    expect(bad.stderr).toMatch(/unknown command 'frobnicate'[\s\S]*carapace help/);
   });
 });

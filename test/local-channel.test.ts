@@ -208,7 +208,7 @@ describe('runTerminalChat', () => {
     expect(t.out.text).toContain('typing');
 
     t.input.write('/quit\n');
-    await t.done;
+    expect(await t.done).toBe('closed');
   });
 
   it('sends the last line before input ends', async () => {
@@ -223,14 +223,14 @@ describe('runTerminalChat', () => {
   it('says so when Carapace is not running', async () => {
     const port = await freePort();
     const t = terminal(`http://127.0.0.1:${port}`);
-    await t.done;
+    expect(await t.done).toBe('not-running');
     expect(t.out.text).toContain(`Carapace is not running at http://127.0.0.1:${port} — start it with \`npm start\``);
   });
 
   it('says so when the token is wrong', async () => {
     const { url } = await start();
     const t = terminal(url, { token: 'wrong' });
-    await t.done;
+    expect(await t.done).toBe('failed');
     expect(t.out.text).toMatch(/rejected the access token/);
   });
 

@@ -7,7 +7,8 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCarapace, type Carapace } from '../src/app.js';
 import { lockLogin } from '../src/channels/whatsapp/auth.js';
-import { whatsappCommand } from '../src/cli/whatsapp.js';
+import { runCli } from '../src/cli/main.js';
+import type { SocketFactory } from '../src/channels/whatsapp/socket.js';
 import type { Config } from '../src/config.js';
 import { dataPaths } from '../src/fs/paths.js';
 import { closeError, FakeWhatsApp, fakeWhatsAppChannel } from './support/fake-whatsapp.js';
@@ -28,6 +29,11 @@ function terminal() {
   return { out, text };
 }
 
+
+/** `carapace whatsapp <args>` through the real command line, writing to `out`; resolves to its exit code. */
+function whatsappCommand(args: string[], o: { config: Config; out: PassThrough; factory?: SocketFactory; pollMs?: number }): Promise<number> {
+  return runCli(['whatsapp', ...args], { out: o.out, err: o.out, config: () => o.config, exitCode: 0, whatsapp: { factory: o.factory, pollMs: o.pollMs } });
+}
 
 const freshConfig = (env: Record<string, string> = {}) => testConfig(sandboxReadableTempDir('carapace-wa-pair-'), 'http://127.0.0.1:9', env);
 
@@ -65,7 +71,8 @@ describe('carapace whatsapp pair', () => {
     expect(wa.pairingRequests).toEqual(['4915100000001']);
     wa.scan(dataPaths(config.dataDir).whatsappAuth);
     expect(await done).toBe(0);
-    await expect(whatsappCommand(['pair', '--phone', 'abc'], { config, out, factory: wa.factory })).rejects.toThrow(/--phone needs the full number/);
+    expect(await whatsappCommand(['pair', '--phone', 'abc'], { config, out, factory: wa.factory })).toBe(2);
+    expect(text.value).toMatch(/--phone needs the full number/);
   });
 
   it('an expired QR code ends with a clear message and exit code 1', async () => {
@@ -134,6 +141,9 @@ describe('carapace whatsapp logout and status', () => {
     const status = terminal();
     await whatsappCommand(['status'], { config, out: status.out });
     expect(status.text.value).toContain('Login on this computer: paired as +4915100000001');
+    const json = terminal();
+    expect(await whatsappCommand(['status', '--json'], { config, out: json.out })).toBe(0);
+    expect(JSON.parse(json.text.value)).toEqual({ paired: true, phone: '+4915100000001', running: null });
 
     const release = lockLogin(paths.whatsappLock);
     const busy = terminal();

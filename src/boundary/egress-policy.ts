@@ -1,66 +1,12 @@
 // What a sandbox may reach on the web: a per-group list of domain rules, and addresses it may never reach
 // whatever the rules say (loopback, private networks, link-local and cloud metadata services).
 import { BlockList, isIP } from 'node:net';
+import type { DomainRule } from '../config/domain-rules.js';
+
+export { DEFAULT_ALLOWLIST, parseAllowlist, parseDomainRule, type DomainRule } from '../config/domain-rules.js';
 
 /** Ports a rule without an explicit port opens: plain HTTP and HTTPS. */
 export const DEFAULT_PORTS = [80, 443];
-
-/**
- * A sensible list for reading the web (reference sites, code hosting, package indexes, weather) — all read-only
- * for an anonymous client. CARAPACE_EGRESS_DEFAULT_ALLOW replaces it; a group's own list replaces it for that group.
- */
-export const DEFAULT_ALLOWLIST = [
-  '*.wikipedia.org', '*.wikimedia.org', '*.wiktionary.org', 'html.duckduckgo.com', 'archive.org', 'web.archive.org',
-  'github.com', 'api.github.com', 'raw.githubusercontent.com', 'registry.npmjs.org', 'pypi.org', 'files.pythonhosted.org',
-  'developer.mozilla.org', 'docs.python.org', 'stackoverflow.com', 'api.open-meteo.com',
-];
-
-export interface DomainRule {
-  /** Lower-case host name or IP literal (IPv6 without brackets). */
-  host: string;
-  /** `*.example.com`: any subdomain of example.com (not example.com itself). */
-  wildcard: boolean;
-  /** Undefined: the default ports. */
-  port?: number;
-}
-
-const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-const isHostname = (h: string) => h.length <= 253 && h.split('.').every((l) => LABEL.test(l));
-
-/** Parse one allowlist entry: `example.com`, `*.example.com`, `example.com:8443`, `203.0.113.7`, `[2001:db8::1]:443`. */
-export function parseDomainRule(entry: string): DomainRule {
-  const fail = (why: string): never => {
-    throw new Error(`invalid allowed domain ${JSON.stringify(entry)}: ${why}`);
-  };
-  let rest = entry.trim().toLowerCase();
-  let port: number | undefined;
-  const v6 = /^\[([0-9a-f:.]+)\](?::(\d+))?$/.exec(rest);
-  if (v6) {
-    rest = v6[1];
-    if (v6[2]) port = Number(v6[2]);
-  } else {
-    const m = /^(.*):(\d+)$/.exec(rest);
-    if (m) {
-      rest = m[1];
-      port = Number(m[2]);
-    }
-  }
-  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) fail('port must be 1–65535');
-  const wildcard = rest.startsWith('*.');
-  if (wildcard) rest = rest.slice(2);
-  rest = rest.replace(/\.$/, '');
-  if (isIP(rest)) {
-    if (wildcard) fail('an IP address cannot have a wildcard');
-  } else if (!isHostname(rest)) {
-    fail('use a host name like example.com or *.example.com, optionally with :port');
-  } else if (wildcard && !rest.includes('.')) {
-    fail('a wildcard needs a domain below the top level, like *.example.com');
-  }
-  return { host: rest, wildcard, port };
-}
-
-/** Parse a whole list; throws on the first bad entry, naming it. */
-export const parseAllowlist = (entries: readonly string[]): DomainRule[] => entries.map(parseDomainRule);
 
 /** Normalise a requested host: lower case, no trailing dot, no IPv6 brackets. */
 export function normalizeHost(host: string): string {

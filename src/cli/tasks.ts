@@ -1,12 +1,10 @@
 // `carapace tasks` and `carapace tasks run <id>`: they work on the store directly, so they also work while the
 // assistant is stopped; a running assistant is told through its local API to look again.
-import { existsSync } from 'node:fs';
-import { localChatToken } from '../app.js';
 import type { Config } from '../config.js';
-import { dataPaths } from '../fs/paths.js';
 import { summarizeTask } from '../ops/task-ops.js';
 import type { Store } from '../store/store.js';
-import { localApiUrl } from './local-api.js';
+import { CliError } from './exit.js';
+import { localApi } from './local-api.js';
 
 const oneLine = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -14,12 +12,20 @@ const oneLine = (text: string, max: number) => {
 };
 
 /** Every task (cancelled ones too) with its next run and last result, times in the user's timezone. */
-export function tasksReport(store: Store, timeZone: string): string {
-  const tasks = store.tasks.list({ includeCancelled: true });
-  if (tasks.length === 0) return 'No scheduled tasks.';
+export function taskSummaries(store: Store, timeZone: string): TaskSummary[] {
+  return store.tasks.list({ includeCancelled: true }).map((task) => summarizeTask(store, task, timeZone));
+}
+
+export type TaskSummary = ReturnType<typeof summarizeTask>;
+
+/** Every task as text. */
+export const tasksReport = (store: Store, timeZone: string): string => renderTasks(taskSummaries(store, timeZone), timeZone);
+
+/** The summaries as text, one task per block. */
+export function renderTasks(summaries: TaskSummary[], timeZone: string): string {
+  if (summaries.length === 0) return 'No scheduled tasks.';
   const lines = [`Scheduled tasks (times in ${timeZone}):`];
-  for (const task of tasks) {
-    const s = summarizeTask(store, task, timeZone);
+  for (const s of summaries) {
     lines.push(`${s.id}  group=${s.group}  ${s.schedule}  ${s.status}  ${s.contextMode}  next: ${s.nextRun ?? '-'}`);
     lines.push(`    prompt: ${oneLine(s.prompt, 100)}`);
     if (s.lastRun) {
@@ -37,8 +43,8 @@ export function tasksReport(store: Store, timeZone: string): string {
  */
 export async function runTaskNow(config: Config, store: Store, id: string, now = Date.now()): Promise<string> {
   const task = store.tasks.get(id);
-  if (!task) throw new Error(`No task "${id}"; \`carapace tasks\` lists them.`);
-  if (task.status === 'cancelled') throw new Error(`Task ${id} is cancelled.`);
+  if (!task) throw new CliError(`No task "${id}"; \`carapace tasks\` lists them.`);
+  if (task.status === 'cancelled') throw new CliError(`Task ${id} is cancelled.`);
   store.tasks.claimManual(id, now);
   return (await wakeAssistant(config))
     ? `Task ${id} is running now; its reply goes to its chat.`
@@ -47,13 +53,10 @@ export async function runTaskNow(config: Config, store: Store, id: string, now =
 
 /** Ask a running assistant to rescan the store. False when none answers. */
 async function wakeAssistant(config: Config): Promise<boolean> {
-  if (!existsSync(dataPaths(config.dataDir).localToken)) return false;
+  const api = localApi(config);
+  if (!api) return false;
   try {
-    const res = await fetch(`${localApiUrl(config)}api/wake`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${localChatToken(config.dataDir)}` },
-      signal: AbortSignal.timeout(5000),
-    });
+    const res = await api('/api/wake', { method: 'POST', signal: AbortSignal.timeout(5000) });
     return res.status === 202;
   } catch {
     return false;

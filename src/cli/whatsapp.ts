@@ -1,16 +1,16 @@
 // `carapace whatsapp pair|status|logout`. Pairing goes through the running Carapace when it drives WhatsApp
 // (one login, one connection: its QR codes are relayed here and shown on the web page); otherwise this process
 // pairs on its own and exits once the phone has linked it.
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
+import { InvalidArgumentError } from 'commander';
 import QRCode from 'qrcode';
 import pino from 'pino';
-import { localChatToken } from '../app.js';
 import { forgetLogin, lockLogin, LockedError, phoneOf, readPairing } from '../channels/whatsapp/auth.js';
 import type { WhatsAppStatusView } from '../channels/whatsapp/whatsapp-channel.js';
 import type { Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
+import { localApi, type LocalApi } from './local-api.js';
 
 export interface WhatsAppCliOptions {
   config: Config;
@@ -24,30 +24,17 @@ const TERMINAL = new Set(['logged-out', 'replaced', 'unpaired', 'forbidden', 'st
 const SCAN_HELP = 'On your phone: WhatsApp → Settings → Linked devices → Link a device, then scan this code:';
 const CODE_HELP = 'On your phone: WhatsApp → Settings → Linked devices → Link a device → "Link with phone number instead", and enter:';
 
-export async function whatsappCommand(args: string[], opts: WhatsAppCliOptions): Promise<number> {
-  const [sub] = args;
-  if (sub === 'pair') return pair(parsePhone(args.slice(1)), opts);
-  if (sub === 'status') return status(opts);
-  if (sub === 'logout') return logout(opts);
-  opts.out.write('Usage: carapace whatsapp pair [--phone <number with country code>] | status | logout\n');
-  return 2;
-}
-
-function parsePhone(args: string[]): string | undefined {
-  const i = args.indexOf('--phone');
-  if (i < 0) return undefined;
-  const phone = (args[i + 1] ?? '').replace(/[\s()+-]/g, '');
-  if (!/^\d{6,15}$/.test(phone)) throw new Error('--phone needs the full number with country code, e.g. --phone 4915112345678');
+/** `--phone`: digits with country code; spaces, dashes, brackets and a leading + are dropped. */
+export function parsePhone(value: string): string {
+  const phone = value.replace(/[\s()+-]/g, '');
+  if (!/^\d{6,15}$/.test(phone)) throw new InvalidArgumentError('--phone needs the full number with country code, e.g. --phone 4915112345678');
   return phone;
 }
 
 /** The running Carapace's WhatsApp status, or undefined when it is not running (or runs without WhatsApp). */
-async function running(config: Config): Promise<{ view: WhatsAppStatusView; api: (path: string, init?: RequestInit) => Promise<Response> } | undefined> {
-  const host = config.web.host.includes(':') ? `[${config.web.host}]` : config.web.host;
-  const base = `http://${host}:${config.web.port}`;
-  if (!existsSync(dataPaths(config.dataDir).localToken)) return undefined; // never started here
-  const token = localChatToken(config.dataDir);
-  const api = (path: string, init: RequestInit = {}) => fetch(base + path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+async function running(config: Config): Promise<{ view: WhatsAppStatusView; api: LocalApi } | undefined> {
+  const api = localApi(config);
+  if (!api) return undefined; // never started here
   try {
     const res = await api('/api/whatsapp');
     if (!res.ok) return undefined;
@@ -62,7 +49,8 @@ async function printQr(out: Writable, qr: string): Promise<void> {
   out.write(`\n${SCAN_HELP}\n${await QRCode.toString(qr, { type: 'terminal', small: true })}\n`);
 }
 
-async function pair(phone: string | undefined, opts: WhatsAppCliOptions): Promise<number> {
+/** `whatsapp pair`: through the running Carapace when it drives WhatsApp, else on its own. */
+export async function pair(phone: string | undefined, opts: WhatsAppCliOptions): Promise<number> {
   const { config, out } = opts;
   const live = await running(config);
   if (live) {
@@ -152,15 +140,21 @@ async function pairStandalone(phone: string | undefined, opts: WhatsAppCliOption
   });
 }
 
-async function status({ config, out }: WhatsAppCliOptions): Promise<number> {
+/** `whatsapp status`: the login on this computer and the running Carapace's connection. */
+export async function status({ config, out }: WhatsAppCliOptions, json = false): Promise<number> {
   const live = await running(config);
   const pairing = readPairing(dataPaths(config.dataDir).whatsappAuth);
+  if (json) {
+    out.write(`${JSON.stringify({ paired: pairing.paired, phone: phoneOf(pairing.me) ?? null, running: live?.view ?? null }, null, 2)}\n`);
+    return 0;
+  }
   out.write(`Login on this computer: ${pairing.paired ? `paired as ${phoneOf(pairing.me)}` : 'not paired'}\n`);
   out.write(`Running Carapace: ${live ? `WhatsApp ${live.view.detail}` : 'not running, or running without WhatsApp'}\n`);
   return 0;
 }
 
-async function logout({ config, out }: WhatsAppCliOptions): Promise<number> {
+/** `whatsapp logout`: forget the login (refused while a running Carapace holds it). */
+export async function logout({ config, out }: WhatsAppCliOptions): Promise<number> {
   const paths = dataPaths(config.dataDir);
   return withLogin(paths.whatsappLock, out, (why) => `The WhatsApp login is in use (${why}): stop Carapace first.`, async () => {
     const pairing = readPairing(paths.whatsappAuth);

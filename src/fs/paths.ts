@@ -25,6 +25,10 @@ export function dataPaths(dataDir: string) {
     rejectedDir: join(dataDir, 'rejected'),
     sandboxState: join(dataDir, 'sandboxes'),
     localToken: join(dataDir, 'local-chat.token'),
+    /** The running `carapace start` holds this lock (a directory it keeps fresh): one instance per data directory. */
+    instanceLock: join(dataDir, 'instance.lock'),
+    /** The pid of the instance holding the lock, for what a second start says. */
+    instancePid: join(dataDir, 'instance.pid'),
     /** Host-private copies of files agents asked to send, kept until delivered. */
     outboxFiles: join(dataDir, 'outbox-files'),
     /** The WhatsApp login (Signal keys and credentials): owner-only, never mounted anywhere. */

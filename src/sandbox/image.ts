@@ -6,17 +6,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ImageConfig } from '../config/sandbox-settings.js';
 import { runCli, type Cli } from './cli.js';
 
 export const IMAGE_REPOSITORY = 'carapace-agent';
-export const DEFAULT_BASE_IMAGE = 'node:20-bookworm-slim';
-
-export interface ImageConfig {
-  /** Debian bookworm with Node ≥ 20.12 on PATH: the public node image, or container/build-base.sh's offline one. */
-  base: string;
-  /** Install Chromium (and fonts) for browsing; large, so off by default. */
-  chromium: boolean;
-}
+export { DEFAULT_BASE_IMAGE, type ImageConfig } from '../config/sandbox-settings.js';
 
 /** How an engine builds images and tells whether one exists. */
 export interface ImageEngine {

@@ -1,8 +1,9 @@
 // The contract every sandbox backend (bubblewrap, Docker, Podman, Apple Container) fulfils.
 // The rest of Carapace only ever sees these types, so backends stay interchangeable.
 
-export type RuntimeKind = 'bwrap' | 'docker' | 'podman' | 'apple';
-export const RUNTIME_KINDS: readonly RuntimeKind[] = ['bwrap', 'docker', 'podman', 'apple'];
+import type { RuntimeKind } from '../config/sandbox-settings.js';
+
+export { RUNTIME_KINDS, type RuntimeKind } from '../config/sandbox-settings.js';
 
 /** Where the agent runner's package (dist/, node_modules/, package.json) is visible inside every sandbox. */
 export const APP_MOUNT = '/app';

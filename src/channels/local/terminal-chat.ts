@@ -1,7 +1,7 @@
 // `carapace chat`: talk to the running assistant from the terminal, over the local channel's HTTP API.
 
 import { randomUUID } from 'node:crypto';
-import { clearLine, createInterface, cursorTo } from 'node:readline';
+import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatLine } from './local-channel.js';
 
@@ -14,67 +14,100 @@ export interface TerminalChatOptions {
   signal?: AbortSignal;
 }
 
-/** An error whose message is already fit to show the user. */
-class ChatError extends Error {}
+/** How a chat ended: the owner left (or it was aborted), nothing answered at the URL, or the server refused. */
+export type ChatEnd = 'closed' | 'not-running' | 'failed';
 
-/** The local channel's HTTP API as the terminal uses it; failures become messages fit to show. */
-function chatApi(opts: TerminalChatOptions, clientId: string, stop: AbortSignal) {
-  const base = opts.url.replace(/\/+$/, '');
-  const auth = { Authorization: `Bearer ${opts.token}` };
+/** An error whose message is already fit to show the user. */
+class ChatError extends Error {
+  constructor(
+    message: string,
+    readonly end: ChatEnd = 'failed',
+  ) {
+    super(message);
+  }
+}
+
+/** The local API as the terminal uses it; every request stops with `stop`. */
+function chatApi(base: string, token: string, stop: AbortSignal) {
+  const clientId = randomUUID(); // lets the server skip echoing our own lines back to us
   const request = async (path: string, init: RequestInit = {}): Promise<Response> => {
     let res: Response;
     try {
-      res = await fetch(base + path, { ...init, headers: { ...auth, ...init.headers } });
+      res = await fetch(base + path, { ...init, headers: { Authorization: `Bearer ${token}`, ...init.headers } });
     } catch (err) {
       if (stop.aborted) throw err;
-      throw new ChatError(`Carapace is not running at ${base} — start it with \`npm start\``);
+      throw new ChatError(`Carapace is not running at ${base} — start it with \`npm start\``, 'not-running');
     }
     if (res.status === 401) throw new ChatError(`Carapace at ${base} rejected the access token — check the token you gave \`carapace chat\``);
     return res;
   };
-  const get = async (path: string): Promise<Response> => {
-    const res = await request(path, { signal: stop });
-    if (!res.ok || !res.body) throw new ChatError(`Carapace answered HTTP ${res.status} on ${base}${path.replace(/\?.*/, '')}`);
+  const expectOk = (res: Response, path: string) => {
+    if (!res.ok || !res.body) throw new ChatError(`Carapace answered HTTP ${res.status} on ${base}${path}`);
     return res;
   };
   return {
-    base,
+    clientId,
     request,
-    history: async () => ((await (await get('/api/history?limit=20')).json()) as { messages: ChatLine[] }).messages,
-    openEvents: () => get(`/api/events?client=${encodeURIComponent(clientId)}`),
+    history: async (): Promise<ChatLine[]> => {
+      const res = expectOk(await request('/api/history?limit=20', { signal: stop }), '/api/history');
+      return ((await res.json()) as { messages: ChatLine[] }).messages;
+    },
+    openEvents: async (): Promise<Response> =>
+      expectOk(await request(`/api/events?client=${encodeURIComponent(clientId)}`, { signal: stop }), '/api/events'),
   };
 }
 type ChatApi = ReturnType<typeof chatApi>;
 
-export async function runTerminalChat(opts: TerminalChatOptions): Promise<void> {
+export async function runTerminalChat(opts: TerminalChatOptions): Promise<ChatEnd> {
   const { output, signal } = opts;
-  if (signal?.aborted) return;
-  const clientId = randomUUID(); // lets the server skip echoing our own lines back to us
+  if (signal?.aborted) return 'closed';
+  const base = opts.url.replace(/\/+$/, '');
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const api = chatApi(opts, clientId, stop.signal);
-
-  let events: Response | undefined;
+  const api = chatApi(base, opts.token, stop.signal);
   try {
-    for (const m of await api.history()) output.write(`${m.senderName}: ${m.text}\n`);
-    events = await api.openEvents();
-  } catch (err) {
-    if (!stop.signal.aborted) output.write(`${err instanceof ChatError ? err.message : String(err)}\n`);
+    let events: Response;
+    try {
+      for (const m of await api.history()) output.write(`${m.senderName}: ${m.text}\n`);
+      events = await api.openEvents();
+    } catch (err) {
+      if (stop.signal.aborted) return 'closed';
+      output.write(`${err instanceof ChatError ? err.message : String(err)}\n`);
+      return err instanceof ChatError ? err.end : 'failed';
+    }
+    await converse(opts, api, events, base, stop);
+    return 'closed';
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    stop.abort();
   }
-  if (events) await converse(opts, api, events, clientId, stop);
-  signal?.removeEventListener('abort', onAbort);
-  stop.abort(); // closes the event stream
 }
 
-/** Read what the owner types and show what arrives, until /quit, Ctrl-D or the caller's signal. */
-async function converse(opts: TerminalChatOptions, api: ChatApi, events: Response, clientId: string, stop: AbortController): Promise<void> {
-  const { output } = opts;
+/** The interactive part: print events above the prompt, send what the owner types, until they leave. */
+async function converse(opts: TerminalChatOptions, api: ChatApi, events: Response, base: string, stop: AbortController): Promise<void> {
+  const view = terminalView(opts.input, opts.output);
+  view.show(`Connected to Carapace at ${base}. Type a message and press Enter; /quit or Ctrl-D to leave.`);
+  const pump = pumpEvents(events, api, eventPrinter(view.show), view.show, stop.signal);
+  await readAndSend(view, stop.signal, sender(api, view.show, opts.senderName));
+  stop.abort(); // closes the event stream
+  await pump;
+}
+
+interface TerminalView {
+  rl: Interface;
+  prompt(): void;
+  /** Print a line above the prompt without clobbering what the owner is typing. */
+  show(line: string): void;
+}
+
+function terminalView(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): TerminalView {
   const tty = (output as { isTTY?: boolean }).isTTY === true;
-  const rl = createInterface({ input: opts.input, output, terminal: tty });
+  const rl = createInterface({ input, output, terminal: tty });
   rl.setPrompt('> ');
-  const prompt = () => tty && rl.prompt(true);
-  // Print above the prompt without clobbering what the owner is typing.
+  const prompt = () => {
+    if (tty) rl.prompt(true);
+  };
   const show = (line: string) => {
     if (tty) {
       clearLine(output, 0);
@@ -83,41 +116,10 @@ async function converse(opts: TerminalChatOptions, api: ChatApi, events: Respons
     output.write(`${line}\n`);
     prompt();
   };
-  show(`Connected to Carapace at ${api.base}. Type a message and press Enter; /quit or Ctrl-D to leave.`);
-  const pump = listen(api, events, eventPrinter(show), show, stop.signal);
-
-  // Posts run one after another so messages arrive in the order they were typed.
-  let sending = Promise.resolve();
-  const post = async (text: string) => {
-    try {
-      const res = await api.request('/api/messages', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ text, senderName: opts.senderName, clientId }),
-      });
-      const body = (await res.json().catch(() => ({}))) as { error?: string };
-      if (!res.ok) show(`Not sent: ${body.error ?? `HTTP ${res.status}`}`);
-    } catch (err) {
-      show(err instanceof ChatError ? err.message : `Not sent: ${String(err)}`);
-    }
-  };
-  await new Promise<void>((resolve) => {
-    rl.on('line', (line) => {
-      const text = line.trim();
-      if (text === '/quit' || text === '/exit') return rl.close();
-      if (text) sending = sending.then(() => post(text));
-      else prompt();
-    });
-    rl.once('close', resolve);
-    stop.signal.addEventListener('abort', () => rl.close(), { once: true });
-    prompt();
-  });
-  await sending; // a line typed just before Ctrl-D still gets sent
-  stop.abort(); // closes the event stream
-  await pump;
+  return { rl, prompt, show };
 }
 
-/** Replies, messages from other windows, and "typing…" once per burst. */
+/** Turns the server's events into lines: replies, messages sent from another window, and a typing notice. */
 function eventPrinter(show: (line: string) => void): (type: string, data: string) => void {
   let typing = false;
   return (type, data) => {
@@ -126,7 +128,7 @@ function eventPrinter(show: (line: string) => void): (type: string, data: string
       typing = false;
       show(`${d.senderName ?? 'Assistant'}: ${d.text}`);
     } else if (type === 'message') {
-      show(`${d.senderName}: ${d.text}`); // sent from another window
+      show(`${d.senderName}: ${d.text}`);
     } else if (type === 'typing') {
       if (d.typing && !typing) show('(typing…)');
       typing = d.typing === true;
@@ -134,10 +136,10 @@ function eventPrinter(show: (line: string) => void): (type: string, data: string
   };
 }
 
-/** Read the event stream; if the assistant restarts, reconnect with backoff until told to stop. */
-async function listen(
-  api: ChatApi,
+/** Read the event stream; if the assistant restarts, reconnect with backoff until `stop`. */
+async function pumpEvents(
   first: Response,
+  api: ChatApi,
   onEvent: (type: string, data: string) => void,
   show: (line: string) => void,
   stop: AbortSignal,
@@ -161,6 +163,41 @@ async function listen(
       delay = Math.min(delay * 2, 10_000);
     }
   }
+}
+
+/** Posts one typed line; problems are shown, never thrown. */
+function sender(api: ChatApi, show: (line: string) => void, senderName: string | undefined): (text: string) => Promise<void> {
+  return async (text) => {
+    try {
+      const res = await api.request('/api/messages', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ text, senderName, clientId: api.clientId }),
+      });
+      const body = (await res.json().catch(() => ({}))) as { error?: string };
+      if (!res.ok) show(`Not sent: ${body.error ?? `HTTP ${res.status}`}`);
+    } catch (err) {
+      show(err instanceof ChatError ? err.message : `Not sent: ${String(err)}`);
+    }
+  };
+}
+
+/** Send each typed line until /quit, end of input or `stop`; a line typed just before Ctrl-D still gets sent. */
+async function readAndSend(view: TerminalView, stop: AbortSignal, send: (text: string) => Promise<void>): Promise<void> {
+  // Posts run one after another so messages arrive in the order they were typed.
+  let sending = Promise.resolve();
+  await new Promise<void>((resolve) => {
+    view.rl.on('line', (line) => {
+      const text = line.trim();
+      if (text === '/quit' || text === '/exit') return view.rl.close();
+      if (text) sending = sending.then(() => send(text));
+      else view.prompt();
+    });
+    view.rl.once('close', resolve);
+    stop.addEventListener('abort', () => view.rl.close(), { once: true });
+    view.prompt();
+  });
+  await sending;
 }
 
 /** Minimal SSE parser for our own server's frames: `event:` + one or more `data:` lines, blank-line separated. */

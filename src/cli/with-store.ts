@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import type { Config } from '../config.js';
+import { dataPaths } from '../fs/paths.js';
+import { openDatabase } from '../store/db.js';
+import { Store } from '../store/store.js';
+import { writeJson, type CliContext } from './context.js';
+
+/**
+ * Run `fn` on the store, or say there is none yet (not an error: nothing has happened yet). With `emptyJson`
+ * (a `--json` command), that is said as the command's empty answer instead.
+ */
+export async function withStore(ctx: CliContext, fn: (store: Store, config: Config) => void | Promise<void>, emptyJson?: unknown): Promise<void> {
+  const config = ctx.config();
+  const file = dataPaths(config.dataDir).db;
+  if (!existsSync(file)) {
+    if (emptyJson !== undefined) writeJson(ctx, emptyJson);
+    else ctx.out.write(`No data yet at ${config.dataDir}: start Carapace with \`npm start\`.\n`);
+    return;
+  }
+  const db = openDatabase(file);
+  try {
+    await fn(new Store(db), config);
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,31 @@
+// The real `carapace` command (bin/carapace.js over dist/) in a child process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { APP_ROOT } from '../../src/app-root.js';
+
+export const CARAPACE_BIN = join(APP_ROOT, 'bin', 'carapace.js');
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Start `carapace <args>`; `done` resolves with what it printed once it exits. */
+export function spawnCli(args: string[], opts: { cwd: string; env: Record<string, string | undefined> }): { proc: ChildProcess; done: Promise<CliRun> } {
+  const proc = spawn(process.execPath, [CARAPACE_BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<CliRun>((resolve) => proc.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { proc, done };
+}
+
+/** Run `carapace <args>` to the end with no input. */
+export function runCli(args: string[], opts: { cwd: string; env: Record<string, string | undefined> }): Promise<CliRun> {
+  const { proc, done } = spawnCli(args, opts);
+  proc.stdin!.end();
+  return done;
+}
