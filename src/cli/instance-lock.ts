@@ -1,14 +1,11 @@
-// One Carapace per data directory: `carapace start` holds a proper-lockfile lock on it for as long as it runs.
-// The lock is a directory whose mtime the holder refreshes; one not refreshed for STALE_MS is stale (its holder
-// was killed) and is taken over. A pid file beside it names the holder for the message a second start shows.
+// One Carapace per data directory: `carapace start` holds an exclusive SQLite lock on `instance.lock` for as long
+// as it runs. SQLite locks are the kernel's file locks, so they end with the process that held them: a start after
+// a crash or `kill -9` takes over at once, and no pid or timestamp decides who owns the data. A pid file beside
+// it only names the holder in the message a second start shows.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import lockfile from 'proper-lockfile';
+import Database from 'better-sqlite3';
 import { dataPaths } from '../fs/paths.js';
 import { CliError, EXIT } from './exit.js';
-
-/** How long an unrefreshed lock is honoured: longer than any stall of the event loop, short enough to wait out. */
-export const STALE_MS = 10_000;
-const RETRY_MS = 500;
 
 export interface InstanceLock {
   release(): Promise<void>;
@@ -23,15 +20,6 @@ function holderPid(pidFile: string): number | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, but not ours to signal
-  }
-}
-
 function alreadyRunning(dataDir: string, pid: number | undefined): CliError {
   return new CliError(
     `Carapace is already running for ${dataDir}${pid ? ` (pid ${pid})` : ''}; stop it first or use another data dir (CARAPACE_DATA_DIR).`,
@@ -40,35 +28,27 @@ function alreadyRunning(dataDir: string, pid: number | undefined): CliError {
 }
 
 /**
- * Take the data directory's lock, or throw (exit code 4) when a live Carapace holds it. A lock left by a killed
- * process is waited out until stale (at most STALE_MS) and taken over; `onWait` says so. `onLost` is called if
- * the lock could not be kept fresh (the event loop stalled for longer than STALE_MS) and another took it.
+ * Take the data directory's lock, or throw (exit code 4) while another live Carapace holds it. The lock file is
+ * never deleted: unlinking it could let two starters lock two different files of the same name.
  */
-export async function lockDataDir(
-  dataDir: string,
-  opts: { onWait?: (line: string) => void; onLost: (err: Error) => void },
-): Promise<InstanceLock> {
+export async function lockDataDir(dataDir: string): Promise<InstanceLock> {
   const paths = dataPaths(dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const options = { lockfilePath: paths.instanceLock, realpath: false, stale: STALE_MS, onCompromised: opts.onLost };
-  const retrying = { ...options, retries: { retries: Math.ceil(STALE_MS / RETRY_MS) + 4, factor: 1, minTimeout: RETRY_MS, maxTimeout: RETRY_MS } };
-  let release: () => Promise<void>;
+  const db = new Database(paths.instanceLock, { timeout: 0 });
   try {
-    release = await lockfile.lock(dataDir, options);
+    // In exclusive locking mode the first write transaction's lock is kept until the connection closes.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
-    const holder = holderPid(paths.instancePid);
-    if (holder !== undefined && holder !== process.pid && isAlive(holder)) throw alreadyRunning(dataDir, holder);
-    opts.onWait?.(`A Carapace${holder ? ` (pid ${holder})` : ''} ended without releasing ${dataDir}; taking over its lock…`);
-    release = await lockfile.lock(dataDir, retrying).catch((again: NodeJS.ErrnoException) => {
-      throw again.code === 'ELOCKED' ? alreadyRunning(dataDir, holderPid(paths.instancePid)) : again;
-    });
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw alreadyRunning(dataDir, holderPid(paths.instancePid));
+    throw err;
   }
   writeFileSync(paths.instancePid, `${process.pid}\n`, { mode: 0o600 });
   return {
     async release() {
       rmSync(paths.instancePid, { force: true });
-      await release();
+      db.close();
     },
   };
 }

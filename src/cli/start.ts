@@ -13,10 +13,7 @@ export async function start(ctx: CliContext): Promise<void> {
   const log = createLogger(config.logLevel);
   const say = (line: string) => ctx.err.write(`${line}\n`);
   // Before anything else (orphan cleanup removes sandboxes this data directory's instance would own).
-  const lock = await lockDataDir(config.dataDir, {
-    onWait: say,
-    onLost: (err) => log.error({ err }, 'lost the data directory lock: another Carapace may start on it'),
-  });
+  const lock = await lockDataDir(config.dataDir);
   let app: Carapace;
   try {
     app = await startCarapace(config, log, { onProgress: say });

@@ -25,7 +25,7 @@ export function dataPaths(dataDir: string) {
     rejectedDir: join(dataDir, 'rejected'),
     sandboxState: join(dataDir, 'sandboxes'),
     localToken: join(dataDir, 'local-chat.token'),
-    /** The running `carapace start` holds this lock (a directory it keeps fresh): one instance per data directory. */
+    /** The running `carapace start` holds an exclusive SQLite lock on this file: one instance per data directory. */
     instanceLock: join(dataDir, 'instance.lock'),
     /** The pid of the instance holding the lock, for what a second start says. */
     instancePid: join(dataDir, 'instance.pid'),
