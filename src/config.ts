@@ -6,6 +6,7 @@ import { parseEnv } from 'node:util';
 import { DEFAULT_BASE_IMAGE, type ImageConfig } from './sandbox/image.js';
 import { RUNTIME_KINDS, type RuntimeKind } from './sandbox/runtime.js';
 import { DEFAULT_ALLOWLIST, parseDomainRule } from './boundary/egress-policy.js';
+import { isTimeZone, systemTimeZone } from './time.js';
 
 export interface Config {
   assistantName: string;
@@ -152,10 +153,8 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
   if (!/^[\p{L}\p{N}_ -]{1,40}$/u.test(name)) {
     throw new ConfigError(`ASSISTANT_NAME must be 1–40 letters, digits, spaces, "-" or "_", got "${name}".`);
   }
-  const timeZone = env.CARAPACE_TZ || env.TZ || Intl.DateTimeFormat().resolvedOptions().timeZone;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone });
-  } catch {
+  const timeZone = env.CARAPACE_TZ || env.TZ || systemTimeZone();
+  if (!isTimeZone(timeZone)) {
     throw new ConfigError(`Unknown timezone "${timeZone}" (CARAPACE_TZ / TZ); use an IANA name like Europe/Berlin.`);
   }
   const runtime = (env.CARAPACE_RUNTIME || 'auto') as Config['runtime'];

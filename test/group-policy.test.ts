@@ -3,7 +3,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { DEFAULT_ALLOWLIST } from '../src/boundary/egress-policy.js';
-import { GroupPolicy, startOfDay } from '../src/groups/group-policy.js';
+import { GroupPolicy } from '../src/groups/group-policy.js';
+import { startOfDay } from '../src/time.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 

@@ -3,7 +3,7 @@
 // made from the main chat applies to live runs at once.
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { formatTime } from '../time.js';
+import { formatTime, startOfDay } from '../time.js';
 import type { Mount } from '../sandbox/runtime.js';
 import { totalTokens, type Group, type Store, type TokenUsage } from '../store/store.js';
 import { parseAllowlist, type DomainRule } from '../boundary/egress-policy.js';
@@ -11,26 +11,6 @@ import { readSecurityConfig, type SecurityConfig } from './group-config.js';
 import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** How far `timeZone`'s wall clock is ahead of UTC at `ms`. */
-function offsetMs(ms: number, timeZone: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
-    })
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, Number(p.value)]),
-  );
-  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return wall - Math.floor(ms / 1000) * 1000;
-}
-
-/** The instant local midnight began the day containing `ms` in `timeZone`. */
-export function startOfDay(ms: number, timeZone: string): number {
-  const local = ms + offsetMs(ms, timeZone);
-  const midnightWall = local - (((local % DAY_MS) + DAY_MS) % DAY_MS);
-  return midnightWall - offsetMs(midnightWall - offsetMs(ms, timeZone), timeZone);
-}
 
 export interface BudgetState {
   limit?: number;
