@@ -97,16 +97,18 @@ describe('check:structure', () => {
     const r = checkStructure(tree({
       ...clean,
       'src/core/long.ts': fn('short', 60) + fn('tooLong', 61) + `export const handler = [1].map(() => {\n${'  void 0;\n'.repeat(70)}});\n`,
+      'src/core/klass.ts': `export class K {\n  field = () => {\n${'    void 0;\n'.repeat(60)}  };\n}\n`,
       'bench/big.ts': `export const n = 1;\n`.repeat(401),
       'test/support/fixtures.ts': fn('bigFixture', 200) + `export const n = 1;\n`.repeat(400),
     }));
     expect(r.longFiles.map((f) => [f.file, f.lines])).toEqual([['bench/big.ts', 401]]);
     expect(r.longFunctions.map((f) => `${f.file}:${f.line} ${f.name} ${f.lines}`)).toEqual([
       'src/core/long.ts:122 <callback> 72',
+      'src/core/klass.ts:2 K.field 62',
       'src/core/long.ts:61 tooLong 61',
     ]);
     expect(r.longestFunction?.lines).toBe(72);
-    expect(formatReport(r)).toMatch(/FAIL longest function   <callback> src\/core\/long.ts:122 72 lines \(limit 60; 2 over\)/);
+    expect(formatReport(r)).toMatch(/FAIL longest function   <callback> src\/core\/long.ts:122 72 lines \(limit 60; 3 over\)/);
   });
 
   it('reports functions that are the same code under other names, once per copied outer function', () => {

@@ -47,7 +47,8 @@ function isFunctionLike(node: ts.Node): node is ts.FunctionLikeDeclaration {
 
 function nameOf(node: ts.FunctionLikeDeclaration, parent: FunctionInfo | undefined): string {
   const own = node.name ?? assignedName(node);
-  const className = ts.isClassLike(node.parent) ? node.parent.name?.text : undefined;
+  const owner = ts.isPropertyDeclaration(node.parent) ? node.parent.parent : node.parent; // `x = () => …` in a class
+  const className = ts.isClassLike(owner) ? owner.name?.text : undefined;
   if (ts.isConstructorDeclaration(node)) return `${className ?? '<class>'}.constructor`;
   if (own) return className ? `${className}.${own.getText()}` : own.getText();
   return `<callback${parent ? ` in ${parent.name}` : ''}>`;
