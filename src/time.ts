@@ -1,4 +1,7 @@
-// Wall-clock time in the user's timezone, for prompts, listings and normalized schedule values.
+// Wall-clock time in the user's timezone, for prompts, listings, normalized schedule values and daily budgets.
+// The one module that does time-zone math: everything else asks it.
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 // Building a formatter costs far more than using one; the cron floor check formats hundreds of instants.
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -29,7 +32,8 @@ export function zonedParts(ms: number, timeZone: string) {
       .map((p) => [p.type, p.value]),
   );
   const offset = parts.timeZoneName === 'GMT' ? '+00:00' : String(parts.timeZoneName).replace('GMT', '');
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}`, seconds: parts.second, offset };
+  const wallMs = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}`, seconds: parts.second, offset, wallMs };
 }
 
 /** Local wall-clock time with its UTC offset, e.g. "2026-11-24 15:04 +01:00", so the agent reasons in local time. */
@@ -42,4 +46,31 @@ export function formatTime(ms: number, timeZone: string): string {
 export function isoInZone(ms: number, timeZone: string): string {
   const p = zonedParts(ms, timeZone);
   return `${p.date}T${p.time}:${p.seconds}${p.offset}`;
+}
+
+/** How far `timeZone`'s wall clock is ahead of UTC at `ms`. */
+function offsetMs(ms: number, timeZone: string): number {
+  return zonedParts(ms, timeZone).wallMs - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant local midnight began the day containing `ms` in `timeZone`. */
+export function startOfDay(ms: number, timeZone: string): number {
+  const local = ms + offsetMs(ms, timeZone);
+  const midnightWall = local - (((local % DAY_MS) + DAY_MS) % DAY_MS);
+  return midnightWall - offsetMs(midnightWall - offsetMs(ms, timeZone), timeZone);
+}
+
+/** The time zone this machine is set to. */
+export function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** Whether `timeZone` is an IANA name this Node knows. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTACK_RUNTIMES, bash } from './support/attack-runtimes.js';
 import { toolUse } from './support/fake-anthropic.js';
 import { REAL_KEY, sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
-import { addGroup, logLines, sayIn, stepScript, waitFor } from './support/scenario.js';
+import { addGroup, logLines, sayIn, stepScript } from './support/scenario.js';
+import { until } from './support/wait.js';
 
 const OAUTH = 'sk-ant-oat01-host-oauth-secret-9876543210';
 const SSH_KEY = '-----BEGIN OPENSSH PRIVATE KEY----- fake-host-ssh-key-material';
@@ -29,7 +30,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
   async function attack(step: string, chatId = 'local:family'): Promise<string> {
     const after = h.app.store.recentMessages(chatId, 1).at(-1)?.id ?? 0;
     sayIn(h, chatId, step);
-    const reply = await waitFor(
+    const reply = await until(
       () => h.app.store.recentMessages(chatId, 100).find((m) => m.id > after && m.fromAssistant && m.text.startsWith(`RESULT ${step}:`)),
       30_000,
       () => `the result of "${step}" (log: ${h.logFile})`,
@@ -246,7 +247,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
   it("cannot fetch a non-allowed site with the CLI's own WebFetch either", async () => {
     const seen = await attack('webfetch denied domain');
     expect(seen).toMatch(/\[error\]/);
-    const denied = await waitFor(() => logLines(h).find((l) => l.msg === 'egress denied' && l.group === 'family' && l.host === 'example.org'));
+    const denied = await until(() => logLines(h).find((l) => l.msg === 'egress denied' && l.group === 'family' && l.host === 'example.org'));
     expect(denied.reason).toBe("example.org:443 is not on this chat's allowed list");
   });
 
@@ -291,10 +292,10 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
     const refusals = () => logLines(h).filter((l) => l.msg === 'agent request refused' && l.group === 'family').map((l) => l.op);
     const before = refusals().length;
     await attack('forge requests');
-    const refused = await waitFor(() => (refusals().length >= before + 3 ? refusals().slice(before) : undefined));
+    const refused = await until(() => (refusals().length >= before + 3 ? refusals().slice(before) : undefined));
     expect(refused.sort()).toEqual(['register_group', 'send_message', 'set_allowed_domains']);
     // A forged "message" with a chatId still goes only to the group's own chat.
-    await waitFor(() => h.app.store.recentMessages('local:family', 100).find((m) => m.text === 'FORGED-MESSAGE'));
+    await until(() => h.app.store.recentMessages('local:family', 100).find((m) => m.text === 'FORGED-MESSAGE'));
     expect(h.app.store.recentMessages('local:owner', 100).some((m) => /FORGED/.test(m.text))).toBe(false);
     expect(h.app.store.groupByChat('local:evil')).toBeUndefined();
     expect(h.app.store.groupByChat('local:family')!.containerConfig.egress).not.toEqual({ allow: ['*.evil.example'] });
@@ -306,7 +307,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
     expect(seen).toMatch(/rm rc=[1-9]/);
     expect(seen).toMatch(/ln rc=[1-9]/);
     expect(seen).toContain('poisoned');
-    const reasons = await waitFor(() => {
+    const reasons = await until(() => {
       const r = logLines(h).filter((l) => l.msg === 'run output refused and set aside').map((l) => l.reason);
       return r.length >= 5 ? r : undefined;
     });

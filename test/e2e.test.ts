@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultScript, text, toolUse, type Script } from './support/fake-anthropic.js';
 import { REAL_KEY, startHarness, type Harness } from './support/harness.js';
-import { waitFor } from './support/scenario.js';
+import { until } from './support/wait.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -117,7 +117,7 @@ describe('end to end through a bubblewrap sandbox', () => {
     await h.say('hello A');
     inbound('@Andy probe the filesystem');
     await h.waitForReplies(1);
-    const familyReply = await waitFor(() => h!.app.store.recentMessages('local:family', 10).find((m) => m.fromAssistant));
+    const familyReply = await until(() => h!.app.store.recentMessages('local:family', 10).find((m) => m.fromAssistant));
     expect(familyReply.text).toMatch(/^B saw: /);
     expect(familyReply.text).not.toContain('top-secret-of-A');
     expect(familyReply.text).toContain('group'); // its own mount is all of /workspace

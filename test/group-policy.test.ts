@@ -3,9 +3,10 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { DEFAULT_ALLOWLIST } from '../src/boundary/egress-policy.js';
-import { GroupPolicy, startOfDay } from '../src/groups/group-policy.js';
+import { GroupPolicy } from '../src/groups/group-policy.js';
 import { sandboxLimits } from '../src/groups/container-config.js';
 import { validateContainerConfig } from '../src/groups/group-config.js';
+import { startOfDay } from '../src/time.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { InboundMessage } from '../src/channels/channel.js';
 import { LocalChannel, type ChatLine } from '../src/channels/local/local-channel.js';
 import { runTerminalChat } from '../src/channels/local/terminal-chat.js';
+import { until } from './support/wait.js';
 
 const TOKEN = 'test-token-123';
 const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -34,14 +35,6 @@ async function start(extra: { maxMessageChars?: number } = {}) {
   await channel.connect((m) => received.push(m));
   const url = channel.address().url.replace(/\/$/, '');
   return { ch: channel, url, received, historyCalls };
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Opens the event stream and collects raw SSE text. */

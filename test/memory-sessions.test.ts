@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultScript, text, toolUse, type Script } from './support/fake-anthropic.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { until } from './support/wait.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -81,7 +82,7 @@ describe('memory', () => {
     const family = () => h!.app.store.recentMessages('local:family', 10).filter((m) => m.fromAssistant).map((m) => m.text);
 
     h.app.orchestrator.handleInbound({ chatId: 'local:family', platformId: 'f1', senderId: 'kid', senderName: 'Kid', text: 'note it: we like tea', timestamp: Date.now() });
-    await waitFor(() => family().length === 1);
+    await until(() => family().length === 1);
     expect(family()[0]).toMatch(/Read-only file system[\s\S]*rc=1/);
     expect(readFileSync(globalFile, 'utf8')).not.toContain('likes tea');
     // The group's own request carried the global memory file.
@@ -138,12 +139,12 @@ describe('sessions', () => {
     await h.say('/compact');
     const [, confirmed] = await h.waitForReplies(2);
     expect(confirmed.text).toBe('Conversation compacted. The full transcript is saved in conversations/.');
-    await waitFor(() => existsSync(join(mainDir(h!), 'conversations')) && readdirSync(join(mainDir(h!), 'conversations')).length === 1);
+    await until(() => existsSync(join(mainDir(h!), 'conversations')) && readdirSync(join(mainDir(h!), 'conversations')).length === 1);
     const [file] = readdirSync(join(mainDir(h), 'conversations'));
     expect(readFileSync(join(mainDir(h), 'conversations', file), 'utf8')).toContain('SECRET=heron-9');
     expect(h.fake.requests.length).toBeGreaterThan(requestsBefore); // the SDK asked the model for the summary
     await h.say('still there?');
-    await waitFor(() => h!.replies.some((r) => r.text.includes('still there?')));
+    await until(() => h!.replies.some((r) => r.text.includes('still there?')));
     expect(runs(h)).toHaveLength(1);
   });
 
@@ -151,19 +152,11 @@ describe('sessions', () => {
     h = await startHarness();
     h.app.orchestrator.registerGroup({ channel: 'local', chatId: 'local:club', name: 'Club', folder: 'club', trigger: '@Andy', requiresTrigger: true, isMain: false });
     h.app.orchestrator.handleInbound({ chatId: 'local:club', platformId: 'c1', senderId: 'x', senderName: 'X', text: '@Andy /clear', timestamp: Date.now() });
-    await waitFor(() => h!.app.store.recentMessages('local:club', 5).some((m) => m.fromAssistant));
+    await until(() => h!.app.store.recentMessages('local:club', 5).some((m) => m.fromAssistant));
     expect(h.app.store.recentMessages('local:club', 5).find((m) => m.fromAssistant)!.text).toBe('/clear is only available in the main chat.');
     expect(runs(h)).toHaveLength(0);
   });
 });
-
-async function waitFor(probe: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('stale sessions', () => {
   it('a session whose transcript is gone falls back to a fresh one instead of failing', async () => {

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelProxy, type ModelProxyOptions } from '../src/boundary/model-proxy.js';
 import { SseUsageParser, type MeteredUsage } from '../src/boundary/usage-meter.js';
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.js';
+import { until } from './support/wait.js';
 
 const TOKEN = 'run-token-abc';
 const log = pino({ level: 'silent' });
@@ -143,9 +144,8 @@ describe('model proxy', () => {
     expect(seen).toEqual({ path: '/compat/anthropic/v1/messages?beta=true', key: 'sk-real' });
     expect(res.body).toEqual(gzipSync(sse)); // untouched: still gzip for the client
     // Decompressing the copy finishes a moment after the client got its bytes.
-    await vi.waitFor(() =>
-      expect(p.usage).toEqual([{ inputTokens: 7, outputTokens: 42, cacheCreationInputTokens: 0, cacheReadInputTokens: 3, model: 'other-llm' }]),
-    );
+    await until(() => p.usage.length > 0);
+    expect(p.usage).toEqual([{ inputTokens: 7, outputTokens: 42, cacheCreationInputTokens: 0, cacheReadInputTokens: 3, model: 'other-llm' }]);
   });
 
   it('refuses a wrong token, and anything but model calls even with the right one', async () => {

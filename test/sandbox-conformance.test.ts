@@ -16,6 +16,7 @@ import { createRuntime, type RuntimeOptions } from '../src/sandbox/select.js';
 import { defaultScript, text, toolUse } from './support/fake-anthropic.js';
 import { REAL_KEY, sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
 import { collect, runToEnd, SANDBOX_UID, testSpec } from './support/sandboxes.js';
+import { until } from './support/wait.js';
 
 const isRoot = process.getuid?.() === 0;
 const UID = SANDBOX_UID;
@@ -48,15 +49,6 @@ it('runs on at least one backend here', () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
 describe.each(backends.map((rt) => [rt.kind, rt] as const))('%s', (kind, rt: SandboxRuntime) => {
   const base = path.join(root, kind);
   const ws = path.join(base, 'ws');

@@ -18,6 +18,7 @@ import {
   type ScriptRequest,
 } from './support/fake-anthropic.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
+import { until } from './support/wait.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -48,16 +49,6 @@ const taskRequests = (fake: FakeAnthropic) =>
     .map((r) => ({ ...r, due: dueOf(r.req)! }));
 const taskRuns = (x: Harness) => x.app.store.db.prepare('SELECT * FROM task_runs ORDER BY id').all() as any[];
 const runs = (x: Harness) => x.app.store.db.prepare('SELECT * FROM runs ORDER BY started_at').all() as any[];
-
-async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('scheduled tasks end to end', () => {
   it('an agent schedules a one-off from chat; it fires on time in a fresh session and its message reaches the chat', async () => {
@@ -91,7 +82,7 @@ describe('scheduled tasks end to end', () => {
     ]);
     expect(h.app.store.tasks.get(task.id)).toMatchObject({ status: 'completed', nextRun: null });
     // The idle chat run gave up the group's slot; the isolated run started after it ended and closed after its turn.
-    await waitFor(() => h!.app.store.runningRuns().length === 0);
+    await until(() => h!.app.store.runningRuns().length === 0);
     const [chatRun, taskRun] = runs(h);
     expect([chatRun.isolated, chatRun.status, taskRun.isolated, taskRun.status]).toEqual([0, 'succeeded', 1, 'succeeded']);
     expect(taskRun.started_at).toBeGreaterThanOrEqual(chatRun.ended_at);
@@ -113,10 +104,10 @@ describe('scheduled tasks end to end', () => {
       anchor,
     );
     h.app.orchestrator.scheduler.reschedule();
-    await waitFor(() => taskRuns(h!).filter((r) => r.status === 'succeeded').length >= 3, 45_000);
+    await until(() => taskRuns(h!).filter((r) => r.status === 'succeeded').length >= 3, 45_000);
     store.tasks.update(task.id, { status: 'cancelled', nextRun: null }, Date.now());
     const stoppedAt = Date.now();
-    await waitFor(() => store.runningRuns().length === 0 && !store.tasks.hasClaimed(1));
+    await until(() => store.runningRuns().length === 0 && !store.tasks.hasClaimed(1));
 
     const occurrences = taskRuns(h).filter((r) => r.status !== 'skipped');
     // Each beat ran in its own sandbox, one after another, never two at once …
@@ -164,7 +155,7 @@ describe('scheduled tasks end to end', () => {
     h.app.orchestrator.scheduler.reschedule();
     const replies = await h.waitForReplies(3);
     expect(replies.slice(1).map((r) => r.text)).toEqual(['progress for SECRET=kingfisher-7', 'task done']);
-    await waitFor(() => taskRuns(h!).length === 2 && taskRuns(h!).every((r) => r.status === 'succeeded'));
+    await until(() => taskRuns(h!).length === 2 && taskRuns(h!).every((r) => r.status === 'succeeded'));
     expect(taskRuns(h).map((r) => [r.task_id, r.result])).toEqual([
       ['tloud', 'task done'],
       ['tquiet', ''],
@@ -203,12 +194,12 @@ describe('scheduled tasks end to end', () => {
       // The store changed behind the running process: the CLI's way of telling it.
       const wake = await fetch(`${child.url}api/wake`, { method: 'POST', headers: { authorization: `Bearer ${child.token}` } });
       expect(wake.status).toBe(202);
-      await waitFor(() => taskRequests(fake).length === 1);
+      await until(() => taskRequests(fake).length === 1);
       expect(store.tasks.history('tkill', 5).map((o) => o.status)).toEqual(['running']);
 
       await child.kill('SIGKILL'); // no shutdown code runs; its sandbox dies with it
       child = await startChildCarapace(dataDir, fake.url, FAST);
-      const beat = await waitFor(() => store.recentMessages('local:owner', 10).find((m) => m.fromAssistant && m.text.startsWith('beat ')));
+      const beat = await until(() => store.recentMessages('local:owner', 10).find((m) => m.fromAssistant && m.text.startsWith('beat ')));
 
       const history = store.tasks.history('tkill', 10).reverse();
       expect(history[0]).toMatchObject({ status: 'abandoned', error: 'the assistant stopped during the run' });
@@ -250,7 +241,7 @@ describe('scheduled tasks end to end', () => {
     expect(ran).toMatchObject({ code: 0, stdout: 'Task tcli is running now; its reply goes to its chat.\n' });
     const [reply] = await h.waitForReplies(1);
     expect(reply.text).toBe('by hand: true');
-    await waitFor(() => taskRuns(h!)[0]?.status === 'succeeded');
+    await until(() => taskRuns(h!)[0]?.status === 'succeeded');
     expect(h.app.store.tasks.get('tcli')!.nextRun).toBe(now + 3_600_000); // the schedule is untouched
     expect((await cli(['tasks'], env)).stdout).toMatch(/\n {4}last: .* manual succeeded in \d+\.\d s: by hand: true$/m);
 

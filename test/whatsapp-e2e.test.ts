@@ -14,6 +14,7 @@ import {
   type SentMessage,
 } from './support/fake-whatsapp.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { until } from './support/wait.js';
 
 const FAMILY = '120363000000000001@g.us';
 const BOB = '4915100000002@s.whatsapp.net';
@@ -27,25 +28,16 @@ afterEach(async () => {
   await cdn.close();
 });
 
-async function sentTo(wa: FakeWhatsApp, jid: string, n: number, timeoutMs = 30_000): Promise<SentMessage[]> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const sent = wa.sent.filter((s) => s.jid === jid);
-    if (sent.length >= n) return sent;
-    if (Date.now() > end) throw new Error(`expected ${n} WhatsApp messages to ${jid}, got ${JSON.stringify(wa.texts())} (log: ${h?.logFile})`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+function sentTo(wa: FakeWhatsApp, jid: string, n: number, timeoutMs = 30_000): Promise<SentMessage[]> {
+  const sent = () => wa.sent.filter((s) => s.jid === jid);
+  return until(() => sent().length >= n && sent(), timeoutMs, () => `${n} WhatsApp messages to ${jid}, got ${JSON.stringify(wa.texts())} (log: ${h?.logFile})`);
 }
 
 async function startWithWhatsApp(script = defaultScript) {
   const wa = new FakeWhatsApp();
   wa.groups = [groupMetadata(FAMILY, 'Family', [BOB])];
   h = await startHarness({ script, channels: (config, log) => [fakeWhatsAppChannel(wa, config, log)] });
-  const deadline = Date.now() + 10_000;
-  while (h.app.pairing?.status().status !== 'open' || !h.app.store.groupByChat(`wa:${SELF}`)) {
-    if (Date.now() > deadline) throw new Error('WhatsApp did not connect');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(() => h!.app.pairing?.status().status === 'open' && h!.app.store.groupByChat(`wa:${SELF}`), 10_000, () => 'WhatsApp connected');
   return wa;
 }
 
@@ -99,7 +91,7 @@ describe('WhatsApp end to end', () => {
   it('WhatsApp logging out does not take the local chat down', async () => {
     const wa = await startWithWhatsApp();
     void wa.current.end(closeError(401, 'Connection Failure'));
-    while (h!.app.pairing?.status().status !== 'logged-out') await new Promise((r) => setTimeout(r, 20));
+    await until(() => h!.app.pairing?.status().status === 'logged-out');
     await h!.say('still there?');
     const [reply] = await h!.waitForReplies(1);
     expect(reply.text).toContain('still there?');

@@ -5,6 +5,7 @@ import { ConfigError, int, readEnv, type Env } from './env.js';
 import { DEFAULT_BASE_IMAGE, RUNTIME_KINDS, type ImageConfig } from './sandbox-settings.js';
 import { egressConfig, whatsappConfig } from './sections.js';
 import type { Config } from './types.js';
+import { isTimeZone, systemTimeZone } from '../time.js';
 
 function credentials(env: Env, required: boolean): Config['credentials'] {
   const apiKey = env.ANTHROPIC_API_KEY || undefined;
@@ -28,12 +29,8 @@ function assistantName(env: Env): string {
 }
 
 function timeZone(env: Env): string {
-  const zone = env.CARAPACE_TZ || env.TZ || Intl.DateTimeFormat().resolvedOptions().timeZone;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-  } catch {
-    throw new ConfigError(`Unknown timezone "${zone}" (CARAPACE_TZ / TZ); use an IANA name like Europe/Berlin.`);
-  }
+  const zone = env.CARAPACE_TZ || env.TZ || systemTimeZone();
+  if (!isTimeZone(zone)) throw new ConfigError(`Unknown timezone "${zone}" (CARAPACE_TZ / TZ); use an IANA name like Europe/Berlin.`);
   return zone;
 }
 

@@ -10,7 +10,7 @@ import { readContainerConfig, type ContainerConfig } from './group-config.js';
 import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
 import { TokenBudget, type BudgetState, type Reservation, type Verdict } from './token-budget.js';
 
-export { budgetState, startOfDay, type BudgetState, type Verdict } from './token-budget.js';
+export { budgetState, type BudgetState, type Verdict } from './token-budget.js';
 
 export interface GroupPolicyDeps {
   store: Store;

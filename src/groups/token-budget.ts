@@ -2,30 +2,10 @@
 // cost before it goes out and settles to what it really cost when it ends, so calls in flight count against the
 // budget too and a team of agents cannot overshoot it together.
 import type { Logger } from 'pino';
-import { formatTime } from '../time.js';
+import { formatTime, startOfDay } from '../time.js';
 import { totalTokens, type Store, type TokenUsage } from '../store/store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** How far `timeZone`'s wall clock is ahead of UTC at `ms`. */
-function offsetMs(ms: number, timeZone: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
-    })
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, Number(p.value)]),
-  );
-  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return wall - Math.floor(ms / 1000) * 1000;
-}
-
-/** The instant local midnight began the day containing `ms` in `timeZone`. */
-export function startOfDay(ms: number, timeZone: string): number {
-  const local = ms + offsetMs(ms, timeZone);
-  const midnightWall = local - (((local % DAY_MS) + DAY_MS) % DAY_MS);
-  return midnightWall - offsetMs(midnightWall - offsetMs(ms, timeZone), timeZone);
-}
 
 export interface BudgetState {
   limit?: number;

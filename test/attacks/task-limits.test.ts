@@ -10,7 +10,8 @@ import type { ScheduleType } from '../../src/tasks/schedule.js';
 import { ATTACK_RUNTIMES, bash } from '../support/attack-runtimes.js';
 import { toolUse } from '../support/fake-anthropic.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { addGroup, logLines, runStep, stepScript, waitFor } from '../support/scenario.js';
+import { addGroup, logLines, runStep, stepScript } from '../support/scenario.js';
+import { until } from '../support/wait.js';
 
 const CAP = MAX_ACTIVE_TASKS_PER_GROUP;
 const HOUR = 3_600_000;
@@ -154,7 +155,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on the task limits ($name)', ({ create }
   it('cannot get past the limits by writing the request files itself', async () => {
     const before = refusals('forger', 'resume_task').length + refusals('forger', 'schedule_task').length + refusals('forger', 'update_task').length;
     expect(await runStep(h, 'local:forger', 'forge past the limits')).toContain('forged');
-    const refused = await waitFor(() => {
+    const refused = await until(() => {
       const all = [...refusals('forger', 'resume_task'), ...refusals('forger', 'schedule_task'), ...refusals('forger', 'update_task')];
       return all.length >= before + 3 ? all : undefined;
     });

@@ -3,6 +3,7 @@
 // start-up probes), the real event sequence and the API's error shapes. Plain node:http, no dependencies.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { until } from './wait.js';
 
 export type Block =
   | { type: 'text'; text: string }
@@ -278,20 +279,7 @@ export async function startFakeAnthropic(opts: { script?: Script } = {}): Promis
       return () => listeners.delete(listener);
     },
     waitForRequests(n, timeoutMs = 10_000) {
-      if (mainRequests().length >= n) return Promise.resolve(mainRequests());
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (mainRequests().length < n) return;
-          cleanup();
-          resolve(mainRequests());
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`fake-anthropic: ${mainRequests().length}/${n} main-loop requests after ${timeoutMs} ms`));
-        }, timeoutMs);
-        const cleanup = () => (clearTimeout(timer), listeners.delete(check));
-        listeners.add(check);
-      });
+      return until(() => mainRequests().length >= n && mainRequests(), timeoutMs, () => `fake-anthropic: ${mainRequests().length}/${n} main-loop requests`);
     },
     async close() {
       for (const t of timers) clearTimeout(t);

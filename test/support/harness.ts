@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import type { SandboxRuntime } from '../../src/sandbox/runtime.js';
 import { startFakeAnthropic, type FakeAnthropic, type Script } from './fake-anthropic.js';
+import { until } from './wait.js';
 
 export const REAL_KEY = 'sk-ant-test-real-credential-0123456789';
 
@@ -84,17 +85,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const runtime = opts.runtime?.(join(dataDir, 'sandboxes'));
   const log = createLogger('debug', pino.destination({ dest: logFile, sync: true }));
   const replies: Reply[] = [];
-  let waiters: (() => void)[] = [];
   let app: Carapace;
   let events: AbortController;
 
   async function boot() {
     app = await startCarapace(config, log, { runtime, channels: opts.channels?.(config, log) });
     events = new AbortController();
-    await subscribe(app, events.signal, (text, sender) => {
-      replies.push({ text, sender, at: performance.now() });
-      for (const w of waiters) w();
-    });
+    await subscribe(app, events.signal, (text, sender) => replies.push({ text, sender, at: performance.now() }));
   }
   await boot();
 
@@ -117,21 +114,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (res.status !== 202) throw new Error(`local chat refused the message: ${res.status} ${await res.text()}`);
     },
     waitForReplies(n, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (replies.length >= n) {
-            waiters = waiters.filter((w) => w !== check);
-            clearTimeout(timer);
-            resolve(replies.slice());
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((w) => w !== check);
-          reject(new Error(`expected ${n} replies, got ${replies.length}: ${JSON.stringify(replies)} (log: ${logFile})`));
-        }, timeoutMs);
-        waiters.push(check);
-        check();
-      });
+      return until(() => replies.length >= n && replies.slice(), timeoutMs, () => `${n} replies, got ${replies.length}: ${JSON.stringify(replies)} (log: ${logFile})`);
     },
     async restart(whileStopped) {
       events.abort();

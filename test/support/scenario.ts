@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Group } from '../../src/store/store.js';
 import { defaultScript, text, type Block, type Script } from './fake-anthropic.js';
 import type { Harness } from './harness.js';
+import { until } from './wait.js';
 
 /** The text of the newest message in a formatted prompt (the agent's <messages> envelope), unescaped. */
 export function newestMessage(prompt: string): string {
@@ -37,7 +38,7 @@ export function stepScript(steps: Record<string, Block[]>): Script {
 export function runStep(h: Harness, chatId: string, step: string, timeoutMs = 30_000): Promise<string> {
   const after = h.app.store.recentMessages(chatId, 1).at(-1)?.id ?? 0;
   sayIn(h, chatId, step);
-  return waitFor(
+  return until(
     () => h.app.store.recentMessages(chatId, 100).find((m) => m.id > after && m.fromAssistant && m.text.startsWith(`RESULT ${step}:`))?.text,
     timeoutMs,
     () => `the result of "${step}" in ${chatId} (log: ${h.logFile})`,
@@ -65,7 +66,7 @@ export function sayIn(h: Harness, chatId: string, text: string): void {
 
 /** The assistant's messages in a chat once there are at least `n`, oldest first. */
 export function repliesIn(h: Harness, chatId: string, n: number, timeoutMs = 30_000): Promise<string[]> {
-  return waitFor(() => {
+  return until(() => {
     const texts = h.app.store.recentMessages(chatId, 100).filter((m) => m.fromAssistant).map((m) => m.text);
     return texts.length >= n ? texts : undefined;
   }, timeoutMs, () => `fewer than ${n} replies in ${chatId} (log: ${h.logFile})`);
@@ -74,14 +75,4 @@ export function repliesIn(h: Harness, chatId: string, n: number, timeoutMs = 30_
 /** Every structured log line written so far. */
 export function logLines(h: Harness): any[] {
   return readFileSync(h.logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
-export async function waitFor<T>(probe: () => T | undefined, timeoutMs = 30_000, what: () => string = () => 'condition'): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`${what()} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
