@@ -25,6 +25,7 @@ export const LAYERS: Record<string, number> = {
   'src/app-root.ts': 1,
   'src/time.ts': 1,
   'src/backoff.ts': 1,
+  'src/secret-compare.ts': 1,
   'src/fs/': 1,
   'src/config.ts': 2,
   'src/config/': 2,

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Group, Store } from '../store/store.js';
 import type { Task, TaskPatch } from '../store/tasks.js';
-import { listTasksArgs, scheduleTaskArgs, taskIdArgs, updateTaskArgs } from '../tasks/args.js';
+import { listTasksArgs, scheduleTaskArgs, taskIdArgs, updateTaskArgs } from '../ipc/task-args.js';
 import { describeSchedule, nextOccurrence, parseSchedule, ScheduleError } from '../tasks/schedule.js';
 import { formatTime } from '../time.js';
 import { op, OpError, type Op, type OpContext, type TaskEnv } from './op.js';

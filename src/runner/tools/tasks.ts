@@ -1,4 +1,4 @@
-import { listTasksShape, scheduleTaskShape, taskIdShape, updateTaskShape } from '../../tasks/args.js';
+import { listTasksShape, scheduleTaskShape, taskIdShape, updateTaskShape } from '../../ipc/task-args.js';
 import { tool } from '@anthropic-ai/claude-agent-sdk';
 import type { ZodRawShape } from 'zod';
 import { ask, type ToolContext } from './context.js';
