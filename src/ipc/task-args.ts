@@ -1,5 +1,6 @@
-// Arguments of the task tools, part of the protocol between runner and host: the runner offers them to the model with these schemas, and the host checks
-// every request against the same schemas (a request is untrusted input whatever the runner did).
+// Arguments of the task tools, part of the protocol between runner and host: the runner offers them to the
+// model with these schemas, and the host checks every request against the same schemas (a request is untrusted
+// input whatever the runner did).
 import { z } from 'zod';
 
 export const MAX_PROMPT_CHARS = 10_000;
