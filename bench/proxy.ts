@@ -10,6 +10,7 @@ import pino from 'pino';
 import { startModelProxy } from '../src/boundary/model-proxy.js';
 import { startSocketBridge } from '../src/runner/socket-bridge.js';
 import { startFakeAnthropic, text } from '../test/support/fake-anthropic.js';
+import { stats as percentiles } from './stats.js';
 
 const CALLS = Number(process.env.BENCH_PROXY_CALLS ?? 200);
 const STREAM_CALLS = Number(process.env.BENCH_PROXY_STREAMS ?? 20);
@@ -42,11 +43,46 @@ function call(base: string, agent: Agent, body: string): Promise<Sample> {
   });
 }
 
-function stats(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), min: r(s[0]), max: r(s.at(-1)!) };
+const stats = (samples: number[]) => percentiles(samples, 3);
+
+type Path = { base: string; agent: Agent };
+
+/** `calls` calls on each path, alternating which goes first so neither always runs on a just-warmed machine. */
+async function pairedCalls(direct: Path, proxied: Path, body: string, calls: number): Promise<{ d: Sample[]; p: Sample[] }> {
+  const d: Sample[] = [];
+  const p: Sample[] = [];
+  for (let i = 0; i < calls + 5; i++) {
+    const [first, second] = i % 2 === 0 ? [direct, proxied] : [proxied, direct];
+    const a = await call(first.base, first.agent, body);
+    const b = await call(second.base, second.agent, body);
+    if (i < 5) continue; // warm-up: connections, JIT
+    d.push(first === direct ? a : b);
+    p.push(first === direct ? b : a);
+  }
+  return { d, p };
+}
+
+function report(body: string, short: { d: Sample[]; p: Sample[] }, streams: { d: Sample[]; p: Sample[] }, meteredCalls: number) {
+  const mbps = (s: Sample[]) => stats(s.map((x) => x.bytes / 1e6 / (x.totalMs / 1000)));
+  const tokensPerSec = (s: Sample[]) => stats(s.map((x) => LONG_REPLY_CHARS / 4 / (x.totalMs / 1000)));
+  return {
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+    requestBodyBytes: body.length,
+    shortReply: {
+      chars: REPLY_CHARS,
+      firstByteMs: { direct: stats(short.d.map((s) => s.firstByteMs)), proxied: stats(short.p.map((s) => s.firstByteMs)) },
+      totalMs: { direct: stats(short.d.map((s) => s.totalMs)), proxied: stats(short.p.map((s) => s.totalMs)) },
+      addedPerCallMs: stats(short.p.map((s, i) => s.totalMs - short.d[i].totalMs)),
+    },
+    longStream: {
+      chars: LONG_REPLY_CHARS,
+      streamBytes: streams.d[0].bytes,
+      totalMs: { direct: stats(streams.d.map((s) => s.totalMs)), proxied: stats(streams.p.map((s) => s.totalMs)) },
+      throughputMBps: { direct: mbps(streams.d), proxied: mbps(streams.p) },
+      outputTokensPerSec: { direct: tokensPerSec(streams.d), proxied: tokensPerSec(streams.p) },
+    },
+    meteredCalls,
+  };
 }
 
 export async function measureProxyOverhead() {
@@ -73,43 +109,10 @@ export async function measureProxyOverhead() {
   const direct = { base: fake.url, agent: new Agent({ keepAlive: true }) };
   const proxied = { base: bridge.url, agent: new Agent({ keepAlive: true }) };
   try {
-    const run = async (calls: number) => {
-      const d: Sample[] = [];
-      const p: Sample[] = [];
-      for (let i = 0; i < calls + 5; i++) {
-        // Alternate which path goes first, so neither always runs on a just-warmed machine.
-        const [first, second] = i % 2 === 0 ? [direct, proxied] : [proxied, direct];
-        const a = await call(first.base, first.agent, body);
-        const b = await call(second.base, second.agent, body);
-        if (i < 5) continue; // warm-up: connections, JIT
-        d.push(first === direct ? a : b);
-        p.push(first === direct ? b : a);
-      }
-      return { d, p };
-    };
-    const short = await run(CALLS);
+    const short = await pairedCalls(direct, proxied, body, CALLS);
     long = true;
-    const streams = await run(STREAM_CALLS);
-    const mbps = (s: Sample[]) => stats(s.map((x) => x.bytes / 1e6 / (x.totalMs / 1000)));
-    const tokensPerSec = (s: Sample[]) => stats(s.map((x) => LONG_REPLY_CHARS / 4 / (x.totalMs / 1000)));
-    return {
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
-      requestBodyBytes: body.length,
-      shortReply: {
-        chars: REPLY_CHARS,
-        firstByteMs: { direct: stats(short.d.map((s) => s.firstByteMs)), proxied: stats(short.p.map((s) => s.firstByteMs)) },
-        totalMs: { direct: stats(short.d.map((s) => s.totalMs)), proxied: stats(short.p.map((s) => s.totalMs)) },
-        addedPerCallMs: stats(short.p.map((s, i) => s.totalMs - short.d[i].totalMs)),
-      },
-      longStream: {
-        chars: LONG_REPLY_CHARS,
-        streamBytes: streams.d[0].bytes,
-        totalMs: { direct: stats(streams.d.map((s) => s.totalMs)), proxied: stats(streams.p.map((s) => s.totalMs)) },
-        throughputMBps: { direct: mbps(streams.d), proxied: mbps(streams.p) },
-        outputTokensPerSec: { direct: tokensPerSec(streams.d), proxied: tokensPerSec(streams.p) },
-      },
-      meteredCalls: usage.length,
-    };
+    const streams = await pairedCalls(direct, proxied, body, STREAM_CALLS);
+    return report(body, short, streams, usage.length);
   } finally {
     direct.agent.destroy();
     proxied.agent.destroy();

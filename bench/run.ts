@@ -19,6 +19,7 @@ import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
 import { measureProxyOverhead } from './proxy.js';
 import { schedulerLateness } from './scheduler.js';
+import { stats } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARM_MESSAGES = Number(process.env.BENCH_WARM ?? 60);
@@ -28,12 +29,6 @@ const WHATSAPP_MESSAGES = Number(process.env.BENCH_WHATSAPP ?? 40);
 const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,docker,podman').split(',') as RuntimeKind[];
 
-function stats(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), min: r(s[0]), max: r(s.at(-1)!) };
-}
 
 /** Time from "the owner sent a message" (`send`) to "the model API received the agent's request". */
 async function messageToModel(h: Harness, send: () => Promise<void> | void): Promise<number> {
@@ -253,9 +248,9 @@ function version(bin: string, args: string[]): string | undefined {
   }
 }
 
-async function main() {
+/** The backends asked for that work here, with their images built. */
+async function availableRuntimes(state: string): Promise<SandboxRuntime[]> {
   const image = loadConfig({ ...process.env }, { requireCredentials: false }).image;
-  const state = sandboxReadableTempDir('carapace-bench-');
   const runtimes: SandboxRuntime[] = [];
   for (const kind of BACKENDS) {
     const rt = createRuntime(kind, { stateDir: join(state, kind), image });
@@ -267,7 +262,11 @@ async function main() {
     await rt.prepare((line) => console.log(`[${kind}] ${line}`));
     runtimes.push(rt);
   }
-  const machine = {
+  return runtimes;
+}
+
+function machineInfo() {
+  return {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
@@ -276,33 +275,34 @@ async function main() {
     docker: version('docker', ['version', '--format', 'client {{.Client.Version}}, server {{.Server.Version}}']),
     podman: version('podman', ['--version']),
   };
-  console.log('machine', machine);
+}
 
-  const backends: Record<string, unknown> = {};
-  let hostRssMb = 0;
-  for (const rt of runtimes) {
-    const startTrue = stats(await sandboxStart(rt, ['true']));
-    console.log(`${rt.kind}: sandbox start → exit, \`true\``, startTrue);
-    const startNode = stats(await sandboxStart(rt, ['node', '-e', '0']));
-    console.log(`${rt.kind}: sandbox start → exit, \`node -e 0\``, startNode);
-    const seccomp = rt.kind === 'bwrap' ? await seccompCost() : undefined;
-    if (seccomp) console.log('bwrap: start → exit of `true` with / without the seccomp filter (ms)', seccomp.withFilter, seccomp.without);
-    const warmRun = await warmOverhead(rt);
-    const warm = stats(warmRun.inbound);
-    const outbound = stats(warmRun.outbound);
-    console.log(`${rt.kind}: message → model request, warm (reused) sandbox (ms)`, warm);
-    console.log(`${rt.kind}: model's last byte → reply at the chat client, warm (ms)`, outbound);
-    console.log(`${rt.kind}: memory of one idle agent sandbox (MB RSS)`, warmRun.memory);
-    if (rt.kind === 'bwrap') hostRssMb = warmRun.hostRssMb;
-    const cold = stats(await coldOverhead(rt));
-    console.log(`${rt.kind}: message → model request, cold sandbox (ms)`, cold);
-    backends[rt.kind] = {
-      sandboxStart: { true: startTrue, node: startNode, ...(seccomp ? { seccompFilter: seccomp } : {}) },
-      hostOverhead: { warm, cold, outboundWarm: outbound },
-      memory: warmRun.memory,
-    };
-  }
-  console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
+/** One backend's section: sandbox start, host overhead warm and cold, memory. */
+async function benchBackend(rt: SandboxRuntime) {
+  const startTrue = stats(await sandboxStart(rt, ['true']));
+  console.log(`${rt.kind}: sandbox start → exit, \`true\``, startTrue);
+  const startNode = stats(await sandboxStart(rt, ['node', '-e', '0']));
+  console.log(`${rt.kind}: sandbox start → exit, \`node -e 0\``, startNode);
+  const seccomp = rt.kind === 'bwrap' ? await seccompCost() : undefined;
+  if (seccomp) console.log('bwrap: start → exit of `true` with / without the seccomp filter (ms)', seccomp.withFilter, seccomp.without);
+  const warmRun = await warmOverhead(rt);
+  const warm = stats(warmRun.inbound);
+  const outbound = stats(warmRun.outbound);
+  console.log(`${rt.kind}: message → model request, warm (reused) sandbox (ms)`, warm);
+  console.log(`${rt.kind}: model's last byte → reply at the chat client, warm (ms)`, outbound);
+  console.log(`${rt.kind}: memory of one idle agent sandbox (MB RSS)`, warmRun.memory);
+  const cold = stats(await coldOverhead(rt));
+  console.log(`${rt.kind}: message → model request, cold sandbox (ms)`, cold);
+  const section = {
+    sandboxStart: { true: startTrue, node: startNode, ...(seccomp ? { seccompFilter: seccomp } : {}) },
+    hostOverhead: { warm, cold, outboundWarm: outbound },
+    memory: warmRun.memory,
+  };
+  return { section, hostRssMb: warmRun.hostRssMb };
+}
+
+/** Sections that do not depend on the backend: WhatsApp, the model proxy, the scheduler. */
+async function hostSections() {
   const waRun = await whatsappOverhead();
   const whatsapp = { inbound: stats(waRun.inbound), outbound: stats(waRun.outbound) };
   console.log('WhatsApp message → model request, warm (ms)', whatsapp.inbound);
@@ -310,34 +310,39 @@ async function main() {
   const modelProxy = await measureProxyOverhead();
   console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
+  const { tasksInStore, occurrences, spacingMs, groups } = lateness;
   const scheduler = {
-    tasksInStore: lateness.tasksInStore,
-    occurrences: lateness.occurrences,
-    spacingMs: lateness.spacingMs,
-    groups: lateness.groups,
+    ...{ tasksInStore, occurrences, spacingMs, groups },
     dueToClaim: stats(lateness.dueToClaim),
     dueToModelRequest: stats(lateness.dueToModel),
     note: 'isolated tasks: each occurrence is a cold bwrap sandbox start; compare backends.bwrap.hostOverhead.cold',
   };
   console.log('scheduled task due → claimed (ms)', scheduler.dueToClaim);
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
+  return { whatsapp, modelProxy, scheduler };
+}
+
+async function main() {
+  const runtimes = await availableRuntimes(sandboxReadableTempDir('carapace-bench-'));
+  const machine = machineInfo();
+  console.log('machine', machine);
+  const backends: Record<string, unknown> = {};
+  let hostRssMb = 0;
+  for (const rt of runtimes) {
+    const run = await benchBackend(rt);
+    backends[rt.kind] = run.section;
+    if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
+  }
+  console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
+  const { whatsapp, modelProxy, scheduler } = await hostSections();
   const size = codeSize();
   console.log('source size', size.total, size.parts);
-
-  const result = {
-    date: new Date().toISOString(),
-    machine,
-    unit: 'ms',
-    backends,
-    hostOverhead: { whatsappWarm: whatsapp, target: 'warm p50 < 50 ms' },
-    hostRssMb,
-    modelProxy,
-    schedulerLateness: scheduler,
-    sourceSize: size,
-  };
+  const date = new Date().toISOString();
+  const hostOverhead = { whatsappWarm: whatsapp, target: 'warm p50 < 50 ms' };
+  const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `foundation-${result.date.slice(0, 10)}.json`);
+  const file = join(dir, `foundation-${date.slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(`written to ${file}`);
 }
