@@ -8,7 +8,7 @@ import { readPairing } from '../channels/whatsapp/auth.js';
 import { readSecurityConfig } from '../groups/group-config.js';
 import { budgetState } from '../groups/group-policy.js';
 import { dataPaths } from '../fs/paths.js';
-import { createLogger } from '../log.js';
+import { createLogger, installCrashHandlers } from '../log.js';
 import { openDatabase } from '../store/db.js';
 import { Store, type UsageTotals } from '../store/store.js';
 import { localApiUrl } from './local-api.js';
@@ -37,6 +37,7 @@ Configuration comes from the environment or a .env file; see README.md.`;
 async function start(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
+  installCrashHandlers(log);
   const app = await startCarapace(config, log, { onProgress: (line) => process.stderr.write(`${line}\n`) });
   process.stderr.write(`\nCarapace is running. Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n\n`);
   if (app.whatsapp && !readPairing(dataPaths(config.dataDir).whatsappAuth).paired) {
