@@ -10,7 +10,7 @@ import { GroupQueue, type RunOutcome } from '../queue/group-queue.js';
 import { formatMessages, formatTaskPrompt, stripInternal } from '../router/format.js';
 import { needsAgent } from '../router/trigger.js';
 import { maySessionCommand, sessionCommand } from '../router/commands.js';
-import { archiveTranscript } from '../memory/transcript.js';
+import { archiveOnClear } from '../memory/transcript.js';
 import type { SandboxRuntime } from '../sandbox/runtime.js';
 import type { Group, Store, StoredMessage } from '../store/store.js';
 import type { TaskRun } from '../store/tasks.js';
@@ -23,7 +23,8 @@ import { GroupPolicy } from '../groups/group-policy.js';
 import { OpError, runOp, type OpHost } from '../ops/registry.js';
 import { globalMemory, groupMemory } from '../memory/templates.js';
 import { FileRefused, spoolGroupFile } from '../boundary/outbound-files.js';
-import { assertSandboxCanReach, dataPaths, ensureSandboxDir, giveToSandbox } from '../fs/paths.js';
+import { assertSandboxCanReach, dataPaths, ensureSandboxDir } from '../fs/paths.js';
+import { AgentTree, writeOnce } from '../fs/safe-write.js';
 import { readOutputFile, setAside } from './run-outputs.js';
 
 export interface OrchestratorDeps {
@@ -196,11 +197,8 @@ export class Orchestrator {
       groupFolder: (chatId) => {
         const group = store.groupByChat(chatId);
         if (!group) return undefined;
-        return {
-          hostPath: ensureSandboxDir(this.paths.group(group.folder), config.sandbox),
-          sandboxPath: GROUP_MOUNT,
-          adopt: (path) => giveToSandbox(path, config.sandbox),
-        };
+        const tree = new AgentTree(ensureSandboxDir(this.paths.group(group.folder), config.sandbox), config.sandbox);
+        return { sandboxPath: GROUP_MOUNT, save: (rel, data) => void tree.write(rel, data) };
       },
       chatsSeen: (chats) => {
         for (const chat of chats) store.upsertChat(chat);
@@ -210,16 +208,9 @@ export class Orchestrator {
     };
   }
 
-  /** Create a memory file from its template unless the agent already has one; the sandbox owns it. */
+  /** Create a memory file from its template unless the agent already has one (even a link); the sandbox owns it. */
   private writeOnce(file: string, text: string): void {
-    try {
-      // 'wx': anything already under that name (even a dangling link the agent planted) stays untouched.
-      writeFileSync(file, text, { flag: 'wx' });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
-      throw err;
-    }
-    giveToSandbox(file, this.deps.config.sandbox);
+    writeOnce(dirname(file), basename(file), text, this.deps.config.sandbox);
   }
 
   handleInbound(message: InboundMessage): void {
@@ -323,18 +314,7 @@ export class Orchestrator {
   private clearSession(group: Group, messageId: number): void {
     const { store, log, config } = this.deps;
     const sessionId = store.sessionOf(group.id);
-    let saved = '';
-    const transcript = sessionId && this.paths.transcript(group.folder, sessionId);
-    if (transcript && existsSync(transcript)) {
-      try {
-        const file = archiveTranscript(transcript, this.paths.group(group.folder), sessionId);
-        giveToSandbox(dirname(file), config.sandbox);
-        giveToSandbox(file, config.sandbox);
-        saved = ` The previous one is saved in conversations/${basename(file)}.`;
-      } catch (err) {
-        log.error({ group: group.folder, err }, 'could not archive the transcript before /clear');
-      }
-    }
+    const saved = sessionId ? archiveOnClear({ paths: this.paths, folder: group.folder, sessionId, owner: config.sandbox, log }) : '';
     store.clearSession(group.id);
     const run = this.live.get(group.id);
     if (run) {
