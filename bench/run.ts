@@ -1,6 +1,6 @@
 // `npm run bench`: per sandbox backend available here (bwrap, docker, podman), side by side: sandbox cold start,
 // host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory; then WhatsApp overhead,
-// model proxy overhead, scheduler lateness, host core size. Everything runs in one process on this machine;
+// model proxy overhead, scheduler lateness, the safe write path into agent trees, host core size. Everything runs in one process on this machine;
 // results go to bench/results/ (docs/runtimes.md has the backend table).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { createRuntime, usesImage } from '../src/sandbox/select.js';
 import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
 import { measureProxyOverhead } from './proxy.js';
+import { measureSafeWrite } from './safe-write.js';
 import { schedulerLateness } from './scheduler.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,6 +23,7 @@ const COLD_MESSAGES = Number(process.env.BENCH_COLD ?? 30);
 const SANDBOX_STARTS = Number(process.env.BENCH_STARTS ?? 30);
 const WHATSAPP_MESSAGES = Number(process.env.BENCH_WHATSAPP ?? 40);
 const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
+const SAFE_WRITE_FILES = Number(process.env.BENCH_SAFE_WRITE_FILES ?? 2000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,docker,podman').split(',') as RuntimeKind[];
 
 function stats(samples: number[]) {
@@ -285,6 +287,8 @@ async function main() {
   };
   console.log('scheduled task due → claimed (ms)', scheduler.dueToClaim);
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
+  const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
+  console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
   const size = codeSize();
   console.log('source size', size.total, size.parts);
 
@@ -297,6 +301,7 @@ async function main() {
     hostRssMb,
     modelProxy,
     schedulerLateness: scheduler,
+    safeWrite,
     sourceSize: size,
   };
   const dir = join(ROOT, 'bench', 'results');
