@@ -7,8 +7,12 @@ import { lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, ChannelHost } from '../../src/channels/channel.js';
+import { saveMedia } from '../../src/channels/whatsapp/media.js';
+import type { WASocketLike } from '../../src/channels/whatsapp/socket.js';
 import { UnsafePathError } from '../../src/fs/safe-write.js';
+import pino from 'pino';
 import { ATTACK_RUNTIMES, bash } from '../support/attack-runtimes.js';
+import { FakeMediaCdn, waMessage } from '../support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../support/harness.js';
 import { addGroup, logLines, sayIn, stepScript, waitFor } from '../support/scenario.js';
 
@@ -46,6 +50,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
   let data: string;
   let outside: string;
   const probe = new HostProbe();
+  const cdn = new FakeMediaCdn();
   const crashes: unknown[] = [];
   const onCrash = (err: unknown) => void crashes.push(err);
 
@@ -87,6 +92,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
   beforeAll(async () => {
     process.on('unhandledRejection', onCrash);
     process.on('uncaughtException', onCrash);
+    await cdn.start();
     outside = sandboxReadableTempDir('carapace-host-files-');
     writeFileSync(join(outside, 'authorized_keys'), HOST_KEYS, { mode: 0o600 });
     writeFileSync(join(outside, 'transcript.jsonl'), HOST_JSONL, { mode: 0o600 });
@@ -137,6 +143,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
 
   afterAll(async () => {
     await h?.close();
+    await cdn.close();
     process.off('unhandledRejection', onCrash);
     process.off('uncaughtException', onCrash);
     rmSync(outside, { recursive: true, force: true });
@@ -206,6 +213,12 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
     const save = () => folder.save('media/2026-11-30-IMG1.jpg', Buffer.from('jpeg'));
     expect(save).toThrow(UnsafePathError);
     expect(save).toThrow('media is a symbolic link');
+    // The WhatsApp channel's own download-and-save: the refusal becomes the message's note for the agent.
+    const photo = await cdn.upload(Buffer.from('jpeg bytes'), 'image', 'img2.jpg');
+    const message = waMessage({ chat: '120363000000000001@g.us', from: '4915100000002@s.whatsapp.net', id: 'IMG2', message: { imageMessage: { ...photo, mimetype: 'image/jpeg' } } });
+    const sock = { updateMediaMessage: async (m: unknown) => m } as unknown as WASocketLike;
+    const saved = await saveMedia(message, message.message!.imageMessage!, Date.now(), folder, { maxBytes: 1 << 20, sock, logger: pino({ level: 'silent' }) });
+    expect(saved).toEqual({ ok: false, reason: 'could not be saved: media is a symbolic link' });
     await hostSurvived();
   });
 
