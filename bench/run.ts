@@ -1,6 +1,6 @@
 // `npm run bench`: per sandbox backend available here (bwrap, docker, podman), side by side: sandbox cold start,
 // host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory; then WhatsApp overhead,
-// model proxy overhead, scheduler lateness, host core size. Everything runs in one process on this machine;
+// model proxy overhead, scheduler lateness, the safe write path into agent trees, host core size. Everything runs in one process on this machine;
 // results go to bench/results/ (docs/runtimes.md has the backend table).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { seccompArch, seccompProgram } from '../src/sandbox/seccomp.js';
 import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
 import { measureProxyOverhead } from './proxy.js';
+import { measureSafeWrite } from './safe-write.js';
 import { schedulerLateness } from './scheduler.js';
 import { stats } from './stats.js';
 
@@ -27,6 +28,7 @@ const COLD_MESSAGES = Number(process.env.BENCH_COLD ?? 30);
 const SANDBOX_STARTS = Number(process.env.BENCH_STARTS ?? 30);
 const WHATSAPP_MESSAGES = Number(process.env.BENCH_WHATSAPP ?? 40);
 const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
+const SAFE_WRITE_FILES = Number(process.env.BENCH_SAFE_WRITE_FILES ?? 2000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,docker,podman').split(',') as RuntimeKind[];
 
 
@@ -319,7 +321,9 @@ async function hostSections() {
   };
   console.log('scheduled task due → claimed (ms)', scheduler.dueToClaim);
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
-  return { whatsapp, modelProxy, scheduler };
+  const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
+  console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
+  return { whatsapp, modelProxy, scheduler, safeWrite };
 }
 
 async function main() {
@@ -334,12 +338,12 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { whatsapp, modelProxy, scheduler } = await hostSections();
+  const { whatsapp, modelProxy, scheduler, safeWrite } = await hostSections();
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
   const hostOverhead = { whatsappWarm: whatsapp, target: 'warm p50 < 50 ms' };
-  const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, sourceSize: size };
+  const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, safeWrite, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `foundation-${date.slice(0, 10)}.json`);

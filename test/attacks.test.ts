@@ -314,10 +314,10 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
     expect(reasons).toEqual(
       expect.arrayContaining([
         '00000600.json is a symbolic link',
-        '00000601.json is not a regular file',
+        '00000601.json is a FIFO, not a regular file',
         expect.stringMatching(/^00000602\.json is 2000000 bytes/),
         expect.stringMatching(/^00000603\.json is not JSON/),
-        '00000604.json is not a regular file',
+        '00000604.json is a directory, not a regular file',
       ]),
     );
     const kept = readdirSync(join(data, 'rejected'));

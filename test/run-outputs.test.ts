@@ -36,8 +36,8 @@ describe('run outputs', () => {
       return r.ok ? 'accepted' : r.reason;
     };
     expect(reason('link.json')).toBe('is a symbolic link');
-    expect(reason('fifo.json')).toBe('is not a regular file'); // and it returned: a FIFO cannot stall the host
-    expect(reason('dir.json')).toBe('is not a regular file');
+    expect(reason('fifo.json')).toBe('is a FIFO, not a regular file'); // and it returned: a FIFO cannot stall the host
+    expect(reason('dir.json')).toBe('is a directory, not a regular file');
     expect(reason('big.json')).toMatch(/bytes, more than the 1048576 allowed/);
     expect(reason('bad.json')).toMatch(/^is not JSON/);
     expect(reason('shape.json')).toMatch(/^is not a valid output/);

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChannelUnavailableError, type ChannelHost, type ChatInfo, type InboundMessage } from '../src/channels/channel.js';
 import { messageIdFor } from '../src/channels/whatsapp/outbound.js';
+import { AgentTree } from '../src/fs/safe-write.js';
 import { WhatsAppChannel, type WhatsAppChannelOptions } from '../src/channels/whatsapp/whatsapp-channel.js';
 import { closeError, FakeMediaCdn, FakeWhatsApp, groupMetadata, OWNER_PN, waMessage } from './support/fake-whatsapp.js';
 import { until } from './support/wait.js';
@@ -39,7 +40,7 @@ function testHost(root: string, registered: Record<string, string>) {
       if (!folder) return undefined;
       const hostPath = join(root, 'groups', folder);
       mkdirSync(hostPath, { recursive: true });
-      return { hostPath, sandboxPath: '/workspace/group', adopt: () => undefined };
+      return { sandboxPath: '/workspace/group', save: (rel, data) => void new AgentTree(hostPath).write(rel, data) };
     },
     chatsSeen: (chats) => seen.push(...chats),
     ready: () => state.ready++,

@@ -3,6 +3,7 @@
 // can widen its own access.
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, sep } from 'node:path';
+import { isWithin } from '../fs/contain.js';
 import { z } from 'zod';
 import type { Mount } from '../sandbox/runtime.js';
 import type { MountRequest } from '../groups/group-config.js';
@@ -79,8 +80,7 @@ export function blockedBy(component: string, patterns: readonly string[]): strin
   return patterns.find((p) => (p.includes('*') ? globToRegExp(p).test(c) : c === p.toLowerCase() || c.startsWith(p.toLowerCase() + '.')));
 }
 
-const within = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
-const overlaps = (a: string, b: string) => within(a, b) || within(b, a);
+const overlaps = (a: string, b: string) => isWithin(a, b) || isWithin(b, a);
 const realOrSelf = (p: string) => {
   try {
     return realpathSync(p);
@@ -115,85 +115,81 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function resolveExtraMounts(requests: readonly MountRequest[], ctx: MountContext): MountDecision {
   const out: MountDecision = { mounts: [], rejected: [], downgraded: [] };
   const names = new Set<string>();
-  const protectedReal = ctx.protectedPaths.map(realOrSelf);
-  const readOnlyReal = ctx.readOnlyPaths.map(realOrSelf);
-  const home = realOrSelf(ctx.home);
+  const real = {
+    protected: ctx.protectedPaths.map(realOrSelf),
+    readOnly: ctx.readOnlyPaths.map(realOrSelf),
+    home: realOrSelf(ctx.home),
+  };
   for (const request of requests) {
-    const reject = (reason: string) => void out.rejected.push({ request, reason });
-    if (!ctx.allowlist) {
-      reject(ctx.allowlistError ?? 'no mount allowlist');
+    const granted = ctx.allowlist ? grant(request, ctx, ctx.allowlist, real, names) : { reason: ctx.allowlistError ?? 'no mount allowlist' };
+    if ('reason' in granted) {
+      out.rejected.push({ request, reason: granted.reason });
       continue;
     }
-    const { blockedPatterns, allowedRoots } = ctx.allowlist;
-    const expanded = expandHome(request.hostPath, ctx.home);
-    if (!isAbsolute(expanded)) {
-      reject('hostPath must be absolute or start with ~/');
-      continue;
-    }
-    let real: string;
-    try {
-      real = realpathSync(expanded); // symlinks resolved first: a link cannot smuggle in a blocked target
-      if (!statSync(real).isDirectory()) throw new Error('not a directory');
-    } catch (err) {
-      reject(`${expanded} is not an existing directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-      continue;
-    }
-    const hit = [...expanded.split(sep), ...real.split(sep)].map((c) => [c, blockedBy(c, blockedPatterns)] as const).find(([, p]) => p);
-    if (hit) {
-      reject(`${real} matches the blocked pattern ${JSON.stringify(hit[1])}`);
-      continue;
-    }
-    const name = request.containerPath ?? basename(expanded);
-    if (!NAME.test(name) || name === '..') {
-      reject(`containerPath ${JSON.stringify(name)} must be one name of letters, digits, ".", "-" or "_"`);
-      continue;
-    }
-    if (names.has(name)) {
-      reject(`containerPath ${name} is used twice`);
-      continue;
-    }
-    if (within(home, real)) {
-      reject(`${real} would expose the whole home directory`);
-      continue;
-    }
-    let inside: string[];
-    try {
-      inside = readdirSync(real);
-    } catch (err) {
-      reject(`${real} cannot be read (${(err as NodeJS.ErrnoException).code})`);
-      continue;
-    }
-    const nested = inside.map((c) => [c, blockedBy(c, blockedPatterns)] as const).find(([, p]) => p);
-    if (nested) {
-      reject(`${real} contains ${nested[0]}, which matches the blocked pattern ${JSON.stringify(nested[1])}`);
-      continue;
-    }
-    const guarded = protectedReal.find((p) => overlaps(real, p));
-    if (guarded) {
-      reject(`${real} overlaps ${guarded}, which no sandbox may see`);
-      continue;
-    }
-    const root = allowedRoots.find((r) => within(real, r.path));
-    if (!root) {
-      reject(`${real} is not under an allowed root of the mount allowlist`);
-      continue;
-    }
-    names.add(name);
-    let readonly = request.readonly !== false;
-    if (!readonly) {
-      const why = !root.allowReadWrite
-        ? `root ${root.path} is read-only`
-        : !ctx.isMain && !root.nonMainReadWrite
-          ? `root ${root.path} is read-only for groups other than main`
-          : readOnlyReal.find((p) => overlaps(real, p))
-            ? `${real} overlaps the project directory`
-            : undefined;
-      if (why) {
-        readonly = true;
-        out.downgraded.push({ request, reason: why });
-      }
-    }
-    out.mounts.push({ host: real, sandbox: `${EXTRA_MOUNT_DIR}/${name}`, readonly });
+    names.add(granted.name);
+    if (granted.downgrade) out.downgraded.push({ request, reason: granted.downgrade });
+    out.mounts.push({ host: granted.real, sandbox: `${EXTRA_MOUNT_DIR}/${granted.name}`, readonly: granted.readonly });
   }
   return out;
+}
+
+type Grant = { real: string; name: string; readonly: boolean; downgrade?: string } | { reason: string };
+interface RealPaths {
+  protected: string[];
+  readOnly: string[];
+  home: string;
+}
+
+/** One request against the allowlist: what is mounted where, or why not. */
+function grant(request: MountRequest, ctx: MountContext, allowlist: MountAllowlist, paths: RealPaths, names: Set<string>): Grant {
+  const expanded = expandHome(request.hostPath, ctx.home);
+  if (!isAbsolute(expanded)) return { reason: 'hostPath must be absolute or start with ~/' };
+  let real: string;
+  try {
+    real = realpathSync(expanded); // symlinks resolved first: a link cannot smuggle in a blocked target
+    if (!statSync(real).isDirectory()) throw new Error('not a directory');
+  } catch (err) {
+    return { reason: `${expanded} is not an existing directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+  }
+  const name = request.containerPath ?? basename(expanded);
+  const refusal =
+    blockedOnTheWay(expanded, real, allowlist.blockedPatterns) ??
+    nameProblem(name, names) ??
+    (isWithin(paths.home, real) ? `${real} would expose the whole home directory` : undefined) ??
+    blockedInside(real, allowlist.blockedPatterns);
+  if (refusal) return { reason: refusal };
+  const guarded = paths.protected.find((p) => overlaps(real, p));
+  if (guarded) return { reason: `${real} overlaps ${guarded}, which no sandbox may see` };
+  const root = allowlist.allowedRoots.find((r) => isWithin(real, r.path));
+  if (!root) return { reason: `${real} is not under an allowed root of the mount allowlist` };
+  const downgrade = request.readonly === false ? readWriteRefusal(real, root, ctx.isMain, paths.readOnly) : undefined;
+  return { real, name, readonly: request.readonly !== false ? true : downgrade !== undefined, downgrade };
+}
+
+function blockedOnTheWay(expanded: string, real: string, patterns: string[]): string | undefined {
+  const hit = [...expanded.split(sep), ...real.split(sep)].map((c) => [c, blockedBy(c, patterns)] as const).find(([, p]) => p);
+  return hit ? `${real} matches the blocked pattern ${JSON.stringify(hit[1])}` : undefined;
+}
+
+function nameProblem(name: string, taken: Set<string>): string | undefined {
+  if (!NAME.test(name) || name === '..') return `containerPath ${JSON.stringify(name)} must be one name of letters, digits, ".", "-" or "_"`;
+  return taken.has(name) ? `containerPath ${name} is used twice` : undefined;
+}
+
+function blockedInside(real: string, patterns: string[]): string | undefined {
+  let inside: string[];
+  try {
+    inside = readdirSync(real);
+  } catch (err) {
+    return `${real} cannot be read (${(err as NodeJS.ErrnoException).code})`;
+  }
+  const nested = inside.map((c) => [c, blockedBy(c, patterns)] as const).find(([, p]) => p);
+  return nested ? `${real} contains ${nested[0]}, which matches the blocked pattern ${JSON.stringify(nested[1])}` : undefined;
+}
+
+/** Why a read-write request is granted read-only instead, if it is. */
+function readWriteRefusal(real: string, root: AllowedRoot, isMain: boolean, readOnly: string[]): string | undefined {
+  if (!root.allowReadWrite) return `root ${root.path} is read-only`;
+  if (!isMain && !root.nonMainReadWrite) return `root ${root.path} is read-only for groups other than main`;
+  return readOnly.some((p) => overlaps(real, p)) ? `${real} overlaps the project directory` : undefined;
 }

@@ -14,12 +14,14 @@ export interface InboundSink {
 
 /** A registered group's folder, where a channel may save what the agent should read (media). */
 export interface GroupFolder {
-  /** The folder on the host. */
-  hostPath: string;
-  /** The same folder as the agent sees it inside its sandbox. */
+  /** The folder as the agent sees it inside its sandbox. */
   sandboxPath: string;
-  /** Hand a file or directory the host created inside the folder over to the sandbox user. */
-  adopt(path: string): void;
+  /**
+   * Save `data` at `relativePath` ("media/x.jpg") inside the folder, replacing a file of that name, owned by the
+   * sandbox user. The agent controls the folder: a link or non-directory on the way is refused with an error
+   * that says what was in the way ("media is a symbolic link"), never followed.
+   */
+  save(relativePath: string, data: Uint8Array): void;
 }
 
 /** What the orchestrator offers a channel besides the inbound sink. */

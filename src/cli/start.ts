@@ -4,13 +4,14 @@ import { startCarapace, type Carapace } from '../app.js';
 import { readPairing } from '../channels/whatsapp/auth.js';
 import { loadConfig, type Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
-import { createLogger } from '../log.js';
+import { createLogger, installCrashHandlers } from '../log.js';
 import type { CliContext } from './context.js';
 import { lockDataDir, type InstanceLock } from './instance-lock.js';
 
 export async function start(ctx: CliContext): Promise<void> {
   const config = loadConfig(); // start needs model credentials; nothing is touched before they are checked
   const log = createLogger(config.logLevel);
+  installCrashHandlers(log); // a true bug ends the process loudly (non-zero) for the supervisor to restart
   const say = (line: string) => ctx.err.write(`${line}\n`);
   // Before anything else (orphan cleanup removes sandboxes this data directory's instance would own).
   const lock = await lockDataDir(config.dataDir);

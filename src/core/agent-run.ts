@@ -89,94 +89,18 @@ export class AgentRun {
   /** Start the sandbox with the first prompt. Resolves once it is running; `finished` says how it ended. */
   async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
     if (prompt.startsWith('/')) this.commandInputs.add(0);
-    const { config, paths, runtime, log } = this.deps;
-    const owner = config.sandbox;
-    const groupDir = ensureSandboxDir(paths.group(this.group.folder), owner);
-    const stateDir = ensureSandboxDir(paths.agentState(this.group.folder), owner);
-    const { policy } = this.deps;
-    const runLog = log.child({ run: this.id, group: this.group.folder });
-
+    const owner = this.deps.config.sandbox;
+    const groupDir = ensureSandboxDir(this.deps.paths.group(this.group.folder), owner);
+    const stateDir = ensureSandboxDir(this.deps.paths.agentState(this.group.folder), owner);
     try {
-      const token = randomBytes(24).toString('base64url');
-      const modelSocket = join(this.deps.socketDir, `${this.id}.model.sock`);
-      const egressSocket = join(this.deps.socketDir, `${this.id}.egress.sock`);
-      const model = await startModelProxy({
-        socketPath: modelSocket,
-        token,
-        upstreamUrl: config.upstreamUrl,
-        credentials: config.credentials,
-        log: runLog,
-        reserve: (tokens) => {
-          const verdict = policy.reserve(this.group.id, this.id, tokens);
-          if (!verdict.ok) this.budgetRefusal = verdict.message;
-          return verdict;
-        },
-      });
-      this.closers.push(model.close);
-      const egress = await startEgressProxy({
-        socketPath: egressSocket,
-        rules: () => policy.egressRules(this.group.id),
-        privateAllow: config.egress.privateAllow,
-        log: runLog.child({ proxy: 'egress' }),
-      });
-      this.closers.push(egress.close);
-
-      const request: StartRequest = {
-        runId: this.id,
-        chatId: this.group.chatId,
-        groupFolder: this.group.folder,
-        isMain: this.group.isMain,
-        assistantName: config.assistantName,
-        sessionId,
-        prompt,
-        timeZone: config.timeZone,
-        model: config.model,
-        proxyToken: token,
-        authMode: config.credentials.apiKey ? 'apiKey' : 'oauth',
-        idleTimeoutMs: config.idleTimeoutMs,
-        heartbeatMs: config.heartbeatMs,
-        cliEnv: config.cliEnv,
-      };
-      writeJsonAtomic(join(this.dir, 'start.json'), request);
-
-      const spec: SandboxSpec = {
-        name: this.sandboxName,
-        labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
-        mounts: [
-          { host: groupDir, sandbox: GROUP_MOUNT, readonly: false },
-          { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
-          // Everyone reads global memory; only main may change it.
-          { host: paths.globalMemory, sandbox: '/workspace/global', readonly: !this.group.isMain },
-          // The run dir is read-only so the agent cannot swap in/ or out/ for links into the host.
-          { host: this.dir, sandbox: IPC_MOUNT, readonly: true },
-          { host: join(this.dir, 'in'), sandbox: `${IPC_MOUNT}/in`, readonly: false },
-          { host: join(this.dir, 'out'), sandbox: `${IPC_MOUNT}/out`, readonly: false },
-          { host: modelSocket, sandbox: MODEL_SOCKET, readonly: true },
-          { host: egressSocket, sandbox: EGRESS_SOCKET, readonly: true },
-          ...policy.extraMounts(this.group),
-        ],
-        // The runner's package at APP_MOUNT: bwrap mounts it from here, image backends carry it in their image.
-        appDir: APP_ROOT,
-        workdir: GROUP_MOUNT,
-        env: {
-          PATH: '/usr/local/bin:/usr/bin:/bin',
-          HOME: '/home/agent',
-          CLAUDE_CONFIG_DIR: '/home/agent/.claude',
-          LANG: 'C.UTF-8',
-          TZ: config.timeZone,
-        },
-        user: { uid: owner.uid, gid: owner.gid },
-        network: { mode: 'none' },
-        limits: sandboxLimits(config, this.group),
-        command: ['node', `${APP_MOUNT}/dist/src/runner/main.js`],
-      };
-
-      this.handle = await runtime.start(spec);
+      const sockets = await this.startProxies();
+      writeJsonAtomic(join(this.dir, 'start.json'), this.startRequest(prompt, sessionId, sockets.token));
+      this.handle = await this.deps.runtime.start(this.sandboxSpec(groupDir, stateDir, sockets));
     } catch (err) {
       await this.cleanup(); // no half-started run leaves a socket or directory behind
       throw err;
     }
-    const out = runLog.child({ stream: 'sandbox' });
+    const out = this.runLog.child({ stream: 'sandbox' });
     let tail = '';
     this.handle.output.on('data', (chunk: Buffer) => {
       const text = (tail + chunk.toString()).split('\n');
@@ -184,15 +108,106 @@ export class AgentRun {
       for (const line of text) if (line.trim()) logSandboxLine(out, line);
     });
 
-    this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(), 2000);
+    this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(), 2000, (err) => this.fail('handling its outputs failed', err));
     this.armWatchdog();
     return this.handle.exited.then(async (exit) => {
-      this.drainOutputs(); // whatever the runner wrote last
+      try {
+        this.drainOutputs(); // whatever the runner wrote last
+      } catch (err) {
+        this.fail('handling its last outputs failed', err);
+      }
       await this.cleanup();
       const ok = exit.code === 0 && !this.lastError;
       const error = ok ? undefined : (this.lastError ?? `sandbox exited with ${exit.signal ?? `code ${exit.code}`}`);
       return { ok, error };
     });
+  }
+
+  private get runLog(): Logger {
+    return this.deps.log.child({ run: this.id, group: this.group.folder });
+  }
+
+  /** The run's model proxy (adds the key, meters the budget) and egress proxy (per-group allowlist). */
+  private async startProxies(): Promise<{ token: string; model: string; egress: string }> {
+    const { config, policy } = this.deps;
+    const token = randomBytes(24).toString('base64url');
+    const sockets = { token, model: join(this.deps.socketDir, `${this.id}.model.sock`), egress: join(this.deps.socketDir, `${this.id}.egress.sock`) };
+    const model = await startModelProxy({
+      socketPath: sockets.model,
+      token,
+      upstreamUrl: config.upstreamUrl,
+      credentials: config.credentials,
+      log: this.runLog,
+      reserve: (tokens) => {
+        const verdict = policy.reserve(this.group.id, this.id, tokens);
+        if (!verdict.ok) this.budgetRefusal = verdict.message;
+        return verdict;
+      },
+    });
+    this.closers.push(model.close);
+    const egress = await startEgressProxy({
+      socketPath: sockets.egress,
+      rules: () => policy.egressRules(this.group.id),
+      privateAllow: config.egress.privateAllow,
+      log: this.runLog.child({ proxy: 'egress' }),
+    });
+    this.closers.push(egress.close);
+    return sockets;
+  }
+
+  private startRequest(prompt: string, sessionId: string | undefined, proxyToken: string): StartRequest {
+    const { config } = this.deps;
+    return {
+      runId: this.id,
+      chatId: this.group.chatId,
+      groupFolder: this.group.folder,
+      isMain: this.group.isMain,
+      assistantName: config.assistantName,
+      sessionId,
+      prompt,
+      timeZone: config.timeZone,
+      model: config.model,
+      proxyToken,
+      authMode: config.credentials.apiKey ? 'apiKey' : 'oauth',
+      idleTimeoutMs: config.idleTimeoutMs,
+      heartbeatMs: config.heartbeatMs,
+      cliEnv: config.cliEnv,
+    };
+  }
+
+  private sandboxSpec(groupDir: string, stateDir: string, sockets: { model: string; egress: string }): SandboxSpec {
+    const { config, paths, policy } = this.deps;
+    return {
+      name: this.sandboxName,
+      labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
+      mounts: [
+        { host: groupDir, sandbox: GROUP_MOUNT, readonly: false },
+        { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
+        // Everyone reads global memory; only main may change it.
+        { host: paths.globalMemory, sandbox: '/workspace/global', readonly: !this.group.isMain },
+        // The run dir is read-only so the agent cannot swap in/ or out/ for links into the host.
+        { host: this.dir, sandbox: IPC_MOUNT, readonly: true },
+        { host: join(this.dir, 'in'), sandbox: `${IPC_MOUNT}/in`, readonly: false },
+        { host: join(this.dir, 'out'), sandbox: `${IPC_MOUNT}/out`, readonly: false },
+        { host: sockets.model, sandbox: MODEL_SOCKET, readonly: true },
+        { host: sockets.egress, sandbox: EGRESS_SOCKET, readonly: true },
+        ...policy.extraMounts(this.group),
+      ],
+      // The runner's package at APP_MOUNT: bwrap mounts it from here, image backends carry it in their image.
+      appDir: APP_ROOT,
+      workdir: GROUP_MOUNT,
+      env: {
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        HOME: '/home/agent',
+        CLAUDE_CONFIG_DIR: '/home/agent/.claude',
+        LANG: 'C.UTF-8',
+        TZ: config.timeZone,
+      },
+      user: { uid: config.sandbox.uid, gid: config.sandbox.gid },
+      network: { mode: 'none' },
+      limits: sandboxLimits(config, this.group),
+      command: ['node', `${APP_MOUNT}/dist/src/runner/main.js`],
+    };
   }
 
   /** The seq the next `send` will use, so the store can record what it carries before the runner can see it. */
@@ -236,9 +251,23 @@ export class AgentRun {
     await this.handle?.stop(1000);
   }
 
+  /**
+   * Something the agent controls (its in/ or out/ files) made the host's part of the run fail: end this run,
+   * with the reason logged and kept as its error, and never let the error travel further up.
+   */
+  private fail(what: string, err?: unknown): void {
+    const reason = err === undefined ? what : `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    this.runLog.warn({ reason, err }, 'stopping the run');
+    this.stop(reason).catch((stopErr) => this.runLog.error({ err: stopErr }, 'could not stop the sandbox'));
+  }
+
   private writeInput(seq: number, input: Input): void {
     if (this.ended) return; // nobody is listening any more
-    writeJsonAtomic(join(this.dir, 'in', seqName(seq)), input);
+    try {
+      writeJsonAtomic(join(this.dir, 'in', seqName(seq)), input);
+    } catch (err) {
+      this.fail(`could not write input ${seqName(seq)}`, err);
+    }
   }
 
   private drainOutputs(): void {
@@ -278,7 +307,7 @@ export class AgentRun {
       } catch {
         // not written yet
       }
-      if (Date.now() - last > limit) void this.stop(`no heartbeat for ${Math.round((Date.now() - last) / 1000)} s`);
+      if (Date.now() - last > limit) this.fail(`no heartbeat for ${Math.round((Date.now() - last) / 1000)} s`);
     }, this.deps.config.heartbeatMs);
     this.watchdog.unref();
   }

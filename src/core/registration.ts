@@ -1,11 +1,11 @@
 // Registering chats as groups (each with its folder and starter memory), where the main chat lives, and what
 // channels may ask of the host.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ChannelHost, ChatInfo } from '../channels/channel.js';
 import { GROUP_MOUNT } from '../ipc/protocol.js';
 import { groupMemory } from '../memory/templates.js';
-import { ensureSandboxDir, giveToSandbox } from '../fs/paths.js';
+import { ensureSandboxDir } from '../fs/paths.js';
+import { AgentTree, writeOnce as writeTemplateOnce } from '../fs/safe-write.js';
 import { validateContainerConfig } from '../groups/group-config.js';
 import type { Group, Store } from '../store/store.js';
 import { channelOf, type Core } from './core.js';
@@ -27,16 +27,9 @@ function prepareGroupFolder(core: Core, group: Group): void {
   writeOnce(core, join(dir, 'CLAUDE.md'), groupMemory({ groupName: group.name, assistantName, isMain: group.isMain }));
 }
 
-/** Create a memory file from its template unless the agent already has one; the sandbox owns it. */
+/** Create a memory file from its template unless the agent already has one (or planted anything there). */
 export function writeOnce(core: Pick<Core, 'config'>, file: string, text: string): void {
-  try {
-    // 'wx': anything already under that name (even a dangling link the agent planted) stays untouched.
-    writeFileSync(file, text, { flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
-    throw err;
-  }
-  giveToSandbox(file, core.config.sandbox);
+  writeTemplateOnce(dirname(file), basename(file), text, core.config.sandbox);
 }
 
 /**
@@ -62,11 +55,9 @@ export function channelHost(core: Core): ChannelHost {
     groupFolder: (chatId) => {
       const group = store.groupByChat(chatId);
       if (!group) return undefined;
-      return {
-        hostPath: ensureSandboxDir(paths.group(group.folder), config.sandbox),
-        sandboxPath: GROUP_MOUNT,
-        adopt: (path) => giveToSandbox(path, config.sandbox),
-      };
+      // Every write goes through AgentTree: a link or non-directory the agent planted is refused, never followed.
+      const tree = new AgentTree(ensureSandboxDir(paths.group(group.folder), config.sandbox), config.sandbox);
+      return { sandboxPath: GROUP_MOUNT, save: (rel, data) => void tree.write(rel, data) };
     },
     chatsSeen: (chats) => {
       for (const chat of chats) store.upsertChat(chat);

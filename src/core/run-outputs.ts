@@ -1,34 +1,23 @@
 // Reading what a sandbox wrote into its out/ directory. The sandbox controls those files completely, so each is
 // opened without following links, must be a small regular file holding one well-formed output, and anything
 // else is moved aside (kept for inspection, never silently dropped) with the reason logged.
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { AgentTree, UnsafePathError } from '../fs/safe-write.js';
 import { MAX_OUTPUT_BYTES, outputSchema, type Output } from '../ipc/protocol.js';
-
 
 export type ReadOutcome = { ok: true; output: Output } | { ok: false; reason: string };
 
-/** Read one output file the way an untrusted file must be read. */
+/** Read one output file the way an untrusted file must be read (no link followed, no FIFO waited on, capped). */
 export function readOutputFile(path: string): ReadOutcome {
-  let fd: number;
-  try {
-    // O_NOFOLLOW: a planted symlink fails here instead of making the host read a file of its choosing.
-    // O_NONBLOCK: a planted FIFO cannot stall the host.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code})` };
-  }
   let text: string;
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return { ok: false, reason: 'is not a regular file' };
-    if (st.size > MAX_OUTPUT_BYTES) return { ok: false, reason: `is ${st.size} bytes, more than the ${MAX_OUTPUT_BYTES} allowed` };
-    text = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
+    text = new AgentTree(dirname(path)).read(basename(path), MAX_OUTPUT_BYTES).toString('utf8');
+  } catch (err) {
+    if (err instanceof UnsafePathError) return { ok: false, reason: err.problem };
+    return { ok: false, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
   }
   let value: unknown;
   try {
@@ -46,7 +35,7 @@ export function setAside(file: string, name: string, runId: string, rejectedDir:
   const dest = join(rejectedDir, `${runId}-${name}`);
   try {
     mkdirSync(rejectedDir, { recursive: true, mode: 0o700 });
-    renameSync(file, dest);
+    new AgentTree(dirname(file)).moveOut(basename(file), dest); // the entry itself: a link moves as a link
     log.warn({ run: runId, file: name, reason, keptAt: dest }, 'run output refused and set aside');
   } catch (err) {
     rmSync(file, { force: true, recursive: true }); // it must not be read again on every rescan

@@ -1,9 +1,7 @@
 // /clear and /compact from chat, and which session a new run resumes.
 import { existsSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
-import { archiveTranscript } from '../memory/transcript.js';
+import { archiveOnClear } from '../memory/transcript.js';
 import { maySessionCommand, sessionCommand } from '../router/commands.js';
-import { giveToSandbox } from '../fs/paths.js';
 import type { Group } from '../store/store.js';
 import type { Core } from './core.js';
 import { postNote } from './notes.js';
@@ -43,21 +41,14 @@ function clearSession(core: Core, group: Group, messageId: number): void {
   postNote(core, group, messageId, `Started a fresh conversation.${saved}`);
 }
 
-/** Save the group's transcript as Markdown in its conversations/ folder; what to tell the chat about it. */
+/**
+ * Save the group's transcript as Markdown: first into a host-only archive, then a copy into the group's
+ * conversations/ through the safe path. Returns what to tell the chat (where it is, or why it could not be saved).
+ */
 function archiveSession(core: Core, group: Group): string {
   const { store, log, config, paths } = core;
   const sessionId = store.sessionOf(group.id);
-  const transcript = sessionId && paths.transcript(group.folder, sessionId);
-  if (!transcript || !existsSync(transcript)) return '';
-  try {
-    const file = archiveTranscript(transcript, paths.group(group.folder), sessionId);
-    giveToSandbox(dirname(file), config.sandbox);
-    giveToSandbox(file, config.sandbox);
-    return ` The previous one is saved in conversations/${basename(file)}.`;
-  } catch (err) {
-    log.error({ group: group.folder, err }, 'could not archive the transcript before /clear');
-    return '';
-  }
+  return sessionId ? archiveOnClear({ paths, folder: group.folder, sessionId, owner: config.sandbox, log }) : '';
 }
 
 /** The group's session, if its transcript exists (a run killed in its first turn leaves an id but no transcript). */

@@ -1,5 +1,6 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { AgentTree, type Owner } from './safe-write.js';
 import { SESSION_ID } from '../ipc/protocol.js';
 
 /** Where everything lives under the data directory. */
@@ -18,6 +19,8 @@ export function dataPaths(dataDir: string) {
       if (!isSessionId(sessionId)) throw new Error(`Invalid session id ${JSON.stringify(sessionId)}`);
       return join(dataDir, 'state', assertFolderName(folder), 'claude', 'projects', '-workspace-group', `${sessionId}.jsonl`);
     },
+    /** Host-only copies of transcripts archived by /clear (never mounted), before one is copied into the group. */
+    archives: (folder: string) => join(dataDir, 'archives', assertFolderName(folder)),
     /** One directory per run, mounted at /ipc: start.json, in/, out/ (with the heartbeat). */
     run: (runId: string) => join(dataDir, 'runs', runId),
     runsDir: join(dataDir, 'runs'),
@@ -71,15 +74,21 @@ export function assertFolderName(folder: string): string {
 /**
  * Create a directory the sandbox user can write. As root we hand it over (files the host puts inside must be
  * handed over by whoever writes them); otherwise the user namespace maps our uid to the sandbox uid.
+ * `path` is a tree root the host made (a group folder, a run's in/): the agent cannot replace it.
  */
-export function ensureSandboxDir(path: string, owner: { uid: number; gid: number }): string {
+export function ensureSandboxDir(path: string, owner: Owner): string {
   mkdirSync(path, { recursive: true });
   giveToSandbox(path, owner);
   return path;
 }
 
-export function giveToSandbox(path: string, owner: { uid: number; gid: number }): void {
-  if (process.getuid?.() === 0) chownSync(path, owner.uid, owner.gid);
+/**
+ * Hand `path` to the sandbox user (as root). Its last component is never followed: a link planted there is
+ * refused (UnsafePathError). Every directory above it must be the host's; for a path deeper inside an agent's
+ * tree use AgentTree.chown, which checks each component.
+ */
+export function giveToSandbox(path: string, owner: Owner): void {
+  new AgentTree(dirname(path), owner).chown(basename(path));
 }
 
 /** The nearest directory at or above `dir` that contains `file`. */

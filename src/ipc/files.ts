@@ -1,17 +1,19 @@
-import { mkdirSync, readdirSync, renameSync, writeFileSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { AgentTree } from '../fs/safe-write.js';
 
-/** Write via a dot-temp file and rename: readers see the whole file or nothing. */
+/**
+ * Write via a dot-temp file and rename: readers see the whole file or nothing. The directory is a run's in/ or
+ * out/, which the other side can write: the temp file is created O_EXCL|O_NOFOLLOW and renamed within the open
+ * directory, and a directory planted under the name is refused (UnsafePathError), never written through.
+ */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
-  const dir = path.slice(0, path.lastIndexOf('/'));
-  const tmp = join(dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(tmp, data, { flag: 'wx' }); // never through a link someone planted under that name
-  renameSync(tmp, path);
+  new AgentTree(dirname(path)).write(basename(path), data);
 }
 
 export const writeJsonAtomic = (path: string, value: unknown) => writeAtomic(path, JSON.stringify(value));
 
-/** Finished (non-temp) files in a directory, in name order. */
+/** Finished (non-temp) files in a directory, in name order. Only names: each is opened safely by its reader. */
 export function listReady(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => !f.startsWith('.') && f.endsWith('.json'))
@@ -20,20 +22,28 @@ export function listReady(dir: string): string[] {
 
 /**
  * Call `onChange` whenever files land in `dir`: inotify for speed, plus a slow rescan in case an event is
- * missed (network filesystems, overflowed queues). Returns a function that stops watching.
+ * missed (network filesystems, overflowed queues). What `onChange` throws goes to `onError`, never up into the
+ * watcher or timer, where it would end the process. Returns a function that stops watching.
  */
-export function watchDir(dir: string, onChange: () => void, rescanMs: number): () => void {
+export function watchDir(dir: string, onChange: () => void, rescanMs: number, onError: (err: unknown) => void): () => void {
   mkdirSync(dir, { recursive: true });
+  const changed = () => {
+    try {
+      onChange();
+    } catch (err) {
+      onError(err);
+    }
+  };
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dir, () => onChange());
+    watcher = watch(dir, changed);
     watcher.on('error', () => undefined); // the rescan keeps us going
   } catch {
     // No inotify here: the rescan alone still delivers, just later.
   }
-  const timer = setInterval(onChange, rescanMs);
+  const timer = setInterval(changed, rescanMs);
   timer.unref();
-  queueMicrotask(onChange); // files written before we started watching
+  queueMicrotask(changed); // files written before we started watching
   return () => {
     clearInterval(timer);
     watcher?.close();

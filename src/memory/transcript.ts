@@ -1,5 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import type { Logger } from 'pino';
+import type { DataPaths } from '../fs/paths.js';
+import { AgentTree, UnsafePathError, type Owner } from '../fs/safe-write.js';
+
+/** Bigger transcripts are not archived by /clear (the raw one stays in the group's state). */
+export const MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024;
 
 interface TranscriptLine {
   type?: string;
@@ -43,12 +49,63 @@ function render(content: unknown): string {
 
 const clean = (text: string) => String(text).replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, '').trim();
 
-/** Archive a transcript into the group's conversations/ folder; returns the archive's path. */
+/**
+ * Archive a transcript into `groupDir`/conversations; returns the archive's path. Runs inside the sandbox
+ * (before the SDK compacts), on the agent's own files: the host uses archiveOnClear.
+ */
 export function archiveTranscript(transcriptPath: string, groupDir: string, sessionId: string, now = new Date()): string {
   const dir = join(groupDir, 'conversations');
   mkdirSync(dir, { recursive: true });
-  const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
-  const file = join(dir, `${stamp}-${sessionId.slice(0, 8)}.md`);
-  writeFileSync(file, transcriptToMarkdown(readFileSync(transcriptPath, 'utf8'), `Conversation ${sessionId} (archived ${now.toISOString()})`));
+  const file = join(dir, archiveName(sessionId, now));
+  writeFileSync(file, transcriptToMarkdown(readFileSync(transcriptPath, 'utf8'), archiveTitle(sessionId, now)));
   return file;
 }
+
+const archiveName = (sessionId: string, now: Date) => `${now.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '')}-${sessionId.slice(0, 8)}.md`;
+const archiveTitle = (sessionId: string, now: Date) => `Conversation ${sessionId} (archived ${now.toISOString()})`;
+
+export interface ArchiveRequest {
+  paths: DataPaths;
+  folder: string;
+  sessionId: string;
+  /** The sandbox user, who owns the copy in conversations/. */
+  owner: Owner;
+  log: Logger;
+  now?: Date;
+}
+
+/**
+ * /clear: render the session's transcript (read from the agent's state without following anything it planted)
+ * into the host-only archive, then copy it into the group's conversations/ through the safe path. Returns the
+ * sentence the chat is told: where it was saved, why it could not be, or nothing when there was no transcript.
+ */
+export function archiveOnClear({ paths, folder, sessionId, owner, log, now = new Date() }: ArchiveRequest): string {
+  const state = paths.agentState(folder);
+  let jsonl: string;
+  try {
+    jsonl = new AgentTree(state).read(relative(state, paths.transcript(folder, sessionId)), MAX_TRANSCRIPT_BYTES).toString('utf8');
+  } catch (err) {
+    if (err instanceof UnsafePathError && err.problem === 'does not exist') return '';
+    log.error({ group: folder, sessionId, err: (err as Error).message }, 'could not read the transcript to archive before /clear');
+    return ` The previous one could not be archived: ${reasonOf(err)}.`;
+  }
+  const name = archiveName(sessionId, now);
+  const markdown = transcriptToMarkdown(jsonl, archiveTitle(sessionId, now));
+  const hostDir = paths.archives(folder);
+  try {
+    mkdirSync(hostDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(hostDir, name), markdown); // out of every sandbox's reach, whatever happens next
+  } catch (err) {
+    log.error({ group: folder, sessionId, err }, 'could not write the host copy of the archived conversation');
+    return ' The previous one could not be archived: an error on the host.';
+  }
+  try {
+    new AgentTree(paths.group(folder), owner).write(`conversations/${name}`, markdown);
+  } catch (err) {
+    log.error({ group: folder, sessionId, err: (err as Error).message, keptAt: join(hostDir, name) }, 'could not save the archived conversation in the group folder');
+    return ` The previous one could not be saved in conversations/ (${reasonOf(err)}); the host kept a copy.`;
+  }
+  return ` The previous one is saved in conversations/${name}.`;
+}
+
+const reasonOf = (err: unknown) => (err instanceof UnsafePathError ? err.message : 'an error on the host');

@@ -219,7 +219,7 @@ async function main(): Promise<void> {
   const bridges = { model: model.url, egress: egress.url };
   heartbeat();
   const beat = setInterval(heartbeat, start.heartbeatMs);
-  const stopWatching = watchDir(join(ipc, 'in'), readInputs, 2000);
+  const stopWatching = watchDir(join(ipc, 'in'), readInputs, 2000, (err) => console.error(`reading inputs failed: ${(err as Error).message}`));
   pump();
   try {
     try {

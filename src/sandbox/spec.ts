@@ -2,6 +2,7 @@
 // sandbox the same user database, so the rest of Carapace cannot tell the backends apart.
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { isWithin } from '../fs/contain.js';
 import { APP_MOUNT, type SandboxSpec } from './runtime.js';
 
 export const SANDBOX_HOME = '/home/agent';
@@ -10,7 +11,6 @@ export const SANDBOX_HOME = '/home/agent';
 const RESERVED = ['/', '/usr', '/etc', '/bin', '/sbin', '/lib', '/lib64', '/home', SANDBOX_HOME, APP_MOUNT];
 const KERNEL_FS = ['/proc', '/dev', '/sys'];
 
-export const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
 
 /** Do the labels `have` include every label in `want`? */
 export const labelsMatch = (have: Record<string, string>, want: Record<string, string>) =>
@@ -36,7 +36,7 @@ export function checkSpec(spec: SandboxSpec): void {
   for (const m of spec.mounts) {
     abs(m.host, 'mount host path');
     abs(m.sandbox, 'mount target');
-    if (RESERVED.includes(m.sandbox) || KERNEL_FS.some((d) => isUnder(m.sandbox, d)) || isUnder(m.sandbox, APP_MOUNT))
+    if (RESERVED.includes(m.sandbox) || KERNEL_FS.some((d) => isWithin(m.sandbox, d)) || isWithin(m.sandbox, APP_MOUNT))
       fail(`mount target ${m.sandbox} is reserved`);
     if (seen.has(m.sandbox)) fail(`mount target ${m.sandbox} is used twice`);
     seen.add(m.sandbox);

@@ -1,9 +1,9 @@
 // Inbound media (images, voice notes, videos, documents) is downloaded into the chat's group folder, under
 // media/, so the agent can open it. Sizes are capped before and during the download; names are ours, not the
-// sender's (a document keeps a sanitized copy of its name for the agent's benefit).
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { Transform } from 'node:stream';
+// sender's (a document keeps a sanitized copy of its name for the agent's benefit). The download is held in
+// memory (at most the cap) and saved through the folder's safe path: a media/ the agent swapped for a link, or a
+// FIFO under the file's name, makes the save fail with a reason instead of writing through it.
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { downloadMediaMessage, type proto, type WAMessage } from '@whiskeysockets/baileys';
 import type { GroupFolder } from '../channel.js';
@@ -59,35 +59,37 @@ export async function saveMedia(
 ): Promise<SavedMedia> {
   const declared = Number(media.fileLength ?? 0);
   if (declared > opts.maxBytes) return { ok: false, reason: `too large to download (${formatMb(declared)}; the limit is ${formatMb(opts.maxBytes)})` };
-  const dir = join(folder.hostPath, 'media');
   const name = mediaFileName(message, media, timestamp);
-  const target = join(dir, name);
-  const sandboxPath = `${folder.sandboxPath}/media/${name}`;
-  if (existsSync(target)) return { ok: true, sandboxPath, bytes: declared };
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true });
-    folder.adopt(dir);
-  }
-  const partial = join(dir, `.part-${name}`);
+  let data: Buffer;
   try {
     const stream = await downloadMediaMessage(message, 'stream', {}, {
       reuploadRequest: (m) => opts.sock.updateMediaMessage(m),
       logger: opts.logger,
     });
-    let bytes = 0;
-    const cap = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        bytes += chunk.length; // the declared size can lie: count what actually arrives
-        if (bytes > opts.maxBytes) done(new Error(`larger than the ${formatMb(opts.maxBytes)} limit`));
-        else done(null, chunk);
-      },
-    });
-    await pipeline(stream, cap, createWriteStream(partial, { mode: 0o644 }));
-    renameSync(partial, target);
-    folder.adopt(target);
-    return { ok: true, sandboxPath, bytes };
+    data = await collectCapped(stream, opts.maxBytes);
   } catch (err) {
-    rmSync(partial, { force: true });
     return { ok: false, reason: `could not be downloaded: ${(err as Error).message}` };
   }
+  try {
+    folder.save(`media/${name}`, data);
+  } catch (err) {
+    return { ok: false, reason: `could not be saved: ${(err as Error).message}` };
+  }
+  return { ok: true, sandboxPath: `${folder.sandboxPath}/media/${name}`, bytes: data.length };
+}
+
+/** The whole stream, or an error once more than `maxBytes` arrived (the declared size can lie). */
+async function collectCapped(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) return done(new Error(`larger than the ${formatMb(maxBytes)} limit`));
+      chunks.push(chunk);
+      done();
+    },
+  });
+  await pipeline(stream, sink);
+  return Buffer.concat(chunks);
 }

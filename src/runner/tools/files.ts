@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { tool } from '@anthropic-ai/claude-agent-sdk';
 import { z } from 'zod';
+import { isBelow } from '../../fs/contain.js';
 import { GROUP_MOUNT, MAX_SEND_FILE_BYTES } from '../../ipc/protocol.js';
 import { failure, reply, type ToolContext } from './context.js';
 
@@ -16,7 +17,7 @@ export const fileTools = (ctx: ToolContext) => [
     async ({ path, caption }) => {
       // The host checks again (and copies the file before sending); this just catches mistakes early.
       const full = resolve(GROUP_MOUNT, path);
-      if (!full.startsWith(GROUP_MOUNT + sep)) return failure(`Only files inside ${GROUP_MOUNT} can be sent.`);
+      if (!isBelow(full, GROUP_MOUNT)) return failure(`Only files inside ${GROUP_MOUNT} can be sent.`);
       let size: number;
       try {
         const st = statSync(full);
