@@ -52,9 +52,10 @@ export const LAYERS: Record<string, number> = {
   'test/': 8,
 };
 
-/** The runner and everything it reaches may import only from these folders (and libraries). */
+/** The runner and everything it reaches may import only from these folders (and libraries): the protocol, safe
+ * file handling, and memory (it archives transcripts itself when the SDK compacts). */
 export const RUNNER = 'src/runner/';
-export const RUNNER_ONLY = ['src/runner/', 'src/ipc/', 'src/fs/'];
+export const RUNNER_ONLY = ['src/runner/', 'src/ipc/', 'src/fs/', 'src/memory/'];
 
 /** The layer of a repository-relative path, or undefined when no prefix matches (itself a problem). */
 export function layerOf(path: string): number | undefined {

@@ -1,7 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AgentTree, type Owner } from './safe-write.js';
-import { SESSION_ID } from '../ipc/protocol.js';
 
 /** Where everything lives under the data directory. */
 export function dataPaths(dataDir: string) {
@@ -58,7 +57,9 @@ export function secureDataDir(dataDir: string): void {
   chmodSync(dataDir, dir);
 }
 
-/** SDK session ids are UUIDs; anything else (they come from inside a sandbox) is refused. */
+/** The SDK's session ids are UUIDs. They come from inside a sandbox and name host files (transcripts): nothing else. */
+export const SESSION_ID = /^[0-9a-f-]{8,64}$/i;
+
 export const isSessionId = (id: unknown): id is string => typeof id === 'string' && SESSION_ID.test(id);
 
 /** Group folder names become host paths: letters, digits, "-" and "_" only, so no traversal is expressible. */

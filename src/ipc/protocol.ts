@@ -3,6 +3,7 @@
 // runner writes out/* and out/heartbeat. The sandbox cannot rename or replace in/ or out/ themselves.
 // Every file is written to a dot-temp name and renamed, so a reader never sees half a file.
 import { z } from 'zod';
+import { SESSION_ID } from '../fs/paths.js';
 
 export const IPC_MOUNT = '/ipc';
 export const MODEL_SOCKET = '/run/carapace/model.sock';
@@ -47,8 +48,6 @@ export type Input =
   | { type: 'response'; id: string; ok: false; error: string };
 
 const seq = z.number().int().nonnegative();
-/** The SDK's session ids are UUIDs. One later names a host file (its transcript), so nothing else is accepted. */
-export const SESSION_ID = /^[0-9a-f-]{8,64}$/i;
 
 /**
  * Runner → host, out/<seq>.json; `seq` is unique within the run and orders outputs. The host checks every file
