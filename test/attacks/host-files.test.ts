@@ -14,7 +14,8 @@ import pino from 'pino';
 import { ATTACK_RUNTIMES, bash } from '../support/attack-runtimes.js';
 import { FakeMediaCdn, waMessage } from '../support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../support/harness.js';
-import { addGroup, logLines, sayIn, stepScript, waitFor } from '../support/scenario.js';
+import { addGroup, logLines, runStep, sayIn, stepScript } from '../support/scenario.js';
+import { until } from '../support/wait.js';
 
 const HOST_KEYS = 'ssh-ed25519 AAAA-the-host-owners-only-key';
 const HOST_JSONL = `${JSON.stringify({ type: 'user', message: { role: 'user', content: 'HOST-SECRET-TRANSCRIPT' } })}\n`;
@@ -55,24 +56,15 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
   const onCrash = (err: unknown) => void crashes.push(err);
 
   /** Run one named step in a chat; resolves with what its tools returned. */
-  async function attack(step: string, chatId = 'local:family', timeoutMs = 60_000): Promise<string> {
-    const after = h.app.store.recentMessages(chatId, 1).at(-1)?.id ?? 0;
-    sayIn(h, chatId, step);
-    const reply = await waitFor(
-      () => h.app.store.recentMessages(chatId, 100).find((m) => m.id > after && m.fromAssistant && m.text.startsWith(`RESULT ${step}:`)),
-      timeoutMs,
-      () => `the result of "${step}" (log: ${h.logFile})`,
-    );
-    return reply.text;
-  }
+  const attack = (step: string, chatId = 'local:family', timeoutMs = 60_000) => runStep(h, chatId, step, timeoutMs);
   /** /clear in the family chat; resolves with the host's note. */
   async function clear(): Promise<string> {
     const after = h.app.store.recentMessages('local:family', 1).at(-1)?.id ?? 0;
     sayIn(h, 'local:family', '/clear');
-    const note = await waitFor(() => h.app.store.recentMessages('local:family', 100).find((m) => m.id > after && m.fromAssistant && m.text.startsWith('Started a fresh')));
+    const note = await until(() => h.app.store.recentMessages('local:family', 100).find((m) => m.id > after && m.fromAssistant && m.text.startsWith('Started a fresh')));
     return note.text;
   }
-  const logged = (msg: string, match: (l: any) => boolean = () => true) => waitFor(() => logLines(h).find((l) => l.msg === msg && match(l)), 30_000, () => `log line "${msg}"`);
+  const logged = (msg: string, match: (l: any) => boolean = () => true) => until(() => logLines(h).find((l) => l.msg === msg && match(l)), 30_000, () => `log line "${msg}"`);
   const stat = (p: string) => {
     const st = statSync(p);
     return { uid: st.uid, gid: st.gid, mode: st.mode, size: st.size };
@@ -124,7 +116,8 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
           ),
         ),
         'kill runner mid-request': bash(once('killed', `${forgedRequest(901, 'local:family')}; sleep 0.2; for p in $(${RUNNER_PIDS}); do kill -KILL $p; done; echo killed`)),
-        'giant output': bash('truncate -s 2G /ipc/out/00000902.json; echo planted'),
+        // Made under a temp name and renamed in, as the protocol does: the host sees it whole, at its full size.
+        'giant output': bash('truncate -s 2G /ipc/out/.giant && mv /ipc/out/.giant /ipc/out/00000902.json; echo planted'),
         'link global memory': bash(`rm -f /workspace/global/CLAUDE.md; ln -s ${outside}/created-by-host /workspace/global/CLAUDE.md; echo planted`),
       }),
     );
