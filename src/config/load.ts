@@ -63,6 +63,7 @@ function runSettings(env: Env) {
     maxSandboxes: int(env, 'CARAPACE_MAX_SANDBOXES', 5, 1),
     idleTimeoutMs: int(env, 'CARAPACE_IDLE_TIMEOUT_MS', 30 * 60_000, 100),
     heartbeatMs: int(env, 'CARAPACE_HEARTBEAT_MS', 5_000, 50),
+    closeGraceMs: int(env, 'CARAPACE_CLOSE_GRACE_MS', 60_000, 100),
     runTimeoutMs: int(env, 'CARAPACE_RUN_TIMEOUT_MS', 60 * 60_000, 1_000),
     retry: {
       baseMs: int(env, 'CARAPACE_RETRY_BASE_MS', 5_000, 1),

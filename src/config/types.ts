@@ -13,6 +13,8 @@ export interface Config {
   maxSandboxes: number;
   idleTimeoutMs: number;
   heartbeatMs: number;
+  /** How long a run told to close may take to finish its turn before its sandbox is stopped. */
+  closeGraceMs: number;
   runTimeoutMs: number;
   retry: { baseMs: number; maxMs: number; maxAttempts: number };
   /** Shortest interval a scheduled task may repeat at. */

@@ -53,6 +53,8 @@ export class AgentRun {
   private stopWatching: (() => void) | undefined;
   private readonly closers: (() => Promise<void>)[] = [];
   private watchdog: NodeJS.Timeout | undefined;
+  /** Armed by the first close(): a run that does not finish its turn in time is stopped, freeing its slot. */
+  private closeDeadline: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
   private ended = false;
   private readonly startedAt = Date.now();
@@ -243,6 +245,12 @@ export class AgentRun {
   /** Ask the runner to finish its current turn and exit. */
   close(): void {
     this.writeInput(++this.inputSeq, { type: 'close' });
+    if (this.ended || this.closeDeadline) return;
+    const graceMs = this.deps.config.closeGraceMs;
+    // A runner that never gets to the close (its CLI blocked on a FIFO the agent planted, say) would hold the
+    // group's slot until the wall-clock limit.
+    this.closeDeadline = setTimeout(() => this.fail(`did not finish within ${graceMs / 1000} s of being asked to close`), graceMs);
+    this.closeDeadline.unref();
   }
 
   /** Kill the sandbox (crash, shutdown, lost heartbeat). */
@@ -315,6 +323,7 @@ export class AgentRun {
   private async cleanup(): Promise<void> {
     this.ended = true;
     clearInterval(this.watchdog);
+    clearTimeout(this.closeDeadline);
     this.stopWatching?.();
     await Promise.all(this.closers.map((close) => close()));
     rmSync(this.dir, { recursive: true, force: true });

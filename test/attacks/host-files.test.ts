@@ -88,7 +88,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
     outside = sandboxReadableTempDir('carapace-host-files-');
     writeFileSync(join(outside, 'authorized_keys'), HOST_KEYS, { mode: 0o600 });
     writeFileSync(join(outside, 'transcript.jsonl'), HOST_JSONL, { mode: 0o600 });
-    h = await startHarness({ runtime: create, channels: () => [probe] });
+    h = await startHarness({ runtime: create, channels: () => [probe], env: { CARAPACE_CLOSE_GRACE_MS: '3000' } });
     data = h.dataDir;
     addGroup(h, 'work');
     addGroup(h, 'family', { containerConfig: { allowSessionCommands: true } });
@@ -195,9 +195,10 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
     expect(await clear()).toMatch(/could not be archived: projects\/-workspace-group\/[0-9a-f-]{36}\.jsonl is a FIFO, not a regular file\.$/);
     await hostSurvived();
     // The FIFO also blocks the agent's own CLI when it next writes its transcript, so that run never finishes
-    // its close: only this group is stuck (the others were just served). A restart stops it.
-    await h.restart();
+    // its close: the close deadline stops it, and the group's slot is free again.
+    await logged('stopping the run', (l) => String(l.reason).includes('of being asked to close'));
     rmSync(join(data, 'state/family/claude/projects'), { recursive: true, force: true });
+    expect(await attack('ping')).toContain('pong'); // the family chat is answered again, no restart needed
   });
 
   it('replaces media/ with a symlink to a host directory before a WhatsApp-style media save', async () => {
