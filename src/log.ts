@@ -1,7 +1,10 @@
 import pino, { type Logger } from 'pino';
 
-/** Structured JSON logs (pino). `destination` lets tests and the CLI choose where they go. */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/**
+ * Structured JSON logs (pino). `destination` lets tests and the CLI choose where they go. By default lines go to
+ * stdout synchronously: the last ones before a crash or a `kill -9` are the ones worth having.
+ */
+export function createLogger(level: string, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true })): Logger {
   return pino({ level, base: { app: 'carapace' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }
 

@@ -15,6 +15,8 @@ export async function start(ctx: CliContext): Promise<void> {
   const say = (line: string) => ctx.err.write(`${line}\n`);
   // Before anything else (orphan cleanup removes sandboxes this data directory's instance would own).
   const lock = await lockDataDir(config.dataDir);
+  // Handlers first: a signal that found none would end the process at once, lock and all, mid-start.
+  const stopper = stopOnSignals(lock, log, config);
   let app: Carapace;
   try {
     app = await startCarapace(config, log, { onProgress: say });
@@ -26,12 +28,19 @@ export async function start(ctx: CliContext): Promise<void> {
   if (app.pairing && !readPairing(dataPaths(config.dataDir).whatsappAuth).paired) {
     say('WhatsApp is not paired yet: scan the QR code on the web page, or run `carapace whatsapp pair`.\n');
   }
-  stopOnSignals(app, lock, log, config);
+  stopper.started(app);
 }
 
-function stopOnSignals(app: Carapace, lock: InstanceLock, log: Logger, config: Config): void {
+/** SIGINT/SIGTERM stop Carapace cleanly; one that arrives while it is still starting takes effect once it is up. */
+function stopOnSignals(lock: InstanceLock, log: Logger, config: Config): { started(app: Carapace): void } {
+  let app: Carapace | undefined;
+  let requested: string | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
+    if (!app) {
+      requested ??= signal;
+      return;
+    }
     if (stopping) return;
     stopping = true;
     log.info({ signal, dataDir: config.dataDir }, 'shutting down');
@@ -41,6 +50,17 @@ function stopOnSignals(app: Carapace, lock: InstanceLock, log: Logger, config: C
     await lock.release();
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  const onSignal = (signal: string) =>
+    shutdown(signal).catch((err) => {
+      log.error({ err }, 'could not shut down cleanly');
+      process.exit(1);
+    });
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
+  return {
+    started(started) {
+      app = started;
+      if (requested) void onSignal(requested);
+    },
+  };
 }
