@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { DataPaths } from '../fs/paths.js';
@@ -76,7 +76,8 @@ export interface ArchiveRequest {
 
 /**
  * /clear: render the session's transcript (read from the agent's state without following anything it planted)
- * into the host-only archive, then copy it into the group's conversations/ through the safe path. Returns the
+ * into the host-only archive, then copy it into the group's conversations/ through the safe path; the host copy
+ * stays only when that copy was refused. Returns the
  * sentence the chat is told: where it was saved, why it could not be, or nothing when there was no transcript.
  */
 export function archiveOnClear({ paths, folder, sessionId, owner, log, now = new Date() }: ArchiveRequest): string {
@@ -105,6 +106,7 @@ export function archiveOnClear({ paths, folder, sessionId, owner, log, now = new
     log.error({ group: folder, sessionId, err: (err as Error).message, keptAt: join(hostDir, name) }, 'could not save the archived conversation in the group folder');
     return ` The previous one could not be saved in conversations/ (${reasonOf(err)}); the host kept a copy.`;
   }
+  rmSync(join(hostDir, name), { force: true }); // kept only while the group folder lacks its copy: no unbounded pile
   return ` The previous one is saved in conversations/${name}.`;
 }
 

@@ -3,7 +3,7 @@
 // kills or stops its own runner while the host answers it. Each attack must leave the host file outside
 // untouched (content, owner, mode), the orchestrator alive and answering another chat, the run ended with its
 // reason in the log, and, where the user asked for something, a note in the chat saying what went wrong.
-import { lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, ChannelHost } from '../../src/channels/channel.js';
@@ -168,6 +168,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
     expect(statSync(archive, { throwIfNoEntry: true }).isFile()).toBe(true); // the link was replaced, not followed
     expect(readFileSync(archive, 'utf8')).toContain('predict archive names');
     if (process.getuid?.() === 0) expect(stat(archive).uid).toBe(h.config.sandbox.uid);
+    expect(existsSync(join(data, 'archives/family', name!))).toBe(false); // saved in the folder: no host copy piles up
     await hostSurvived();
   });
 
@@ -177,7 +178,8 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
     const note = await clear();
     expect(note).toMatch(/^Started a fresh conversation\. The previous one could not be archived: projects\/-workspace-group\/[0-9a-f-]{36}\.jsonl is a symbolic link\.$/);
     await logged('could not read the transcript to archive before /clear', (l) => l.group === 'family');
-    const archived = readdirSync(join(data, 'archives/family')).map((f) => readFileSync(join(data, 'archives/family', f), 'utf8'));
+    const hostCopies = join(data, 'archives/family');
+    const archived = existsSync(hostCopies) ? readdirSync(hostCopies).map((f) => readFileSync(join(hostCopies, f), 'utf8')) : [];
     expect(archived.join('')).not.toContain('HOST-SECRET-TRANSCRIPT');
     await hostSurvived();
   });
