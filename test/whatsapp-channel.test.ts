@@ -1,7 +1,7 @@
 // The WhatsApp channel driven through a fake socket with Baileys' own message shapes: inbound translation (text,
 // captions, media saved into the right group folder, quotes, LIDs, notes for unsupported content), the shared-
 // number and own-number modes, outbound formatting/splitting/signing, files, rate limiting, typing, group sync.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pino from 'pino';
@@ -33,6 +33,7 @@ function walk(dir: string, base = dir): string[] {
 function testHost(root: string, registered: Record<string, string>) {
   const seen: ChatInfo[] = [];
   const mains: ChatInfo[] = [];
+  const notices: { chatId: string; key: string; text: string }[] = [];
   const state = { ready: 0 };
   const host: ChannelHost = {
     groupFolder: (chatId) => {
@@ -43,10 +44,11 @@ function testHost(root: string, registered: Record<string, string>) {
       return { sandboxPath: '/workspace/group', save: (rel, data) => void new AgentTree(hostPath).write(rel, data) };
     },
     chatsSeen: (chats) => seen.push(...chats),
+    notice: (chatId, key, text) => notices.push({ chatId, key, text }),
     ready: () => state.ready++,
     mainChat: (chat) => mains.push(chat),
   };
-  return { host, seen, mains, state };
+  return { host, seen, mains, notices, state };
 }
 
 
@@ -232,6 +234,21 @@ describe('WhatsApp inbound', () => {
     expect(received[1].text).toMatch(/^\[video could not be downloaded: larger than the 0\.00 MB limit\]\nsmall, honest$/);
     expect(cdn.requests).toBe(requests + 1); // only the one that lied was fetched, and cut off
     expect(walk(root)).toEqual([]);
+  });
+
+  it('a photo the group folder refuses (media/ made a link by the agent) is noted to the agent and told to the chat once', async () => {
+    const { wa, received, root, notices } = await start();
+    const outside = mkdtempSync(join(tmpdir(), 'carapace-wa-outside-'));
+    mkdirSync(join(root, 'groups/family'), { recursive: true });
+    symlinkSync(outside, join(root, 'groups/family/media'));
+    const img = await cdn.upload(Buffer.from('jpeg'), 'image', 'a.jpg');
+    const photo = waMessage({ chat: FAMILY, from: BOB, id: 'IMG9', message: { imageMessage: { ...img, mimetype: 'image/jpeg' } } });
+    wa.receive([photo]);
+    await until(() => received.length === 1);
+    expect(received[0].text).toBe('[image could not be saved: media is a symbolic link]');
+    expect(notices).toEqual([{ chatId: `wa:${FAMILY}`, key: 'media-IMG9', text: '⚠️ The image you sent could not be saved: media is a symbolic link; I cannot see it.' }]);
+    expect(readdirSync(outside)).toEqual([]); // nothing written through the link
+    rmSync(outside, { recursive: true, force: true });
   });
 });
 

@@ -30,6 +30,11 @@ export interface ChannelHost {
   groupFolder(chatId: string): GroupFolder | undefined;
   /** Chats seen on the platform, recorded (name only, no content) so the main chat can list and register them. */
   chatsSeen(chats: ChatInfo[]): void;
+  /**
+   * Tell a registered chat something went wrong with what its people sent (a photo that could not be saved).
+   * `key` makes it once-only (a redelivered message is not told twice); unregistered chats are never written to.
+   */
+  notice(chatId: string, key: string, text: string): void;
   /** The channel is (re)connected: replies that waited for it can go now. */
   ready(): void;
   /** The platform's own idea of the owner's main chat (WhatsApp: the self-chat), known once connected. */

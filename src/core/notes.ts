@@ -12,6 +12,12 @@ export function postNote(core: Core, group: Group, upTo: number, text: string): 
   core.delivery.kick();
 }
 
+/** A note about something a chat's people sent (not an answer to it): once per `key`, whatever is redelivered. */
+export function postNotice(core: Core, group: Group, key: string, text: string): void {
+  core.store.queueOutput({ runId: `notice-${group.id}-${key}`, seq: HOST_NOTE_SEQ, chatId: group.chatId, text, groupId: group.id });
+  core.delivery.kick();
+}
+
 /** Occurrences that ended without an answer are worth a word in their chat: the user expected something. */
 export function noteTaskEnds(core: Core, ended: TaskRun[]): void {
   const { store } = core;

@@ -9,6 +9,7 @@ import { AgentTree, writeOnce as writeTemplateOnce } from '../fs/safe-write.js';
 import { validateContainerConfig } from '../groups/group-config.js';
 import type { Group, Store } from '../store/store.js';
 import { channelOf, type Core } from './core.js';
+import { postNotice } from './notes.js';
 
 export type NewGroup = Parameters<Store['registerGroup']>[0];
 
@@ -58,6 +59,10 @@ export function channelHost(core: Core): ChannelHost {
       // Every write goes through AgentTree: a link or non-directory the agent planted is refused, never followed.
       const tree = new AgentTree(ensureSandboxDir(paths.group(group.folder), config.sandbox), config.sandbox);
       return { sandboxPath: GROUP_MOUNT, save: (rel, data) => void tree.write(rel, data) };
+    },
+    notice: (chatId, key, text) => {
+      const group = store.groupByChat(chatId);
+      if (group) postNotice(core, group, key, text);
     },
     chatsSeen: (chats) => {
       for (const chat of chats) store.upsertChat(chat);

@@ -214,7 +214,13 @@ describe.each(ATTACK_RUNTIMES)('attacks on host file handling ($name)', ({ creat
     const message = waMessage({ chat: '120363000000000001@g.us', from: '4915100000002@s.whatsapp.net', id: 'IMG2', message: { imageMessage: { ...photo, mimetype: 'image/jpeg' } } });
     const sock = { updateMediaMessage: async (m: unknown) => m } as unknown as WASocketLike;
     const saved = await saveMedia(message, message.message!.imageMessage!, Date.now(), folder, { maxBytes: 1 << 20, sock, logger: pino({ level: 'silent' }) });
-    expect(saved).toEqual({ ok: false, reason: 'could not be saved: media is a symbolic link' });
+    expect(saved).toEqual({ ok: false, reason: 'could not be saved: media is a symbolic link', refused: true });
+    // The channel tells the chat through the host, once per message however often the platform redelivers it.
+    const notice = '⚠️ The image you sent could not be saved: media is a symbolic link; I cannot see it.';
+    for (let i = 0; i < 2; i++) probe.host!.notice('local:family', 'media-IMG2', notice);
+    await until(() => h.app.store.recentMessages('local:family', 20).some((m) => m.fromAssistant && m.text === notice));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.app.store.recentMessages('local:family', 50).filter((m) => m.text === notice)).toHaveLength(1);
     await hostSurvived();
   });
 

@@ -23,6 +23,8 @@ export interface InboundContext {
   /** The assistant has its own number: everything sent from this account is the assistant's. */
   ownNumber: boolean;
   groupFolder(chatId: string): GroupFolder | undefined;
+  /** Tell the chat what went wrong with something its people sent (see ChannelHost.notice). */
+  notice(chatId: string, key: string, text: string): void;
   groupName(jid: string): string | undefined;
   /** Display names seen so far, by phone JID (for quoted replies). */
   names: Map<string, string>;
@@ -95,7 +97,7 @@ export async function translate(msg: WAMessage, ctx: InboundContext): Promise<Tr
   if (!folder) return { kind: 'chat', chat };
 
   const timestamp = numberOf(msg.messageTimestamp) * 1000 || Date.now();
-  let text = await body(msg, content, type, timestamp, folder, ctx);
+  let text = await body(msg, content, type, timestamp, { folder, chatId }, ctx);
   const fromAssistant = fromMe && (ctx.ownNumber || isSigned(text, ctx.assistantName));
   if (fromAssistant && !ctx.ownNumber) text = unsigned(text, ctx.assistantName);
   const quote = await quoted(content, type, ctx);
@@ -126,7 +128,7 @@ async function body(
   content: proto.IMessage,
   type: keyof proto.IMessage,
   timestamp: number,
-  folder: GroupFolder,
+  { folder, chatId }: { folder: GroupFolder; chatId: string },
   ctx: InboundContext,
 ): Promise<string> {
   switch (type) {
@@ -146,6 +148,7 @@ async function body(
         logger: ctx.logger,
       });
       if (!saved.ok) ctx.logger.warn({ chat: msg.key.remoteJid, id: msg.key.id, reason: saved.reason }, 'media not saved');
+      if (!saved.ok && saved.refused) ctx.notice(chatId, `media-${msg.key.id}`, `⚠️ The ${label} you sent ${saved.reason}; I cannot see it.`);
       const ref = saved.ok ? `[${label}: ${saved.sandboxPath}]` : `[${label} ${saved.reason}]`;
       const caption = 'caption' in media ? media.caption : undefined;
       return caption ? `${ref}\n${caption}` : ref;

@@ -15,7 +15,8 @@ export type MediaMessage =
   | proto.Message.IAudioMessage
   | proto.Message.IDocumentMessage;
 
-export type SavedMedia = { ok: true; sandboxPath: string; bytes: number } | { ok: false; reason: string };
+/** `refused`: the group folder would not take the file (something the agent planted): the chat is told. */
+export type SavedMedia = { ok: true; sandboxPath: string; bytes: number } | { ok: false; reason: string; refused?: boolean };
 
 const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', mpeg: 'mp3', quicktime: 'mov', 'x-m4a': 'm4a', plain: 'txt' };
 
@@ -73,7 +74,7 @@ export async function saveMedia(
   try {
     folder.save(`media/${name}`, data);
   } catch (err) {
-    return { ok: false, reason: `could not be saved: ${(err as Error).message}` };
+    return { ok: false, reason: `could not be saved: ${(err as Error).message}`, refused: true };
   }
   return { ok: true, sandboxPath: `${folder.sandboxPath}/media/${name}`, bytes: data.length };
 }

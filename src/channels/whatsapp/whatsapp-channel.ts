@@ -265,6 +265,7 @@ export class WhatsAppChannel implements Channel {
       assistantName: this.opts.assistantName,
       ownNumber: this.opts.ownNumber,
       groupFolder: (chatId) => this.host?.groupFolder(chatId),
+      notice: (chatId, key, text) => this.host?.notice(chatId, key, text),
       groupName: (jid) => this.groupNames.get(jid),
       names: this.names,
       maxMediaBytes: this.opts.maxMediaBytes,
