@@ -60,6 +60,11 @@ export function startOfDay(ms: number, timeZone: string): number {
   return midnightWall - offsetMs(midnightWall - offsetMs(ms, timeZone), timeZone);
 }
 
+/** The instant the next local day begins after the one containing `ms` (exact across clock changes). */
+export function nextStartOfDay(ms: number, timeZone: string): number {
+  return startOfDay(startOfDay(ms, timeZone) + DAY_MS + 3 * 60 * 60 * 1000, timeZone); // +3 h: past any DST shift
+}
+
 /** The time zone this machine is set to. */
 export function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { toWhatsApp } from '../src/channels/whatsapp/format.js';
-import { toPlainText } from '../src/markdown/plain.js';
 import { splitMessage } from '../src/markdown/split.js';
 
 describe('Markdown → WhatsApp, nested and awkward cases', () => {
@@ -45,13 +44,6 @@ describe('Markdown → WhatsApp, nested and awkward cases', () => {
 
   it('keeps quotes, rules and the author\'s blank lines (one, however many)', () => {
     expect(toWhatsApp('> quoted **bold**\n> two\n\n\n\n---\nend')).toBe('> quoted *bold*\n> two\n\n———\nend');
-  });
-});
-
-describe('Markdown → plain text', () => {
-  it('drops the markup and keeps the structure', () => {
-    const md = '## Plan\n- **one** and [docs](https://e.x)\n  - `two`\n\n```\nx = 1\n```\n\n| a | b |\n|---|---|\n| 1 | 22 |';
-    expect(toPlainText(md)).toBe('Plan\n• one and docs (https://e.x)\n  • two\n\n    x = 1\n\na | b\n--+---\n1 | 22');
   });
 });
 

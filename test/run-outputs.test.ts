@@ -49,9 +49,22 @@ describe('run outputs', () => {
     const log = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
     setAside(join(out, 'link.json'), 'link.json', 'r1', rejected, 'link.json is a symbolic link', log);
     expect(existsSync(join(out, 'link.json'))).toBe(false);
-    expect(lstatSync(join(rejected, 'r1-link.json')).isSymbolicLink()).toBe(true);
+    const [kept] = readdirSync(rejected);
+    expect(kept).toMatch(/^r1-link\.json-[0-9a-f]{6}$/);
+    expect(lstatSync(join(rejected, kept)).isSymbolicLink()).toBe(true);
     expect(existsSync(join(base, 'host-secret.json'))).toBe(true);
     expect(lines[0]).toMatchObject({ run: 'r1', file: 'link.json', reason: 'link.json is a symbolic link', msg: 'run output refused and set aside' });
-    expect(readdirSync(rejected)).toEqual(['r1-link.json']);
+    rmSync(rejected, { recursive: true });
+  });
+
+  it('sets the same name aside twice (a non-empty directory planted again): both move, nothing is deleted by path', () => {
+    const log = pino({ level: 'silent' });
+    for (const round of [1, 2]) {
+      mkdirSync(join(out, 'again.json/sub'), { recursive: true });
+      writeFileSync(join(out, 'again.json/sub/f'), `round ${round}`);
+      setAside(join(out, 'again.json'), 'again.json', 'r2', rejected, 'again.json is a directory', log);
+      expect(existsSync(join(out, 'again.json'))).toBe(false);
+    }
+    expect(readdirSync(rejected).filter((f) => f.startsWith('r2-again.json-'))).toHaveLength(2);
   });
 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBelow, isWithin } from '../src/fs/contain.js';
 import { giveToSandbox } from '../src/fs/paths.js';
-import { AgentTree, UnsafePathError, writeOnce } from '../src/fs/safe-write.js';
+import { APP_ROOT } from '../src/app-root.js';
+import { AgentTree, UnsafePathError } from '../src/fs/safe-write.js';
 
 const base = mkdtempSync(join(tmpdir(), 'carapace-safe-write-'));
 const root = join(base, 'group');
@@ -56,7 +57,7 @@ describe('AgentTree', () => {
     const tree = new AgentTree(root, SANDBOX);
     expect(refusal(() => tree.write('conversations/x.md', 'text'))).toBe('conversations is a symbolic link');
     expect(refusal(() => tree.read('conversations/authorized_keys', 100))).toBe('conversations is a symbolic link');
-    expect(refusal(() => tree.mkdir('conversations/sub'))).toBe('conversations is a symbolic link');
+    expect(refusal(() => tree.write('conversations/sub/x.md', 'x'))).toBe('conversations is a symbolic link');
     mkdirSync(join(root, 'a'));
     symlinkSync(outside, join(root, 'a/b'));
     expect(refusal(() => tree.write('a/b/c/x', 'text'))).toBe('a/b is a symbolic link');
@@ -100,11 +101,12 @@ describe('AgentTree', () => {
     expect(readdirSync(join(root, 'in'))).toEqual(['00000002.json']); // the temp file is gone again
   });
 
-  it('writeOnce leaves anything already there alone, even a dangling link, and hands a new file over', () => {
+  it('ifAbsent leaves anything already there alone, even a dangling link, and hands a new file over', () => {
     symlinkSync(join(outside, 'new-file'), join(root, 'CLAUDE.md'));
-    expect(writeOnce(root, 'CLAUDE.md', 'memory', SANDBOX)).toBe(false);
+    const tree = new AgentTree(root, SANDBOX);
+    expect(tree.write('CLAUDE.md', 'memory', { ifAbsent: true })).toBe(false);
     expect(existsSync(join(outside, 'new-file'))).toBe(false);
-    expect(writeOnce(root, 'other.md', 'memory', SANDBOX)).toBe(true);
+    expect(tree.write('other.md', 'memory', { ifAbsent: true })).toBe(true);
     if (asRoot) expect(statSync(join(root, 'other.md')).uid).toBe(1000);
     hostUntouched();
   });
@@ -119,12 +121,18 @@ describe('AgentTree', () => {
     expect(statSync(root).uid).toBe(1000);
   });
 
-  it('moves an entry out of the tree as itself: a link moves as a link', () => {
-    symlinkSync(join(outside, 'authorized_keys'), join(root, 'out.json'));
-    new AgentTree(root).moveOut('out.json', join(base, 'kept.json'));
-    expect(lstatSync(join(base, 'kept.json')).isSymbolicLink()).toBe(true);
-    rmSync(join(base, 'kept.json'));
-    hostUntouched();
+  it('a write that fails halfway (the disk full, here a file size limit) leaves no partial file behind', () => {
+    // A child with `ulimit -f 4` (4 KiB): its 64 KiB writes fail with EFBIG, as a full disk would fail them.
+    const script = `
+      const { AgentTree } = await import(${JSON.stringify(join(APP_ROOT, 'dist/src/fs/safe-write.js'))});
+      const tree = new AgentTree(${JSON.stringify(root)});
+      const big = Buffer.alloc(65536, 97);
+      for (const opts of [{}, { ifAbsent: true }]) {
+        try { tree.write('media/big.bin', big, opts); console.log('written'); } catch (e) { console.log('failed', e.code); }
+      }`;
+    const out = execFileSync('sh', ['-c', `ulimit -f 4; exec node --input-type=module -e "$0"`, script]).toString();
+    expect(out.trim().split('\n')).toEqual(['failed EFBIG', 'failed EFBIG']);
+    expect(readdirSync(join(root, 'media'))).toEqual([]); // no temp file, and no truncated file to be trusted later
   });
 
   it('nothing lands outside while another process keeps swapping a directory for a link', async () => {

@@ -6,7 +6,7 @@ import type { DomainRule } from '../config/domain-rules.js';
 export { DEFAULT_ALLOWLIST, parseAllowlist, parseDomainRule, type DomainRule } from '../config/domain-rules.js';
 
 /** Ports a rule without an explicit port opens: plain HTTP and HTTPS. */
-export const DEFAULT_PORTS = [80, 443];
+const DEFAULT_PORTS = [80, 443];
 
 /** Normalise a requested host: lower case, no trailing dot, no IPv6 brackets. */
 export function normalizeHost(host: string): string {

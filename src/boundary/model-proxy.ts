@@ -61,7 +61,7 @@ const apiError = (res: ServerResponse, status: number, type: string, message: st
  * PDFs it overestimates (an image is at most a few thousand tokens), which only makes a reservation larger
  * than needed for that call — it is settled to the metered usage when the call ends.
  */
-export function callEstimate(body: Buffer): number {
+function callEstimate(body: Buffer): number {
   let maxTokens = 0;
   try {
     const value = JSON.parse(body.toString('utf8'))?.max_tokens;

@@ -25,7 +25,7 @@ export function spoolGroupFile(groupDir: string, requested: string, spoolDir: st
     data = new AgentTree(groupDir).read(rel, MAX_SEND_FILE_BYTES);
   } catch (err) {
     if (!(err instanceof UnsafePathError)) throw err;
-    if (/^is \d+ bytes/.test(err.problem)) throw new FileRefused(`${requested} is larger than ${MAX_SEND_FILE_BYTES / 1024 / 1024} MB`);
+    if (err.kind === 'too-large') throw new FileRefused(`${requested} is larger than ${MAX_SEND_FILE_BYTES / 1024 / 1024} MB`);
     throw new FileRefused(err.path === rel ? `${requested} ${err.problem}` : `${requested}: ${err.message}`);
   }
   const name = basename(rel);

@@ -2,13 +2,13 @@
 // as it runs. SQLite locks are the kernel's file locks, so they end with the process that held them: a start after
 // a crash or `kill -9` takes over at once, and no pid or timestamp decides who owns the data. A pid file beside
 // it only names the holder in the message a second start shows.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { dataPaths } from '../fs/paths.js';
+import { dataPaths, secureDataDir } from '../fs/paths.js';
 import { CliError, EXIT } from './exit.js';
 
 export interface InstanceLock {
-  release(): Promise<void>;
+  release(): void;
 }
 
 function holderPid(pidFile: string): number | undefined {
@@ -31,9 +31,9 @@ function alreadyRunning(dataDir: string, pid: number | undefined): CliError {
  * Take the data directory's lock, or throw (exit code 4) while another live Carapace holds it. The lock file is
  * never deleted: unlinking it could let two starters lock two different files of the same name.
  */
-export async function lockDataDir(dataDir: string): Promise<InstanceLock> {
+export function lockDataDir(dataDir: string): InstanceLock {
   const paths = dataPaths(dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  secureDataDir(dataDir); // private from the first moment: the lock is the first thing start creates
   const db = new Database(paths.instanceLock, { timeout: 0 });
   try {
     // In exclusive locking mode the first write transaction's lock is kept until the connection closes.
@@ -46,7 +46,7 @@ export async function lockDataDir(dataDir: string): Promise<InstanceLock> {
   }
   writeFileSync(paths.instancePid, `${process.pid}\n`, { mode: 0o600 });
   return {
-    async release() {
+    release() {
       rmSync(paths.instancePid, { force: true });
       db.close();
     },

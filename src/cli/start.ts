@@ -14,14 +14,14 @@ export async function start(ctx: CliContext): Promise<void> {
   installCrashHandlers(log); // a true bug ends the process loudly (non-zero) for the supervisor to restart
   const say = (line: string) => ctx.err.write(`${line}\n`);
   // Before anything else (orphan cleanup removes sandboxes this data directory's instance would own).
-  const lock = await lockDataDir(config.dataDir);
-  // Handlers first: a signal that found none would end the process at once, lock and all, mid-start.
+  const lock = lockDataDir(config.dataDir);
+  // Handlers first: a signal that found none would end the process at once, leaving its pid file behind.
   const stopper = stopOnSignals(lock, log, config);
   let app: Carapace;
   try {
     app = await startCarapace(config, log, { onProgress: say });
   } catch (err) {
-    await lock.release();
+    lock.release();
     throw err;
   }
   say(`\nCarapace is running. Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n`);
@@ -31,36 +31,34 @@ export async function start(ctx: CliContext): Promise<void> {
   stopper.started(app);
 }
 
-/** SIGINT/SIGTERM stop Carapace cleanly; one that arrives while it is still starting takes effect once it is up. */
+/**
+ * SIGINT/SIGTERM stop Carapace cleanly. One that arrives while it is still starting (an image build can take
+ * minutes) ends it at once: nothing is half-served yet, and the next start cleans up any sandbox left behind.
+ */
 function stopOnSignals(lock: InstanceLock, log: Logger, config: Config): { started(app: Carapace): void } {
   let app: Carapace | undefined;
-  let requested: string | undefined;
   let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (!app) {
-      requested ??= signal;
-      return;
-    }
+  const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, dataDir: config.dataDir }, 'shutting down');
+    log.info({ signal, dataDir: config.dataDir, starting: !app }, 'shutting down');
+    if (!app) {
+      lock.release();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await app.stop();
-    await lock.release();
+    lock.release();
     process.exit(0);
   };
-  const onSignal = (signal: string) =>
-    shutdown(signal).catch((err) => {
-      log.error({ err }, 'could not shut down cleanly');
-      process.exit(1);
-    });
-  process.on('SIGINT', () => void onSignal('SIGINT'));
-  process.on('SIGTERM', () => void onSignal('SIGTERM'));
-  return {
-    started(started) {
-      app = started;
-      if (requested) void onSignal(requested);
-    },
-  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () =>
+      void shutdown(signal).catch((err) => {
+        log.error({ err }, 'could not shut down cleanly');
+        process.exit(1);
+      }),
+    );
+  }
+  return { started: (started) => void (app = started) };
 }

@@ -1,7 +1,7 @@
 // `carapace status`: groups, token usage, runs and pending deliveries, read from the store (works while stopped).
 import type { Config } from '../config.js';
 import { readContainerConfig } from '../groups/group-config.js';
-import { budgetState } from '../groups/group-policy.js';
+import { budgetState } from '../groups/token-budget.js';
 import type { RunRow, Store, UsageTotals } from '../store/store.js';
 
 export interface GroupStatus {

@@ -72,6 +72,7 @@ export class AgentRun {
   private readonly commandInputs = new Set<number>();
   readonly dir: string;
   readonly sandboxName: string;
+  private readonly runLog: Logger;
 
   constructor(
     private readonly deps: RunDeps,
@@ -83,6 +84,7 @@ export class AgentRun {
   ) {
     this.dir = deps.paths.run(id);
     this.sandboxName = `carapace-${group.folder}-${id}`;
+    this.runLog = deps.log.child({ run: id, group: group.folder });
     this.lastSentMessage = firstMessage;
     // Exists from the start, so follow-ups can be piped in while the sandbox is still starting.
     for (const dir of [this.dir, join(this.dir, 'in'), join(this.dir, 'out')]) ensureSandboxDir(dir, deps.config.sandbox);
@@ -123,10 +125,6 @@ export class AgentRun {
       const error = ok ? undefined : (this.lastError ?? `sandbox exited with ${exit.signal ?? `code ${exit.code}`}`);
       return { ok, error };
     });
-  }
-
-  private get runLog(): Logger {
-    return this.deps.log.child({ run: this.id, group: this.group.folder });
   }
 
   /** The run's model proxy (adds the key, meters the budget) and egress proxy (per-group allowlist). */
@@ -217,9 +215,9 @@ export class AgentRun {
     return this.inputSeq + 1;
   }
 
-  /** Still listening for inputs (its sandbox has not ended). */
+  /** Still taking new inputs: its sandbox has not ended and it was not asked to close. */
   get open(): boolean {
-    return !this.ended;
+    return !this.ended && !this.closeDeadline; // once asked to close, new work waits for a fresh run
   }
 
   /** Pipe more messages into the live run; returns the input's seq. */

@@ -13,8 +13,8 @@ import { hasWork, planRun, type RunPlan } from './run-plan.js';
 import { resumableSession } from './session-commands.js';
 
 export interface GroupRunDeps {
+  /** What each AgentRun needs, the group's policy (budget, egress, mounts) among it. */
   runDeps: RunDeps;
-  policy: GroupPolicy;
   onOutput: (ctx: OutputContext, output: Output) => void;
 }
 
@@ -23,7 +23,7 @@ export async function runGroup(core: Core, deps: GroupRunDeps, groupId: number, 
   if (!group || core.stopping()) return 'done';
   const plan = planRun(core, group);
   if (!plan) return 'done';
-  if (!admitted(core, deps.policy, group, plan)) return 'done';
+  if (!admitted(core, deps.runDeps.policy, group, plan)) return 'done';
   const run = launch(core, deps, group, plan, attempt);
   let exit: RunExit;
   try {

@@ -67,7 +67,7 @@ export class Orchestrator {
     this.queue = new GroupQueue({
       maxConcurrent: config.maxSandboxes,
       retry: config.retry,
-      run: (groupId, attempt) => this.track(runGroup(this.core, { runDeps: this.runDeps, policy: this.policy, onOutput: this.onOutput }, groupId, attempt)),
+      run: (groupId, attempt) => this.track(runGroup(this.core, { runDeps: this.runDeps, onOutput: this.onOutput }, groupId, attempt)),
       onGiveUp: (groupId, attempts) => giveUp(this.core, groupId, attempts),
       onSaturated: () => closeAnIdleRun(this.core),
       onError: (groupId, err) => log.error({ groupId, err }, 'run failed unexpectedly'),

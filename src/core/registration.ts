@@ -5,7 +5,7 @@ import type { ChannelHost, ChatInfo } from '../channels/channel.js';
 import { GROUP_MOUNT } from '../ipc/protocol.js';
 import { groupMemory } from '../memory/templates.js';
 import { ensureSandboxDir } from '../fs/paths.js';
-import { AgentTree, writeOnce as writeTemplateOnce } from '../fs/safe-write.js';
+import { AgentTree } from '../fs/safe-write.js';
 import { validateContainerConfig } from '../groups/group-config.js';
 import type { Group, Store } from '../store/store.js';
 import { channelOf, type Core } from './core.js';
@@ -30,7 +30,7 @@ function prepareGroupFolder(core: Core, group: Group): void {
 
 /** Create a memory file from its template unless the agent already has one (or planted anything there). */
 export function writeOnce(core: Pick<Core, 'config'>, file: string, text: string): void {
-  writeTemplateOnce(dirname(file), basename(file), text, core.config.sandbox);
+  new AgentTree(dirname(file), core.config.sandbox).write(basename(file), text, { ifAbsent: true });
 }
 
 /**

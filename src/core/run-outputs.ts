@@ -1,7 +1,8 @@
 // Reading what a sandbox wrote into its out/ directory. The sandbox controls those files completely, so each is
 // opened without following links, must be a small regular file holding one well-formed output, and anything
 // else is moved aside (kept for inspection, never silently dropped) with the reason logged.
-import { mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -30,15 +31,23 @@ export function readOutputFile(path: string): ReadOutcome {
   return { ok: true, output: parsed.data as Output };
 }
 
-/** Move a refused output out of the run directory into `rejectedDir`, and say why in the log. */
+/**
+ * Move a refused output out of the run directory into `rejectedDir`, and say why in the log. The entry moves as it
+ * is (a link as a link, a directory whole); a fresh name each time, so the same name refused twice still moves.
+ */
 export function setAside(file: string, name: string, runId: string, rejectedDir: string, reason: string, log: Logger): void {
-  const dest = join(rejectedDir, `${runId}-${name}`);
+  const dest = join(rejectedDir, `${runId}-${name}-${randomBytes(3).toString('hex')}`);
   try {
     mkdirSync(rejectedDir, { recursive: true, mode: 0o700 });
-    new AgentTree(dirname(file)).moveOut(basename(file), dest); // the entry itself: a link moves as a link
+    renameSync(file, dest); // out/ is the host's mount point, and the agent cannot swap it: only `name` is theirs
     log.warn({ run: runId, file: name, reason, keptAt: dest }, 'run output refused and set aside');
   } catch (err) {
-    rmSync(file, { force: true, recursive: true }); // it must not be read again on every rescan
+    // Never a recursive delete in a tree the agent is changing: at most the entry itself, so it is not read again.
+    try {
+      unlinkSync(file);
+    } catch {
+      // a directory that would not move: it stays, and is refused again (and logged) on the next scan
+    }
     log.error({ run: runId, file: name, reason, err: (err as Error).message }, 'run output refused; could not keep a copy');
   }
 }

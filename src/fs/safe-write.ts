@@ -37,6 +37,8 @@ export class UnsafePathError extends Error {
   constructor(
     readonly path: string,
     readonly problem: string,
+    /** What callers may act on without reading the message: nothing there, or more than they allowed. */
+    readonly kind: 'missing' | 'too-large' | 'unsafe' = 'unsafe',
   ) {
     super(`${path} ${problem}`);
     this.name = 'UnsafePathError';
@@ -72,7 +74,7 @@ function refusal(rel: string, entry: string, err: unknown, wanted: string): Unsa
   const code = (err as NodeJS.ErrnoException).code;
   const kind = kindAt(entry); // O_NOFOLLOW|O_DIRECTORY on a link fails with ENOTDIR, not ELOOP: ask what is there
   if (code === 'ELOOP' || kind === 'a symbolic link') return new UnsafePathError(rel, 'is a symbolic link');
-  if (code === 'ENOENT') return new UnsafePathError(rel, 'does not exist');
+  if (code === 'ENOENT') return new UnsafePathError(rel, 'does not exist', 'missing');
   if (kind && (code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENXIO' || code === 'EEXIST' || code === 'ENOTEMPTY'))
     return new UnsafePathError(rel, `exists and is ${kind}, not ${wanted}`);
   return new UnsafePathError(rel, `cannot be used (${code ?? (err as Error).message})`);
@@ -111,12 +113,15 @@ function writeAll(fd: number, data: Uint8Array): void {
   for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
 }
 
-/** Read at most `max` bytes; undefined when the file holds more (it may have grown since fstat). */
-function readCapped(fd: number, max: number): Buffer | undefined {
-  const buf = Buffer.allocUnsafe(max + 1);
+/**
+ * Read the `size` bytes fstat reported; undefined when the file holds more (it grew since). The buffer is sized
+ * by the file, not by the cap, so small outputs stay cheap under a large cap.
+ */
+function readSized(fd: number, size: number): Buffer | undefined {
+  const buf = Buffer.allocUnsafe(size + 1);
   let len = 0;
-  for (let n; len <= max && (n = readSync(fd, buf, len, max + 1 - len, null)) > 0; ) len += n;
-  return len > max ? undefined : buf.subarray(0, len);
+  for (let n; len <= size && (n = readSync(fd, buf, len, size + 1 - len, null)) > 0; ) len += n;
+  return len > size ? undefined : buf.subarray(0, len);
 }
 
 /**
@@ -130,11 +135,6 @@ export class AgentTree {
     private readonly owner?: Owner,
   ) {}
 
-  /** Make sure directory `rel` exists (parents too), each created one owned by the sandbox user. */
-  mkdir(rel: string): void {
-    this.openDir(namesOf(rel), true).close();
-  }
-
   /**
    * Write a file. Default: atomically replace whatever regular file (or link, which is replaced, never followed)
    * is there. `ifAbsent`: create it only if nothing has that name yet; returns false when something has.
@@ -146,11 +146,7 @@ export class AgentTree {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     const dir = this.openDir(names, true);
     try {
-      if (opts.ifAbsent) {
-        if (kindAt(dir.entry(name)) !== undefined) return false;
-        this.createFile(dir, name, rel, bytes, opts.mode);
-        return true;
-      }
+      if (opts.ifAbsent) return this.createFile(dir, name, rel, bytes, opts.mode, true);
       const tmp = `.tmp-${randomBytes(6).toString('hex')}`;
       this.createFile(dir, tmp, rel, bytes, opts.mode);
       try {
@@ -170,41 +166,18 @@ export class AgentTree {
     return this.withFile(rel, READ_FLAGS, (fd) => {
       const st = fstatSync(fd);
       if (!st.isFile()) throw new UnsafePathError(rel, `is ${kindOf(st)}, not a regular file`);
-      const tooBig = () => new UnsafePathError(rel, `is ${st.size} bytes, more than the ${maxBytes} allowed`);
-      if (st.size > maxBytes) throw tooBig();
-      const data = readCapped(fd, maxBytes);
-      if (!data) throw tooBig();
+      if (st.size > maxBytes) throw new UnsafePathError(rel, `is ${st.size} bytes, more than the ${maxBytes} allowed`, 'too-large');
+      const data = readSized(fd, st.size);
+      if (!data) throw new UnsafePathError(rel, 'grew while it was being read');
       return data;
     });
   }
 
-  /** Hand `rel` (the root itself when "") to the sandbox user; a link there is refused, never followed. */
+  /** Hand `rel` to the sandbox user; a link there is refused, never followed. */
   chown(rel: string): void {
     if (!this.owner || !asRoot()) return;
     const owner = this.owner;
-    if (namesOf(rel).length === 0) {
-      const fd = openSync(this.root, DIR_FLAGS);
-      try {
-        fchownSync(fd, owner.uid, owner.gid);
-      } finally {
-        closeSync(fd);
-      }
-      return;
-    }
     this.withFile(rel, READ_FLAGS, (fd) => fchownSync(fd, owner.uid, owner.gid));
-  }
-
-  /** Move entry `rel` (whatever it is: a link moves as a link) out of the tree to the host path `dest`. */
-  moveOut(rel: string, dest: string): void {
-    const names = namesOf(rel);
-    const name = names.pop();
-    if (!name) throw new UnsafePathError(rel, 'names no entry');
-    const dir = this.openDir(names, false);
-    try {
-      renameSync(dir.entry(name), dest);
-    } finally {
-      dir.close();
-    }
   }
 
   /** Open `rel` (which must not be the root) with `flags` and run `fn` on the descriptor. */
@@ -228,19 +201,28 @@ export class AgentTree {
     }
   }
 
-  private createFile(dir: OpenDir, name: string, rel: string, data: Uint8Array, mode = 0o644): void {
+  /**
+   * Create `name` (O_EXCL) and fill it. `existsOk`: something already there is not an error (returns false). A
+   * failed write (a full disk the agent caused, say) removes the partial file rather than leaving it to be trusted.
+   */
+  private createFile(dir: OpenDir, name: string, rel: string, data: Uint8Array, mode = 0o644, existsOk = false): boolean {
     let fd: number;
     try {
       fd = openSync(dir.entry(name), CREATE_FLAGS, mode);
     } catch (err) {
+      if (existsOk && (err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw refusal(rel, dir.entry(name), err, 'a regular file');
     }
     try {
       writeAll(fd, data);
       if (this.owner && asRoot()) fchownSync(fd, this.owner.uid, this.owner.gid);
+    } catch (err) {
+      ignoreMissing(() => unlinkSync(dir.entry(name)));
+      throw err;
     } finally {
       closeSync(fd);
     }
+    return true;
   }
 
   /** Open the directory `names` below the root, one component at a time; `create` makes missing ones. */
@@ -266,7 +248,7 @@ export class AgentTree {
       if (kind && kind !== 'a directory') throw new UnsafePathError(rel, kind === 'a symbolic link' ? 'is a symbolic link' : `exists and is ${kind}, not a directory`);
     }
     let created = false;
-    if (create && kindAt(entry) === undefined) {
+    if (create) {
       try {
         mkdirSync(entry, 0o755);
         created = true;
@@ -281,14 +263,16 @@ export class AgentTree {
       throw refusal(rel, entry, err, 'a directory');
     }
     // Ownership through the descriptor we hold: what we created, even if the name was swapped since.
-    if (created && this.owner && asRoot()) fchownSync(fd, this.owner.uid, this.owner.gid);
+    if (created && this.owner && asRoot()) {
+      try {
+        fchownSync(fd, this.owner.uid, this.owner.gid);
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
+    }
     const next = new OpenDir(fd, join(this.root, rel));
     dir.close();
     return next;
   }
-}
-
-/** Create `rel` under `root` with `text` unless something (even a dangling link) already has that name. */
-export function writeOnce(root: string, rel: string, text: string, owner?: Owner): boolean {
-  return new AgentTree(root, owner).write(rel, text, { ifAbsent: true });
 }

@@ -23,7 +23,7 @@ const domain = z.string().superRefine((entry, ctx) => {
   }
 });
 
-export const limitsSchema = z
+const limitsSchema = z
   .object({
     memoryMb: z.number().int().min(64),
     pids: z.number().int().min(16),
@@ -33,7 +33,6 @@ export const limitsSchema = z
   })
   .partial()
   .strict();
-export type GroupLimits = z.infer<typeof limitsSchema>;
 
 /** Each setting on its own, so one bad setting never takes the others down with it. */
 const parts = {

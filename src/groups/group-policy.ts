@@ -8,9 +8,8 @@ import type { Group, Store } from '../store/store.js';
 import { parseAllowlist, type DomainRule } from '../boundary/egress-policy.js';
 import { readContainerConfig, type ContainerConfig } from './group-config.js';
 import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
-import { TokenBudget, type BudgetState, type Reservation, type Verdict } from './token-budget.js';
-
-export { budgetState, type BudgetState, type Verdict } from './token-budget.js';
+import type { CallAdmission } from '../boundary/model-proxy.js';
+import { TokenBudget, type BudgetState, type Verdict } from './token-budget.js';
 
 export interface GroupPolicyDeps {
   store: Store;
@@ -72,7 +71,7 @@ export class GroupPolicy {
   }
 
   /** Reserve the most one model call may cost before it goes out; the ticket settles it to the metered usage. */
-  reserve(groupId: number, runId: string, tokens: number): Reservation {
+  reserve(groupId: number, runId: string, tokens: number): CallAdmission {
     return this.tokens.reserve(groupId, runId, tokens);
   }
 

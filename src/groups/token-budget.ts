@@ -2,10 +2,9 @@
 // cost before it goes out and settles to what it really cost when it ends, so calls in flight count against the
 // budget too and a team of agents cannot overshoot it together.
 import type { Logger } from 'pino';
-import { formatTime, startOfDay } from '../time.js';
-import { totalTokens, type Store, type TokenUsage } from '../store/store.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { formatTime, nextStartOfDay, startOfDay } from '../time.js';
+import type { CallAdmission } from '../boundary/model-proxy.js';
+import { totalTokens, type Store } from '../store/store.js';
 
 export interface BudgetState {
   limit?: number;
@@ -16,19 +15,12 @@ export interface BudgetState {
 
 /** Today's usage of a group against its limit (if any), in `timeZone`'s days. */
 export function budgetState(store: Store, groupId: number, limit: number | undefined, timeZone: string, now = Date.now()): BudgetState {
-  const start = startOfDay(now, timeZone);
-  const resetsAt = startOfDay(start + DAY_MS + 3 * 60 * 60 * 1000, timeZone); // +3 h: past any DST shift
-  return { limit, used: totalTokens(store.groupUsageSince(groupId, start)), resetsAt };
+  const used = totalTokens(store.groupUsageSince(groupId, startOfDay(now, timeZone)));
+  return { limit, used, resetsAt: nextStartOfDay(now, timeZone) };
 }
 
 export type Verdict = { ok: true } | { ok: false; message: string };
 
-/** One admitted model call: settled with what it used, or released if it used nothing. Only the first counts. */
-export interface CallTicket {
-  settle(usage: TokenUsage & { model?: string }): void;
-  release(): void;
-}
-export type Reservation = { ok: true; ticket: CallTicket } | { ok: false; message: string };
 
 export interface TokenBudgetDeps {
   store: Store;
@@ -57,10 +49,11 @@ export class TokenBudget {
   }
 
   /** Reserve `tokens` for one call of `runId`, or refuse when they would not fit in what is left today. */
-  reserve(groupId: number, runId: string, tokens: number): Reservation {
-    this.lastAsk.set(groupId, tokens);
+  reserve(groupId: number, runId: string, tokens: number): CallAdmission {
     const verdict = this.check(groupId, tokens);
     if (!verdict.ok) return verdict;
+    // Only an admitted call sets the expectation: a refused giant (a huge PDF) must not bar every later run.
+    this.lastAsk.set(groupId, tokens);
     this.move(groupId, tokens);
     let open = true;
     const close = () => {
@@ -89,6 +82,7 @@ export class TokenBudget {
   }
 
   private check(groupId: number, tokens: number): Verdict {
+    if (this.deps.limitOf(groupId) === undefined) return { ok: true }; // no budget: no usage query per call
     const { limit, used, reserved, resetsAt } = this.state(groupId);
     const committed = used + reserved;
     if (limit === undefined || (committed < limit && committed + tokens <= limit)) return { ok: true };

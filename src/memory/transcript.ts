@@ -1,11 +1,11 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { DataPaths } from '../fs/paths.js';
 import { AgentTree, UnsafePathError, type Owner } from '../fs/safe-write.js';
 
 /** Bigger transcripts are not archived by /clear (the raw one stays in the group's state). */
-export const MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024;
+const MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024;
 
 interface TranscriptLine {
   type?: string;
@@ -76,9 +76,8 @@ export interface ArchiveRequest {
 
 /**
  * /clear: render the session's transcript (read from the agent's state without following anything it planted)
- * into the host-only archive, then copy it into the group's conversations/ through the safe path; the host copy
- * stays only when that copy was refused. Returns the
- * sentence the chat is told: where it was saved, why it could not be, or nothing when there was no transcript.
+ * into the group's conversations/ through the safe path, or, when that is refused, into a host-only archive.
+ * Returns the sentence the chat is told: where it was saved, why not, or nothing when there was no transcript.
  */
 export function archiveOnClear({ paths, folder, sessionId, owner, log, now = new Date() }: ArchiveRequest): string {
   const state = paths.agentState(folder);
@@ -86,28 +85,32 @@ export function archiveOnClear({ paths, folder, sessionId, owner, log, now = new
   try {
     jsonl = new AgentTree(state).read(relative(state, paths.transcript(folder, sessionId)), MAX_TRANSCRIPT_BYTES).toString('utf8');
   } catch (err) {
-    if (err instanceof UnsafePathError && err.problem === 'does not exist') return '';
+    if (err instanceof UnsafePathError && err.kind === 'missing') return '';
     log.error({ group: folder, sessionId, err: (err as Error).message }, 'could not read the transcript to archive before /clear');
     return ` The previous one could not be archived: ${reasonOf(err)}.`;
   }
   const name = archiveName(sessionId, now);
   const markdown = transcriptToMarkdown(jsonl, archiveTitle(sessionId, now));
-  const hostDir = paths.archives(folder);
-  try {
-    mkdirSync(hostDir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(hostDir, name), markdown); // out of every sandbox's reach, whatever happens next
-  } catch (err) {
-    log.error({ group: folder, sessionId, err }, 'could not write the host copy of the archived conversation');
-    return ' The previous one could not be archived: an error on the host.';
-  }
   try {
     new AgentTree(paths.group(folder), owner).write(`conversations/${name}`, markdown);
+    return ` The previous one is saved in conversations/${name}.`;
   } catch (err) {
-    log.error({ group: folder, sessionId, err: (err as Error).message, keptAt: join(hostDir, name) }, 'could not save the archived conversation in the group folder');
-    return ` The previous one could not be saved in conversations/ (${reasonOf(err)}); the host kept a copy.`;
+    return keepOnHost(paths.archives(folder), name, markdown, { folder, sessionId, log, refusal: err });
   }
-  rmSync(join(hostDir, name), { force: true }); // kept only while the group folder lacks its copy: no unbounded pile
-  return ` The previous one is saved in conversations/${name}.`;
+}
+
+/** The group folder would not take the archive: keep it where no sandbox reaches, so nothing is lost. */
+function keepOnHost(hostDir: string, name: string, markdown: string, ctx: { folder: string; sessionId: string; log: Logger; refusal: unknown }): string {
+  const { folder, sessionId, log, refusal } = ctx;
+  try {
+    mkdirSync(hostDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(hostDir, name), markdown);
+  } catch (err) {
+    log.error({ group: folder, sessionId, err }, 'could not write the host copy of the archived conversation');
+    return ` The previous one could not be archived: ${reasonOf(refusal)}, and the host could not keep a copy.`;
+  }
+  log.error({ group: folder, sessionId, err: (refusal as Error).message, keptAt: join(hostDir, name) }, 'could not save the archived conversation in the group folder');
+  return ` The previous one could not be saved in conversations/ (${reasonOf(refusal)}); the host kept a copy.`;
 }
 
 const reasonOf = (err: unknown) => (err instanceof UnsafePathError ? err.message : 'an error on the host');

@@ -58,7 +58,7 @@ export class BwrapHandle implements SandboxHandle {
 export class BwrapRuntime implements SandboxRuntime {
   readonly kind = 'bwrap';
   private readonly state: StateDir;
-  private readonly bwrapPath?: string;
+  private bwrapPath?: string;
   private readonly live = new Map<string, BwrapHandle>();
   private readonly starting = new Set<string>();
   private availability?: Promise<Availability>;
@@ -82,7 +82,7 @@ export class BwrapRuntime implements SandboxRuntime {
   async prepare(): Promise<void> {}
 
   private bwrap(): string | undefined {
-    return this.bwrapPath ?? findBwrap();
+    return (this.bwrapPath ??= findBwrap()); // looked up once: PATH is not searched on every sandbox start
   }
 
   private limitPlan(): LimitPlan {

@@ -76,9 +76,16 @@ export function seccompFilter(arch: SeccompArch): SockFilter[] {
   return prog;
 }
 
-/** The filter as bwrap reads it: `struct sock_filter` after `struct sock_filter`, in host byte order. */
+const programs = new Map<SeccompArch, Buffer>();
+
+/** The filter as bwrap reads it: `struct sock_filter` after `struct sock_filter`, in host byte order (built once). */
 export function seccompProgram(arch: SeccompArch): Buffer {
-  const prog = seccompFilter(arch);
+  let program = programs.get(arch);
+  if (!program) programs.set(arch, (program = encode(seccompFilter(arch))));
+  return program;
+}
+
+function encode(prog: ReturnType<typeof seccompFilter>): Buffer {
   const buf = Buffer.alloc(prog.length * 8);
   prog.forEach((ins, i) => {
     buf.writeUInt16LE(ins.code, i * 8);

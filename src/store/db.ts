@@ -19,7 +19,12 @@ export function openDatabase(file: string): DB {
   db.pragma('synchronous = NORMAL'); // WAL + NORMAL is durable across process crashes
   // SQLite creates -wal and -shm with the database file's mode; ones left by an older Carapace are tightened.
   if (file !== ':memory:') for (const f of sidecars(file)) if (existsSync(f)) chmodSync(f, dataModes().database);
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (err) {
+    db.close(); // a refused or failed migration leaves no connection behind
+    throw err;
+  }
   return db;
 }
 

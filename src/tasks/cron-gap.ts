@@ -4,7 +4,7 @@
 // one ordinary day is walked run by run, and any later day with the same first time and no clock change is
 // crossed in one step (first to last run); only the days of a clock change are walked again. That is about one
 // croner call per matching day, plus the runs of a few whole days.
-import { zonedParts } from '../time.js';
+import { nextStartOfDay, zonedParts } from '../time.js';
 
 const DAY_MS = 86_400_000;
 /**
@@ -100,21 +100,14 @@ function searchWindow(s: Search, from: number, until: number): void {
  * Each window starts just before a local midnight, so no partial day is walked.
  */
 export function gapWindows(now: number, timeZone: string): { from: number; until: number }[] {
-  const start = nextMidnight(now, timeZone);
+  const start = nextStartOfDay(now, timeZone);
   const windows = [{ from: start - 1, until: start + 366 * DAY_MS }];
   let year = new Date(now).getUTCFullYear();
   while (!isLeap(year) || Date.UTC(year, 1, 29) < now) year++;
   if (Date.UTC(year, 1, 29) > start + 365 * DAY_MS) {
-    windows.push({ from: nextMidnight(Date.UTC(year, 1, 26), timeZone) - 1, until: Date.UTC(year, 2, 3) });
+    windows.push({ from: nextStartOfDay(Date.UTC(year, 1, 26), timeZone) - 1, until: Date.UTC(year, 2, 3) });
   }
   return windows;
-}
-
-/** The first local midnight after `ms` (an hour off on a clock-change day; the search then walks that day). */
-function nextMidnight(ms: number, timeZone: string): number {
-  const p = zonedParts(ms, timeZone);
-  const [hours, minutes] = p.time.split(':').map(Number);
-  return ms - (ms % 1000) - ((hours * 60 + minutes) * 60 + Number(p.seconds)) * 1000 + DAY_MS;
 }
 
 const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTACK_RUNTIMES, bash } from '../support/attack-runtimes.js';
 import { text, type Script } from '../support/fake-anthropic.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { until } from '../support/wait.js';
 import { addGroup, logLines, repliesIn, sayIn, stepScript } from '../support/scenario.js';
 import { MODEL_SOCKET } from '../../src/ipc/protocol.js';
 import { totalTokens } from '../../src/store/store.js';
@@ -72,6 +73,8 @@ describe.each(ATTACK_RUNTIMES)('attack: a burst of parallel model calls against 
     const used = totalTokens(h.app.store.groupUsageSince(1, 0));
     expect(used).toBeLessThanOrEqual(budget);
     expect(logLines(h).filter((l) => /^model proxy: call refused: This chat has nearly used/.test(l.msg))).toHaveLength(CALLS - 3);
+    // Every admitted call was settled: no reservation is left holding the budget.
+    await until(() => h.app.orchestrator.policy.budget(1).reserved === 0, 10_000, () => 'reservations released');
 
     // The orchestrator is unharmed: another chat is answered.
     addGroup(h, 'other');

@@ -15,7 +15,7 @@ export type MediaMessage =
   | proto.Message.IAudioMessage
   | proto.Message.IDocumentMessage;
 
-/** `refused`: the group folder would not take the file (something the agent planted): the chat is told. */
+/** `refused`: the group folder would not take the file (something the agent planted, a full disk): the chat is told. */
 export type SavedMedia = { ok: true; sandboxPath: string; bytes: number } | { ok: false; reason: string; refused?: boolean };
 
 const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', mpeg: 'mp3', quicktime: 'mov', 'x-m4a': 'm4a', plain: 'txt' };
