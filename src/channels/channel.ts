@@ -24,8 +24,52 @@ export interface GroupFolder {
   save(relativePath: string, data: Uint8Array): void;
 }
 
+/** The person who paired a bot channel: only they reach the bot in a direct message. */
+export interface ChannelOwner {
+  /** The platform's id for the owner (Telegram user id, Slack user id, Discord user id). */
+  userId: string;
+  /** Their direct-message chat with the bot ("tg:12345"). */
+  chatId: string;
+  name: string;
+}
+
+/** What the host decided about a direct message from someone who is not (yet) the owner. */
+export interface StrangerVerdict {
+  /** The sender redeemed the live pairing code: they are the owner now and their DM is registered. */
+  paired: boolean;
+  /**
+   * What to answer them directly (not through the outbox: nothing of theirs is stored): the pairing
+   * confirmation, or a polite refusal at most once a day per person. Undefined: stay silent.
+   */
+  reply?: string;
+}
+
 /** What the orchestrator offers a channel besides the inbound sink. */
 export interface ChannelHost {
+  /**
+   * Whether a chat is registered as a group. Bot channels hand over only messages of registered chats (and of
+   * their threads); for the rest they report the chat's name through `chatsSeen` and store nothing.
+   */
+  isRegistered(chatId: string): boolean;
+  /**
+   * A thread of a registered chat (a Slack thread, a Telegram forum topic, a Discord thread) is a conversation of
+   * its own: registered on first use as a group with its own session and cursor, sharing the parent's folder
+   * and settings. Returns false (and registers nothing) when the parent chat is not registered.
+   */
+  openThread(parentChatId: string, thread: ChatInfo): boolean;
+  /** The paired owner of a bot channel ("telegram"), if any. */
+  owner(channel: string): ChannelOwner | undefined;
+  /**
+   * A direct message to a bot channel from someone who is not its owner. If `text` is the live one-time code
+   * from `carapace channel pair`, the sender becomes the owner and `chat` is registered: as the main chat when
+   * main is still the local chat, else as an ordinary chat.
+   */
+  strangerDm(channel: string, sender: { userId: string; name: string }, chat: ChatInfo, text: string): StrangerVerdict;
+  /**
+   * Tell the owner's main chat something about a channel (the bot was added to a group, removed from a chat).
+   * `key` makes it once-only.
+   */
+  tellMain(key: string, text: string): void;
   /** The folder of the group registered for this chat, or undefined when the chat is not registered. */
   groupFolder(chatId: string): GroupFolder | undefined;
   /** Chats seen on the platform, recorded (name only, no content) so the main chat can list and register them. */
@@ -60,6 +104,26 @@ export interface SendOptions {
  * queued without spending an attempt and tries again when the channel calls `ready()`.
  */
 export class ChannelUnavailableError extends Error {}
+
+/**
+ * Thrown by send() when the platform refuses this chat for good (the bot was removed from it or blocked: Telegram
+ * 403, Slack `channel_not_found`/`not_in_channel`, Discord 50001/50007). Delivery stops retrying the reply, and
+ * the main chat is told which chat and why.
+ */
+export class ChatUnreachableError extends Error {}
+
+/** A channel's connection as `status`, `doctor` and the local page show it. */
+export interface ChannelHealth {
+  state: 'connecting' | 'connected' | 'offline' | 'failed' | 'stopped';
+  /** One line for people: "long polling as @carapace_bot", "no network since 10:02, retrying in 30 s". */
+  detail: string;
+  /** The bot's account ("@carapace_bot"). */
+  account?: string;
+  /** How it connects ("polling", "webhook", "socket mode", "gateway"). */
+  mode?: string;
+  /** When the state last changed (ms since the epoch). */
+  since: number;
+}
 
 /** The state of a channel the owner links from their phone (scanning a QR code, typing a code). */
 export interface PairingView {
@@ -102,6 +166,41 @@ export interface Channel {
   sendFile?(chatId: string, file: OutboundFile, opts?: SendOptions): Promise<string>;
   /** Show or hide "typing…" where the platform has it. */
   setTyping(chatId: string, typing: boolean): Promise<void>;
+  /** The connection's state, for `status` and the local page (bot channels). */
+  health?(): ChannelHealth;
+}
+
+/** How `carapace channel add|pair|remove` talks to the person at the terminal. */
+export interface SetupIO {
+  out: { write(text: string): unknown };
+  /**
+   * Ask for a value: read from the terminal (masked when `secret`), or one line from piped stdin. Rejects with a
+   * message for people when there is neither.
+   */
+  ask(question: string, opts?: { secret?: boolean }): Promise<string>;
+  config: Config;
+}
+
+/** A setup problem the person can fix (a wrong token): shown as is, exit code 1. */
+export class SetupError extends Error {}
+
+/** `carapace channel add|remove|pair <name>` for a bot channel: what the platform side needs and how to check it. */
+export interface ChannelSetup {
+  /** Options of `carapace channel add <name>`, as commander flags ("--token-file <path>") with their help. */
+  addOptions: { flags: string; description: string }[];
+  /** Help after the options: where the token comes from, what to switch on in the platform's settings. */
+  addHelp: string;
+  /**
+   * Ask for or read the credentials, prove them against the platform, and save them owner-only. Resolves to the
+   * account line shown to the user ("@carapace_bot (Carapace)"); throws SetupError naming what is wrong.
+   */
+  add(opts: Record<string, unknown>, io: SetupIO): Promise<string>;
+  /** The saved account ("@carapace_bot"), or undefined when the channel is not set up. */
+  account(config: Config): string | undefined;
+  /** Forget the saved credentials. */
+  remove(config: Config): void;
+  /** Where the owner sends the pairing code ("to @carapace_bot in a direct message"). */
+  pairHint(config: Config): string;
 }
 
 /**
@@ -113,4 +212,6 @@ export interface ChannelPlugin {
   /** Whether this install uses the channel (configured on, or already linked). */
   enabled(config: Config): boolean;
   create(config: Config, log: Logger): Promise<Channel>;
+  /** Present on bot channels set up from the command line (`carapace channel add <name>`). */
+  readonly setup?: ChannelSetup;
 }

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, int, readEnv, type Env } from './env.js';
 import { DEFAULT_BASE_IMAGE, RUNTIME_KINDS, type ImageConfig } from './sandbox-settings.js';
+import { botChannelsConfig } from './channels.js';
 import { egressConfig, whatsappConfig } from './sections.js';
 import type { Config } from './types.js';
 import { isTimeZone, systemTimeZone } from '../time.js';
@@ -114,5 +115,6 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
     mountAllowlistPath: resolve(env.CARAPACE_MOUNT_ALLOWLIST || join(homeDir, '.config', 'carapace', 'mount-allowlist.json')),
     egress: egressConfig(env),
     whatsapp: whatsappConfig(env),
+    channels: botChannelsConfig(env),
   };
 }

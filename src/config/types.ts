@@ -42,6 +42,17 @@ export interface Config {
     privateAllow: string[];
   };
   whatsapp: WhatsAppConfig;
+  /** Telegram, Slack and Discord: their API endpoints and media cap (credentials live in the data directory). */
+  channels: BotChannelsConfig;
+}
+
+export interface BotChannelsConfig {
+  /** TELEGRAM_API_ROOT: the Bot API server (grammY's `apiRoot`). */
+  telegram: { apiRoot: string; maxMediaBytes: number };
+  /** SLACK_API_URL: the Web API base (Bolt's `clientOptions.slackApiUrl`). */
+  slack: { apiUrl: string; maxMediaBytes: number };
+  /** DISCORD_API_URL: the REST base (discord.js's `rest.api`); the gateway URL comes from GET /gateway/bot. */
+  discord: { apiUrl: string; maxMediaBytes: number };
 }
 
 export interface WhatsAppConfig {

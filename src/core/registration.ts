@@ -69,5 +69,14 @@ export function channelHost(core: Core): ChannelHost {
     },
     ready: () => core.delivery.kick(),
     mainChat: (chat) => claimMain(core, chat),
+    isRegistered: (chatId) => store.groupByChat(chatId) !== undefined,
+    tellMain: (key, text) => {
+      const main = store.mainGroup();
+      if (main) postNotice(core, main, key, text);
+    },
+    // Filled in by the next commit (owner pairing and threads), which lands before any bot channel does.
+    openThread: () => false,
+    owner: () => undefined,
+    strangerDm: () => ({ paired: false }),
   };
 }

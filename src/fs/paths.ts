@@ -36,6 +36,8 @@ export function dataPaths(dataDir: string) {
     /** The WhatsApp login (Signal keys and credentials): owner-only, never mounted anywhere. */
     whatsappAuth: join(dataDir, 'whatsapp', 'auth'),
     whatsappLock: join(dataDir, 'whatsapp', 'login.lock'),
+    /** Bot channels' saved credentials (`<name>.json`): owner-only, never mounted anywhere. */
+    channelSecrets: (name: string) => join(dataDir, 'channels', `${assertFolderName(name)}.json`),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;

@@ -44,6 +44,7 @@ export class Store {
   groupById = (id: number): Group | undefined => groups.groupById(this.db, id);
   groupByChat = (chatId: string): Group | undefined => groups.groupByChat(this.db, chatId);
   listGroups = (): Group[] => groups.listGroups(this.db);
+  mainGroup = (): Group | undefined => groups.mainGroup(this.db);
   setContainerConfig = (groupId: number, config: Record<string, unknown>): void => groups.setContainerConfig(this.db, groupId, config);
   rebindGroup = (groupId: number, chat: { chatId: string; name: string }): Group => groups.rebindGroup(this.db, groupId, chat);
   advanceCursor = (groupId: number, messageId: number): void => groups.advanceCursor(this.db, groupId, messageId);

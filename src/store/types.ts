@@ -15,6 +15,11 @@ export interface InboundMessage {
   chatName?: string;
   /** Sent by the assistant itself (e.g. echoed back by the platform): stored, never triggers a run. */
   fromAssistant?: boolean;
+  /**
+   * Addressed to the assistant by the platform's own means (an @mention of the bot, a reply to one of its
+   * messages): counts as the trigger, whatever the text says.
+   */
+  addressed?: boolean;
 }
 
 /** A chat the platform told us about (a group's name from metadata sync, a DM that wrote to us). */
