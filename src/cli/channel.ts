@@ -62,11 +62,13 @@ export async function channelSummaries(ctx: CliContext): Promise<ChannelSummary[
   }));
 }
 
-export function renderChannels(list: ChannelSummary[], running: boolean): string {
+export function renderChannels(list: ChannelSummary[]): string {
   const lines = list.map((c) => {
     if (!c.account) return `  ${c.name}: not set up (carapace channel add ${c.name})`;
     const owner = c.owner ? `owner ${c.owner.name} (${c.owner.chatId})` : `no owner yet (carapace channel pair ${c.name})`;
-    const state = c.health ? `${c.health.state}${c.health.mode ? `, ${c.health.mode}` : ''}: ${c.health.detail}` : running ? 'not connected' : 'Carapace is not running';
+    const state = c.health
+      ? `${c.health.state}${c.health.mode ? `, ${c.health.mode}` : ''}: ${c.health.detail}`
+      : 'not connected: Carapace is not running, or was started before this channel was added (restart it)';
     return `  ${c.name}: ${c.account}, ${owner}\n      ${state}`;
   });
   return ['Channels:', ...lines].join('\n');
@@ -98,7 +100,7 @@ export function addChannelCommands(program: Command, ctx: CliContext, exitWith: 
     .action(async (o: { json?: boolean }) => {
       const list = await channelSummaries(ctx);
       if (o.json) writeJson(ctx, list);
-      else ctx.out.write(`${renderChannels(list, (await liveHealth(ctx.config())) !== undefined)}\n`);
+      else ctx.out.write(`${renderChannels(list)}\n`);
     });
 }
 

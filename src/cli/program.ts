@@ -1,7 +1,7 @@
 // Every `carapace` command, its options and help, on commander. The actions live in their own modules; each
 // loads the configuration only when it runs, so `--help` has no side effects.
 import { Command } from 'commander';
-import { addChannelCommands, channelSummaries, liveHealth, renderChannels, type ChannelSummary } from './channel.js';
+import { addChannelCommands, channelSummaries, renderChannels, type ChannelSummary } from './channel.js';
 import { chat } from './chat.js';
 import { writeJson, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
@@ -43,8 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--json', JSON_HELP)
     .action(async (o: { json?: boolean }) => {
       const channels = await channelSummaries(ctx);
-      const running = (await liveHealth(ctx.config())) !== undefined;
-      const render = (r: StatusReport & { channels: ChannelSummary[] }) => `${renderStatus(r)}\n${renderChannels(r.channels, running)}`;
+      const render = (r: StatusReport & { channels: ChannelSummary[] }) => `${renderStatus(r)}\n${renderChannels(r.channels)}`;
       await withStore(
         ctx,
         (store, config) => print(ctx, o.json, { ...statusReport(store, config), channels }, render),
@@ -53,13 +52,13 @@ export function buildProgram(ctx: CliContext): Command {
     });
   program
     .command('doctor')
-    .description('which sandbox backends work here, their limits, how to install the missing ones')
+    .description('which sandbox backends work here, their limits, how to install the missing ones; the bot channels')
     .option('--json', JSON_HELP)
     .addHelpText('after', '\nExits 1 when the configured backend cannot run here.')
     .action(async (o: { json?: boolean }) => {
       const config = ctx.config();
-      const report = await doctorReport(config);
-      print(ctx, o.json, report, (r) => renderDoctor(r, config));
+      const report = { ...(await doctorReport(config)), channels: await channelSummaries(ctx) };
+      print(ctx, o.json, report, (r) => `${renderDoctor(r, config)}\n${renderChannels(r.channels)}`);
       exitWith(report.chosen ? EXIT.ok : EXIT.failure);
     });
   addImage(program, ctx);
