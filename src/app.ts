@@ -53,9 +53,13 @@ export async function startCarapace(config: Config, log: Logger, opts: StartOpti
   const store = new Store(db);
   const channels = await platformChannels(config, log, opts.channels ?? []);
   const pairing = channels.find((c) => c.pairing)?.pairing;
-  const health = () => Object.fromEntries(channels.flatMap((c) => (c.health ? [[c.name, c.health()]] : [])));
-  const local = localChannel(config, store, { pairing, health }, () => orchestrator.rescan());
-  const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...channels], log });
+  // One list, shared with the orchestrator and delivery: channels added or removed while running are in it.
+  const all: Channel[] = [];
+  const health = () => Object.fromEntries(all.flatMap((c) => (c.health ? [[c.name, c.health()]] : [])));
+  const reload = () => reloadChannels(config, log, orchestrator, all);
+  const local = localChannel(config, store, { pairing, health, reload }, () => orchestrator.rescan());
+  all.push(local, ...channels);
+  const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: all, log });
   ensureMainGroup(orchestrator, store, config);
   try {
     await orchestrator.start();
@@ -68,7 +72,7 @@ export async function startCarapace(config: Config, log: Logger, opts: StartOpti
     orchestrator,
     store,
     local,
-    channels: [local, ...channels],
+    channels: all,
     pairing,
     runtime,
     chatUrl: `${local.address().url}#token=${localChatToken(config.dataDir)}`,
@@ -105,6 +109,20 @@ async function platformChannels(config: Config, log: Logger, given: Channel[]): 
 interface LocalPanels {
   pairing?: PairingPanel;
   health: () => Record<string, ChannelHealth>;
+  /** `carapace channel add|remove` changed which channels are set up. */
+  reload: () => Promise<void>;
+}
+
+/** Connect bot channels set up since start, and drop the ones removed (their plug-in no longer enabled). */
+async function reloadChannels(config: Config, log: Logger, orchestrator: Orchestrator, running: Channel[]): Promise<void> {
+  for (const plugin of CHANNEL_PLUGINS) {
+    if (!plugin.setup) continue; // phone-linked channels (WhatsApp) connect and disconnect themselves
+    const present = running.some((c) => c.name === plugin.name);
+    const enabled = plugin.enabled(config);
+    if (enabled && !present) await orchestrator.addChannel(await plugin.create(config, log));
+    if (!enabled && present) await orchestrator.removeChannel(plugin.name);
+    if (enabled !== present) log.info({ channel: plugin.name, connected: enabled }, enabled ? 'channel added' : 'channel removed');
+  }
 }
 
 /** The web and terminal chat, showing the stored conversation and the pairing panel of a phone-linked channel. */
@@ -125,6 +143,7 @@ function localChannel(config: Config, store: Store, panels: LocalPanels, onWake:
     history,
     pairing: panels.pairing,
     channelHealth: panels.health,
+    onReloadChannels: panels.reload,
     onWake,
   });
 }

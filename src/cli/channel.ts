@@ -32,12 +32,16 @@ export interface ChannelSummary {
   health: ChannelHealth | null;
 }
 
-/** The running assistant's channel states, or undefined when none answers. */
-export async function liveHealth(config: Config): Promise<Record<string, ChannelHealth> | undefined> {
+/**
+ * The running assistant's channel states, or undefined when none answers. With `reload`, it first connects the
+ * channels set up since it started and drops the removed ones.
+ */
+export async function liveHealth(config: Config, reload = false): Promise<Record<string, ChannelHealth> | undefined> {
   const api = localApi(config);
   if (!api) return undefined;
   try {
-    const res = await api('/api/channels', { signal: AbortSignal.timeout(3000) });
+    const init = reload ? { method: 'POST', signal: AbortSignal.timeout(15_000) } : { signal: AbortSignal.timeout(3000) };
+    const res = await api(reload ? '/api/channels/reload' : '/api/channels', init);
     return res.ok ? ((await res.json()) as Record<string, ChannelHealth>) : undefined;
   } catch {
     return undefined;
@@ -68,7 +72,7 @@ export function renderChannels(list: ChannelSummary[]): string {
     const owner = c.owner ? `owner ${c.owner.name} (${c.owner.chatId})` : `no owner yet (carapace channel pair ${c.name})`;
     const state = c.health
       ? `${c.health.state}${c.health.mode ? `, ${c.health.mode}` : ''}: ${c.health.detail}`
-      : 'not connected: Carapace is not running, or was started before this channel was added (restart it)';
+      : 'not connected: Carapace is not running';
     return `  ${c.name}: ${c.account}, ${owner}\n      ${state}`;
   });
   return ['Channels:', ...lines].join('\n');
@@ -107,10 +111,11 @@ export function addChannelCommands(program: Command, ctx: CliContext, exitWith: 
 async function addChannel(ctx: CliContext, plugin: BotPlugin, opts: Record<string, unknown>): Promise<number> {
   try {
     const account = await plugin.setup.add(opts, setupIO(ctx));
-    const running = (await liveHealth(ctx.config())) !== undefined;
+    const live = (await liveHealth(ctx.config(), true))?.[plugin.name];
+    const state = live ? `The running Carapace connected it (${live.state}: ${live.detail}).` : 'It connects when Carapace starts (`npm start`).';
     ctx.out.write(
-      `Saved: ${plugin.name} as ${account}.\n` +
-        `${running ? 'Restart Carapace to connect it, then' : 'Next:'} run \`carapace channel pair ${plugin.name}\` and send the code to ${plugin.setup.pairHint(ctx.config())}.\n`,
+      `Saved: ${plugin.name} as ${account}. ${state}\n` +
+        `Next: run \`carapace channel pair ${plugin.name}\` and send the code to ${plugin.setup.pairHint(ctx.config())}.\n`,
     );
     return EXIT.ok;
   } catch (err) {
@@ -138,6 +143,6 @@ async function removeChannel(ctx: CliContext, plugin: BotPlugin): Promise<void> 
   const config = ctx.config();
   plugin.setup.remove(config);
   await ifStore(ctx, (store) => store.forgetOwner(plugin.name));
-  const running = (await liveHealth(config)) !== undefined;
-  ctx.out.write(`Removed ${plugin.name}'s token(s) and owner.${running ? ' Restart Carapace to disconnect it.' : ''}\n`);
+  const running = (await liveHealth(config, true)) !== undefined;
+  ctx.out.write(`Removed ${plugin.name}'s token(s) and owner.${running ? ' The running Carapace disconnected it.' : ''}\n`);
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { APP_ROOT } from '../app-root.js';
-import type { Channel, ChatInfo, InboundMessage } from '../channels/channel.js';
+import type { Channel, ChannelHost, ChatInfo, InboundMessage } from '../channels/channel.js';
 import type { Config } from '../config.js';
 import { assertSandboxCanReach, dataPaths, ensureSandboxDir } from '../fs/paths.js';
 import { GroupPolicy } from '../groups/group-policy.js';
@@ -56,6 +56,7 @@ export class Orchestrator {
   private readonly runDeps: RunDeps;
   private readonly opHost: OpHost;
   private stopping = false;
+  private readonly host: ChannelHost;
 
   constructor(private readonly deps: OrchestratorDeps) {
     const { config, log, store } = deps;
@@ -85,6 +86,7 @@ export class Orchestrator {
       lastErrors: new Map<number, string>(),
       stopping: () => this.stopping,
     };
+    this.host = channelHost(this.core);
     this.opHost = {
       registerGroup: (g) => this.registerGroup(g),
       deliver: () => this.delivery.kick(),
@@ -103,8 +105,7 @@ export class Orchestrator {
     ensureSandboxDir(this.paths.globalMemory, config.sandbox);
     writeOnce(this.core, join(this.paths.globalMemory, 'CLAUDE.md'), globalMemory(config.assistantName));
     recoverRuns(this.core, this.onOutput);
-    const host = channelHost(this.core);
-    for (const channel of channels) await channel.connect((m) => this.handleInbound(m), host);
+    for (const channel of channels) await channel.connect((m) => this.handleInbound(m), this.host);
     this.delivery.kick();
     this.scheduler.start(); // claims occurrences missed while down: each task runs once, not once per miss
     this.enqueueGroupsWithWork();
@@ -145,6 +146,22 @@ export class Orchestrator {
     this.scheduler.reschedule();
     tasksDue(this.core, this.deps.store.tasks.groupsWithClaimed());
     this.enqueueGroupsWithWork();
+  }
+
+  /** A channel set up while running (`carapace channel add`): connected now, delivered through from now on. */
+  async addChannel(channel: Channel): Promise<void> {
+    if (this.stopping) return;
+    this.deps.channels.push(channel);
+    await channel.connect((m) => this.handleInbound(m), this.host);
+    this.delivery.kick();
+  }
+
+  /** A channel removed while running (`carapace channel remove`): disconnected; nothing is delivered through it. */
+  async removeChannel(name: string): Promise<void> {
+    const at = this.deps.channels.findIndex((c) => c.name === name);
+    if (at < 0) return;
+    const [channel] = this.deps.channels.splice(at, 1);
+    await channel.disconnect().catch((err) => this.deps.log.warn({ channel: name, err }, 'channel did not disconnect cleanly'));
   }
 
   /** Register a chat as a group: its folder (with a starter CLAUDE.md) is created now. */

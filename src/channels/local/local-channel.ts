@@ -33,6 +33,8 @@ export interface LocalChannelOptions {
   pairing?: PairingPanel;
   /** The platform channels' connection state (`carapace status`, `channel list`). */
   channelHealth?: () => Record<string, ChannelHealth>;
+  /** `carapace channel add|remove` asks the running assistant to connect or drop bot channels. */
+  onReloadChannels?: () => Promise<void>;
   /** `carapace` CLI commands that changed the store ask the running assistant to look again. */
   onWake?: () => void;
 }
@@ -195,6 +197,8 @@ export class LocalChannel implements Channel {
       }
       case 'GET /api/channels':
         return sendJson(res, 200, this.opts.channelHealth?.() ?? {});
+      case 'POST /api/channels/reload':
+        return void this.reloadChannels(res);
       case 'GET /api/whatsapp':
         return sendJson(res, 200, this.opts.pairing?.status() ?? { status: 'disabled', detail: 'WhatsApp is not enabled' });
       case 'GET /api/whatsapp/qr.svg':
@@ -236,6 +240,15 @@ export class LocalChannel implements Channel {
     const from = typeof clientId === 'string' ? clientId : undefined;
     this.emit(OWNER_CHAT_ID, 'message', { id, from: 'user', senderName: name, text, timestamp }, from);
     sendJson(res, 202, { id, senderName: name, timestamp });
+  }
+
+  private async reloadChannels(res: ServerResponse): Promise<void> {
+    try {
+      await this.opts.onReloadChannels?.();
+      sendJson(res, 200, this.opts.channelHealth?.() ?? {});
+    } catch (err) {
+      sendJson(res, 500, { error: `Could not reload the channels: ${(err as Error).message}` });
+    }
   }
 
   /** The current pairing QR code as an image (served, not inlined, so the page's CSP stays strict). */
