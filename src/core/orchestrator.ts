@@ -1,7 +1,6 @@
 // The conductor: inbound message → store → trigger check → group queue → sandboxed agent run → outbox →
 // channel. Each step lives in its own module of src/core; this file wires them and reads top to bottom.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { APP_ROOT } from '../app-root.js';
@@ -24,7 +23,7 @@ import { runGroup } from './group-run.js';
 import { closeAnIdleRun, joinable, pipeMessages, tasksDue } from './live-runs.js';
 import { giveUp } from './notes.js';
 import { handleOutput, type OutputContext } from './outputs.js';
-import { installId, recoverRuns } from './recovery.js';
+import { freshSocketDir, installId, recoverRuns } from './recovery.js';
 import { channelHost, tellUnreachable } from './channel-host.js';
 import { claimMain, registerGroup, writeOnce, type NewGroup } from './registration.js';
 import { hasWork } from './run-plan.js';
@@ -61,10 +60,10 @@ export class Orchestrator {
   constructor(private readonly deps: OrchestratorDeps) {
     const { config, log, store } = deps;
     this.paths = dataPaths(config.dataDir);
-    const socketDir = mkdtempSync(join(tmpdir(), 'carapace-'));
-    chmodSync(socketDir, 0o711); // the sandbox uid must reach its socket; it cannot list others
+    const install = installId(config.dataDir);
+    const socketDir = freshSocketDir(install);
     this.policy = new GroupPolicy({ store, config, log, protectedPaths: [config.dataDir, socketDir], projectDir: APP_ROOT });
-    const installLabels = { 'carapace.install': installId(config.dataDir) };
+    const installLabels = { 'carapace.install': install };
     this.runDeps = { config, paths: this.paths, runtime: deps.runtime, log, installLabels, socketDir, policy: this.policy };
     this.queue = new GroupQueue({
       maxConcurrent: config.maxSandboxes,

@@ -1,5 +1,7 @@
 // Start-up after a crash: runs a dead process left marked running are closed, what they wrote is replayed.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listReady } from '../ipc/files.js';
 import type { Output } from '../ipc/protocol.js';
@@ -43,4 +45,19 @@ export function installId(dataDir: string): string {
     writeFileSync(file, `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}\n`);
   }
   return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * The temporary folder for this process's per-run sockets, named after the install (hashed short: socket paths
+ * are limited to ~104 bytes). One Carapace runs per data directory, so folders of the same install left by a
+ * process that was killed are stale: they are removed here instead of piling up in the temp folder.
+ */
+export function freshSocketDir(install: string): string {
+  const prefix = `carapace-${createHash('sha256').update(install).digest('hex').slice(0, 8)}-`;
+  for (const name of readdirSync(tmpdir())) {
+    if (name.startsWith(prefix)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o711); // the sandbox uid must reach its socket; it cannot list others
+  return dir;
 }
