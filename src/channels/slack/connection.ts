@@ -3,14 +3,13 @@
 // (network down, a token Slack refuses — also when Bolt's own reconnect hits it) is retried with jittered backoff:
 // forever while the network is away, a bounded number of times while Slack refuses a token. The state is kept
 // for health() and logged once per change.
-import { App, LogLevel, SocketModeReceiver } from '@slack/bolt';
-import type { Logger as SlackLogger } from '@slack/logger';
+import { App, SocketModeReceiver } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../../backoff.js';
 import type { ChannelHealth } from '../channel.js';
 import type { SlackCredentials } from './credentials.js';
-import { AUTH_ERRORS, isNetworkError, platformError, webClient } from './web.js';
+import { AUTH_ERRORS, isNetworkError, libraryLogger, platformError, webClient } from './web.js';
 
 export interface RetryPolicy {
   baseMs: number;
@@ -33,12 +32,6 @@ export interface ConnectionOptions {
 
 const DEFAULT_RETRY: RetryPolicy = { baseMs: 2_000, maxMs: 5 * 60_000, authAttempts: 5 };
 
-/** Bolt's and Socket Mode's chatter goes to debug; their errors are warnings (this module reports the state). */
-function libraryLogger(log: Logger): SlackLogger {
-  const line = (level: 'debug' | 'warn') => (...msg: unknown[]) => log[level]({ module: 'slack' }, msg.map(String).join(' '));
-  return { debug: line('debug'), info: line('debug'), warn: line('debug'), error: line('warn'), setLevel() {}, getLevel: () => LogLevel.DEBUG, setName() {} };
-}
-
 export class SlackConnection {
   readonly app: App;
   /** The bot token's client: replies, files, names. Network errors are retried a little; 429s wait Retry-After. */
@@ -54,8 +47,8 @@ export class SlackConnection {
   constructor(private readonly opts: ConnectionOptions) {
     const { credentials, apiUrl } = opts;
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.client = webClient(apiUrl, credentials.botToken, { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000, randomize: true });
     const logger = libraryLogger(opts.log);
+    this.client = webClient(apiUrl, credentials.botToken, { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000, randomize: true }, logger);
     this.receiver = new SocketModeReceiver({
       appToken: credentials.appToken,
       logger,

@@ -7,6 +7,7 @@ import type { Channel, ChannelHealth, ChannelHost, InboundSink, OutboundFile, Se
 import { TypingLoop } from '../kit/typing-loop.js';
 import { SlackConnection, type RetryPolicy } from './connection.js';
 import type { SlackCredentials } from './credentials.js';
+import { mentionedUsers } from './format.js';
 import { CHAT_PREFIX, chatIdOf, slackTarget } from './ids.js';
 import { plainMessage, readableText, tsMillis, type PlainMessage, type SlackMessageEvent } from './inbound.js';
 import { saveFile } from './media.js';
@@ -153,7 +154,7 @@ export class SlackChannel implements Channel {
 
   private async handOn(msg: PlainMessage, chatId: string, chatName: string): Promise<void> {
     const { botUserId } = this.opts.credentials;
-    const ids = [msg.user, ...[...msg.raw.matchAll(/<@([A-Z0-9]+)/g)].map((m) => m[1])];
+    const ids = [msg.user, ...mentionedUsers(msg.raw)].filter((id) => id !== botUserId);
     const names = await this.names.usersNamed(ids);
     const { text, addressed } = readableText(msg, botUserId, this.opts.assistantName, names);
     const files = await this.saveFiles(msg, chatId);
