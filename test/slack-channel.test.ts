@@ -163,7 +163,7 @@ describe('Slack channel at the wire', () => {
     const [name] = [...host.saved.keys()];
     expect(name).toMatch(/^media\/\d{4}-\d\d-\d\d-F\d+-notes\.txt$/);
     expect(host.saved.get(name)!.toString()).toBe('shopping list');
-    expect(inbox[0].text).toBe(`[file: /workspace/group/${name}]\n[file big.bin not saved: it could not be downloaded: larger than the 0.00 MB limit]\nsee these`);
+    expect(inbox[0].text).toBe(`see these\n[file: /workspace/group/${name}]\n[file big.bin not saved: it could not be downloaded: larger than the 0.00 MB limit]`);
     expect(host.notices).toHaveLength(1);
   });
 

@@ -40,6 +40,8 @@ export class FakeSlack {
   readonly files = new Map<string, Buffer>();
   /** The bot token's app; a different one makes the tokens mismatched. */
   botAppId = APP_ID;
+  /** While set, apps.connections.open fails (Slack is having trouble): a dropped client stays away. */
+  holdConnections = false;
   /** Tokens Slack refuses with invalid_auth. */
   readonly revoked = new Set<string>();
   private readonly failures = new Map<string, Failure[]>();
@@ -47,7 +49,7 @@ export class FakeSlack {
   private readonly sockets = new Set<WebSocket>();
   private readonly server: Server;
   private readonly wss: WebSocketServer;
-  private nextTs = 1_700_000_000;
+  private lastTs = 0;
   private nextId = 1;
   private pinger: NodeJS.Timeout | undefined;
 
@@ -133,8 +135,10 @@ export class FakeSlack {
     await new Promise((r) => this.server.close(r));
   }
 
+  /** Slack's message ids are the time it took the message, made unique in the microseconds. */
   private ts(): string {
-    return `${this.nextTs++}.000100`;
+    this.lastTs = Math.max(this.lastTs + 1, Date.now() * 1000);
+    return `${Math.floor(this.lastTs / 1e6)}.${String(this.lastTs % 1e6).padStart(6, '0')}`;
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -164,6 +168,7 @@ export class FakeSlack {
       case 'bots.info':
         return { ok: true, bot: { id: args.bot, app_id: this.botAppId, user_id: BOT_USER, name: 'andy' } };
       case 'apps.connections.open':
+        if (this.holdConnections) return { ok: false, error: 'internal_error' };
         return { ok: true, url: `ws://${url.host}/link/?ticket=t${this.nextId++}&app_id=${APP_ID}` };
       case 'chat.postMessage':
         return this.post(args);

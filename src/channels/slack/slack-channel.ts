@@ -164,7 +164,7 @@ export class SlackChannel implements Channel {
       platformId: msg.platformId,
       senderId: msg.user,
       senderName: names.get(msg.user) ?? msg.user,
-      text: [...files, text].filter(Boolean).join('\n'),
+      text: [text, ...files].filter(Boolean).join('\n'), // the words first: they carry the trigger
       timestamp: tsMillis(msg.ts),
       chatName,
       addressed,
