@@ -66,7 +66,7 @@ async function connected(opts: { maxChars?: number; maxMediaBytes?: number } = {
     maxMediaBytes: opts.maxMediaBytes ?? 1024,
     assistantName: 'Andy',
     log,
-    clientPingTimeoutMs: 200,
+    clientPingTimeoutMs: 1_000,
     retry: { baseMs: 50, maxMs: 200, authAttempts: 3 },
     maxChars: opts.maxChars,
   });

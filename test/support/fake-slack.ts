@@ -50,6 +50,9 @@ export class FakeSlack {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private lastTs = 0;
+  private readonly envelopes: { envelope_id: string; retry_attempt: number }[] = [];
+  /** Socket Mode connections opened so far. */
+  hellos = 0;
   private nextId = 1;
   private pinger: NodeJS.Timeout | undefined;
 
@@ -63,7 +66,10 @@ export class FakeSlack {
         const msg = JSON.parse(String(raw)) as { envelope_id?: string };
         if (msg.envelope_id) this.acks.add(msg.envelope_id);
       });
+      this.hellos++;
       ws.send(JSON.stringify({ type: 'hello', num_connections: this.sockets.size, connection_info: { app_id: APP_ID }, debug_info: { host: 'fake' } }));
+      // Like Slack, an envelope nobody acknowledged is sent again on the next connection.
+      for (const envelope of this.unacked()) ws.send(JSON.stringify({ ...envelope, retry_attempt: envelope.retry_attempt + 1, retry_reason: 'timeout' }));
     });
   }
 
@@ -81,6 +87,10 @@ export class FakeSlack {
   /** What SLACK_API_URL is set to. */
   get apiUrl(): string {
     return `${this.origin}/api`;
+  }
+
+  private unacked() {
+    return this.envelopes.filter((e) => !this.acks.has(e.envelope_id));
   }
 
   get connections(): number {
@@ -104,7 +114,7 @@ export class FakeSlack {
     const envelopeId = `env-${this.nextId++}`;
     const payload = { token: 'x', team_id: 'T1', api_app_id: APP_ID, event, type: 'event_callback', event_id: `Ev${this.nextId}`, event_time: Math.floor(Date.now() / 1000) };
     const envelope = { envelope_id: envelopeId, type: 'events_api', accepts_response_payload: false, retry_attempt: 0, retry_reason: '', payload };
-    if (this.sockets.size === 0) throw new Error('no Socket Mode connection to send the event on');
+    this.envelopes.push(envelope);
     for (const ws of this.sockets) ws.send(JSON.stringify(envelope));
     return envelopeId;
   }
