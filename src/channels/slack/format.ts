@@ -5,6 +5,7 @@
 import { grid, renderMarkdown, type MarkdownStyle } from '../../markdown/render.js';
 
 export const escapeMrkdwn = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 const fenced = (text: string) => '```\n' + text + '\n```';
 
 const slackStyle: MarkdownStyle = {
@@ -18,7 +19,8 @@ const slackStyle: MarkdownStyle = {
   heading: (s) => `*${s}*`,
   codeBlock: (code) => fenced(escapeMrkdwn(code)),
   quote: (body) => body.replace(/^/gm, '> '),
-  table: (rows) => fenced(grid(rows)),
+  // Cells come escaped; the columns are measured on what people see, then escaped again.
+  table: (rows) => fenced(escapeMrkdwn(grid(rows.map((row) => row.map(unescape))))),
   rule: '———',
   wordEdgeMarkersOnly: true,
 };
@@ -39,9 +41,7 @@ export function fromMrkdwn(text: string, nameOf: (userId: string) => string): st
       if (target.startsWith('!')) return `@${label ?? target.slice(1).split('^')[0]}`; // @here, @channel
       return label && label !== target ? `${label} (${target})` : target.replace(/^mailto:/, '');
     })
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
+    .replace(/&[lg]t;|&amp;/g, (entity) => unescape(entity));
 }
 
 /** The user ids mentioned in a received message ("<@U123>"). */
