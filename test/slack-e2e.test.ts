@@ -4,7 +4,9 @@
 import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
+import { slackOptions } from '../src/channels/slack/plugin.js';
 import { SlackChannel } from '../src/channels/slack/slack-channel.js';
+import { newPairingCode, PAIRING_CODE_TTL_MS } from '../src/core/bot-owners.js';
 import { defaultScript, text, toolUse, type Script } from './support/fake-anthropic.js';
 import { APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack, type Posted } from './support/fake-slack.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -19,24 +21,18 @@ afterEach(async () => {
   slack = undefined;
 });
 
-function slackChannel(fake: FakeSlack, config: Config, log: Logger) {
-  const credentials = { account: '@andy in Fake Team', appToken: APP_TOKEN, botToken: BOT_TOKEN, botUserId: BOT_USER, botId: 'B1', team: 'Fake Team' };
-  return new SlackChannel({
-    credentials,
-    apiUrl: config.channels.slack.apiUrl,
-    maxMediaBytes: config.channels.slack.maxMediaBytes,
-    assistantName: config.assistantName,
-    log,
-    clientPingTimeoutMs: 1_000,
-    retry: { baseMs: 100, maxMs: 400, authAttempts: 5 },
-  });
+const credentials = { account: '@andy in Fake Team', appToken: APP_TOKEN, botToken: BOT_TOKEN, botUserId: BOT_USER, botId: 'B1', team: 'Fake Team' };
+
+/** The channel as the plug-in builds it, with a quicker reconnect. */
+function slackChannel(config: Config, log: Logger) {
+  return new SlackChannel({ ...slackOptions(config, log, credentials), clientPingTimeoutMs: 1_000, retry: { baseMs: 100, maxMs: 400, authAttempts: 5 } });
 }
 
 async function startWithSlack(script: Script = defaultScript) {
   slack = new FakeSlack();
   const fake = slack;
   await fake.start();
-  h = await startHarness({ script, env: { SLACK_API_URL: fake.apiUrl }, channels: (config, log) => [slackChannel(fake, config, log)] });
+  h = await startHarness({ script, env: { SLACK_API_URL: fake.apiUrl }, channels: (config, log) => [slackChannel(config, log)] });
   await until(() => fake.connections === 1, 10_000, () => 'Slack connected');
   h.app.orchestrator.registerGroup({ channel: 'slack', chatId: 'slack:CFAMILY', name: '#family', folder: 'family', trigger: '@Andy', requiresTrigger: true, isMain: false });
   return fake;
@@ -57,6 +53,33 @@ describe('Slack end to end', () => {
     await until(() => fake.reactions.length === 2);
     expect(fake.reactions.map((r) => [r.how, r.timestamp])).toEqual([['add', ts], ['remove', ts]]);
     expect(h!.app.store.recentMessages('slack:CFAMILY', 10).map((m) => m.fromAssistant)).toEqual([false, false, true]);
+  });
+
+  it('a mention inside a thread is answered in that thread, a conversation of its own', async () => {
+    const fake = await startWithSlack();
+    const top = fake.message({ channel: 'CFAMILY', user: 'UBOB', text: 'shall we plan the trip?' });
+    fake.message({ channel: 'CFAMILY', user: 'UBOB', text: '<@UBOT> ideas?', thread_ts: top });
+    const [reply] = await postedTo(fake, 'CFAMILY', 1);
+    expect(reply.thread_ts).toBe(top);
+    expect(reply.text).toMatch(/@Andy ideas\?/);
+    expect(reply.text).not.toMatch(/plan the trip/); // the thread has its own context
+    expect(h!.app.store.groupByChat(`slack:CFAMILY:${top}`)).toMatchObject({ channel: 'slack', isMain: false });
+  });
+
+  it('pairing by DM: the code makes its sender the owner and their DM main; their DMs are answered there', async () => {
+    const fake = await startWithSlack();
+    fake.message({ channel: 'DBOB', user: 'UBOB', text: 'hello bot' });
+    await postedTo(fake, 'DBOB', 1);
+    expect(h!.app.store.chatExists('slack:DBOB')).toBe(false);
+    const code = newPairingCode();
+    h!.app.store.issuePairingCode('slack', code, Date.now() + PAIRING_CODE_TTL_MS);
+    fake.message({ channel: 'DOWNER', user: 'UOWNER', text: code });
+    const [paired] = await postedTo(fake, 'DOWNER', 1);
+    expect(paired.text).toMatch(/Paired/);
+    expect(h!.app.store.groupByChat('slack:DOWNER')).toMatchObject({ isMain: true });
+    fake.message({ channel: 'DOWNER', user: 'UOWNER', text: 'what is on today?' });
+    const [, reply] = await postedTo(fake, 'DOWNER', 2);
+    expect(reply.text).toMatch(/^ECHO: .*sender="Olga".*what is on today\?/s);
   });
 
   it('a file in: the agent reads it in media/ and sends a file back through files.uploadV2', async () => {
