@@ -9,7 +9,8 @@ import { ChannelUnavailableError, ChatUnreachableError, SetupError, type Channel
 import { slackCredentials } from '../src/channels/slack/credentials.js';
 import { slackSetup } from '../src/channels/slack/setup.js';
 import { SlackChannel } from '../src/channels/slack/slack-channel.js';
-import { testConfig } from './support/harness.js';
+import { testConfig, testEnv } from './support/harness.js';
+import { runCli, spawnCli } from './support/run-cli.js';
 import { APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack } from './support/fake-slack.js';
 import { until } from './support/wait.js';
 
@@ -99,6 +100,20 @@ describe('Slack setup', () => {
     expect(slackSetup.account(setupIo.config)).toBe('@andy in Fake Team');
     slackSetup.remove(setupIo.config);
     expect(slackCredentials(setupIo.config)).toBeUndefined();
+  });
+
+  it('`carapace channel add slack` takes the tokens piped in, one a line, and `channel remove slack` forgets them', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'slack-cli-'));
+    const env = { ...testEnv(dataDir, 'http://127.0.0.1:9'), SLACK_API_URL: slack.apiUrl, PATH: process.env.PATH };
+    const { proc, done } = spawnCli(['channel', 'add', 'slack'], { cwd: dataDir, env });
+    proc.stdin!.end(`${APP_TOKEN}\n${BOT_TOKEN}\n`);
+    const run = await done;
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('"socket_mode_enabled": true');
+    expect(run.stdout).toContain('@andy in Fake Team');
+    expect(slackCredentials(testConfig(dataDir, 'http://127.0.0.1:9'))?.botToken).toBe(BOT_TOKEN);
+    expect((await runCli(['channel', 'remove', 'slack'], { cwd: dataDir, env })).code).toBe(0);
+    expect(slackCredentials(testConfig(dataDir, 'http://127.0.0.1:9'))).toBeUndefined();
   });
 
   it('names the wrong token: swapped, refused, or from another app', async () => {

@@ -17,6 +17,8 @@ export interface Posted {
   thread_ts?: string;
   username?: string;
   ts: string;
+  /** When the fake took it (performance.now()). */
+  at: number;
 }
 
 export interface Uploaded {
@@ -209,7 +211,7 @@ export class FakeSlack {
   private post(args: Record<string, string>): object {
     if (!this.channels.has(args.channel) && !args.channel.startsWith('D')) return { ok: false, error: 'channel_not_found' };
     const ts = this.ts();
-    this.posted.push({ channel: args.channel, text: args.text, thread_ts: args.thread_ts, username: args.username, ts });
+    this.posted.push({ channel: args.channel, text: args.text, thread_ts: args.thread_ts, username: args.username, ts, at: performance.now() });
     return { ok: true, channel: args.channel, ts, message: { text: args.text, ts } };
   }
 
