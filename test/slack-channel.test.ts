@@ -239,4 +239,25 @@ describe('Slack channel at the wire', () => {
     expect(channel.health().detail).toMatch(/refused the app-level token \(invalid_auth\) 3 times/);
     expect(slack.calls.filter((c) => c === 'apps.connections.open')).toHaveLength(3);
   });
+
+  it("a token refused during Bolt's own reconnect is retried the same bounded way, with no crash", async () => {
+    const { host } = await connected();
+    slack.revoked.add(APP_TOKEN);
+    slack.drop();
+    await until(() => channel!.health().state === 'failed', 15_000, () => JSON.stringify(channel!.health()));
+    expect(channel!.health().detail).toMatch(/refused the app-level token \(invalid_auth\) 3 times/);
+    expect(host.readies).toBe(1);
+  });
+
+  it('an unreachable Slack is reported offline, never failed, and connect() does not wait for it', async () => {
+    const lines: string[] = [];
+    const recording = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    channel = new SlackChannel({ credentials, apiUrl: 'http://127.0.0.1:9/api', maxMediaBytes: 1024, assistantName: 'Andy', log: recording, retry: { baseMs: 20, maxMs: 50, authAttempts: 2 } });
+    await channel.connect(() => undefined, new RecordingHost());
+    await until(() => channel!.health().state === 'offline', 20_000, () => JSON.stringify(channel!.health()));
+    expect(channel.health().detail).toMatch(/^Slack is unreachable; retrying in \d+ s$/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(channel.health().state).toBe('offline');
+    expect(lines.filter((l) => l.includes('"msg":"Slack offline"'))).toHaveLength(1); // one line per change, not per retry
+  });
 });

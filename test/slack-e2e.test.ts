@@ -146,7 +146,8 @@ describe('Slack end to end', () => {
       return defaultScript(req);
     });
     fake.message({ channel: 'CFAMILY', user: 'UBOB', text: '<@UBOT> before the restart' });
-    await until(() => (h!.app.store.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE chat_id = 'slack:CFAMILY'").get() as { n: number }).n > 0, 30_000);
+    await until(() => (h!.app.store.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE chat_id = 'slack:CFAMILY' AND status = 'pending'").get() as { n: number }).n > 0, 30_000);
+    expect(fake.posted).toHaveLength(0);
     await h!.restart();
     fake.holdConnections = false;
     await postedTo(fake, 'CFAMILY', 1);
