@@ -1,5 +1,5 @@
 // `npm run bench`: per sandbox backend available here (bwrap, docker, podman), side by side: sandbox cold start,
-// host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory; then WhatsApp overhead,
+// host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory; then WhatsApp and Slack overhead,
 // model proxy overhead, scheduler lateness, the safe write path into agent trees, host core size. Everything runs in one process on this machine;
 // results go to bench/results/ (docs/runtimes.md has the backend table).
 import { execFileSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import { sandboxReadableTempDir, startHarness, type Harness } from '../test/supp
 import { measureProxyOverhead } from './proxy.js';
 import { measureSafeWrite } from './safe-write.js';
 import { schedulerLateness } from './scheduler.js';
+import { slackOverhead } from './slack.js';
 import { stats } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -309,6 +310,10 @@ async function hostSections() {
   const whatsapp = { inbound: stats(waRun.inbound), outbound: stats(waRun.outbound) };
   console.log('WhatsApp message → model request, warm (ms)', whatsapp.inbound);
   console.log("model's last byte → WhatsApp sendMessage, warm (ms)", whatsapp.outbound);
+  const slackRun = await slackOverhead();
+  const slack = { inbound: stats(slackRun.inbound), outbound: stats(slackRun.outbound) };
+  console.log('Slack event → model request, warm (ms)', slack.inbound);
+  console.log("model's last byte → Slack chat.postMessage, warm (ms)", slack.outbound);
   const modelProxy = await measureProxyOverhead();
   console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
@@ -323,7 +328,7 @@ async function hostSections() {
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
   const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
   console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
-  return { whatsapp, modelProxy, scheduler, safeWrite };
+  return { whatsapp, slack, modelProxy, scheduler, safeWrite };
 }
 
 async function main() {
@@ -338,11 +343,11 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { whatsapp, modelProxy, scheduler, safeWrite } = await hostSections();
+  const { whatsapp, slack, modelProxy, scheduler, safeWrite } = await hostSections();
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
-  const hostOverhead = { whatsappWarm: whatsapp, target: 'warm p50 < 50 ms' };
+  const hostOverhead = { whatsappWarm: whatsapp, slackWarm: slack, target: 'warm p50 < 50 ms' };
   const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, safeWrite, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
