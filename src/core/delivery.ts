@@ -16,6 +16,8 @@ export class Delivery {
   private again = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The pass in progress, which shutdown waits for. */
+  private pass: Promise<void> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -34,18 +36,27 @@ export class Delivery {
       return;
     }
     this.running = true;
-    void this.deliverAll().finally(() => {
-      this.running = false;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.pass = this.deliverAll()
+      .catch((err) => this.log.error({ err }, 'delivery pass failed'))
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
   }
 
-  stop(): void {
+  /**
+   * Take no more work, and let a send already on the wire finish and be recorded (bounded: a platform that hangs
+   * does not hold up shutdown; its row stays pending and is sent again at the next start).
+   */
+  async stop(graceMs = 5000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.pass, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
   }
 
   private async deliverAll(): Promise<void> {
@@ -65,6 +76,7 @@ export class Delivery {
         this.store.markSent(row.id, platformId);
         if (row.filePath) rmSync(row.filePath, { force: true });
       } catch (err) {
+        if (this.stopped) return; // a send cut short by shutdown: the row stays pending for the next start
         if (err instanceof ChannelUnavailableError) {
           blockedChats.add(row.chatId);
           this.log.debug({ chat: row.chatId, outbox: row.id, reason: err.message }, 'channel offline; reply waits');

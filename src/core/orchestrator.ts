@@ -116,9 +116,10 @@ export class Orchestrator {
     this.stopping = true;
     this.scheduler.stop();
     this.queue.stop();
-    this.delivery.stop();
+    const delivered = this.delivery.stop(); // a send on the wire finishes and is recorded before channels close
     await Promise.all([...this.core.live.values()].map((run) => run.stop('orchestrator shutting down')));
     await Promise.allSettled([...this.inflight]);
+    await delivered;
     for (const channel of this.deps.channels) await channel.disconnect().catch(() => undefined);
     rmSync(this.runDeps.socketDir, { recursive: true, force: true });
   }
