@@ -68,7 +68,9 @@ export class Poller {
       const poll = (this.poll = new AbortController());
       try {
         if (!webhookDeleted) webhookDeleted = await this.opts.api.deleteWebhook({}, poll.signal as Signal);
-        const updates = await this.opts.api.getUpdates({ offset: this.offset, timeout: this.opts.timeoutSeconds ?? 30, allowed_updates: [...UPDATES] }, poll.signal as Signal);
+        // Until a poll has come back, ask with no wait: it proves the connection at once.
+        const timeout = this.health.state === 'connected' ? (this.opts.timeoutSeconds ?? 30) : 0;
+        const updates = await this.opts.api.getUpdates({ offset: this.offset, timeout, allowed_updates: [...UPDATES] }, poll.signal as Signal);
         this.succeeded();
         for (const update of updates) await this.deliver(update);
       } catch (err) {
