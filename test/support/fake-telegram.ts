@@ -186,6 +186,7 @@ export class FakeTelegram {
         const wake = () => {
           clearTimeout(timer);
           this.waiting.delete(wake);
+          req.socket.off('close', wake); // keep-alive sockets carry many polls
           resolve();
         };
         const timer = setTimeout(wake, Number(p.timeout ?? 0) * 1000);
