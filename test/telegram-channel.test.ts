@@ -2,6 +2,7 @@
 // ChannelHost over real folders: inbound translation (mentions, replies, edits, forwards, notes, media), owner
 // and stranger DMs, groups and forum topics, replies (HTML, splitting, fallback, files, typing) and the
 // connection's failures (429, 403, 409, network loss).
+import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -268,5 +269,31 @@ describe('Telegram connection', () => {
     expect(h.readyCount).toBe(readyBefore + 1);
     await ch.send('tg:111', 'queued');
     expect(fake.sentTo(111).map((s) => s.text)).toEqual(['queued']);
+  });
+});
+
+describe('Telegram webhook mode', () => {
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+
+  it('sets the webhook with a secret, takes updates Telegram posts with it, and refuses posts without it', async () => {
+    const port = await freePort();
+    const webhook = { url: `http://127.0.0.1:${port}/tg-hook`, port, secret: 's3cret-s3cret' };
+    const { fake, received, ch } = await start({ webhook });
+    expect(fake.webhook).toEqual({ url: webhook.url, secret: webhook.secret });
+    expect(ch.health()).toMatchObject({ state: 'connected', mode: 'webhook' });
+    expect(fake.calls).not.toContain('getUpdates');
+    fake.receive(FAMILY, people.bob, { text: 'by webhook' });
+    await until(() => received.length >= 1, 5_000);
+    expect(received[0]).toMatchObject({ chatId: 'tg:-100111', text: 'by webhook' });
+    const forged = { update_id: 99, message: { message_id: 1, date: 1, chat: FAMILY, from: people.eve, text: 'forged' } } as never;
+    expect(await fake.post({ url: webhook.url, secret: 'wrong' }, forged)).toBe(401);
+    expect(await fake.post({ url: webhook.url }, forged)).toBe(401);
+    expect(received.map((m) => m.text)).toEqual(['by webhook']);
   });
 });

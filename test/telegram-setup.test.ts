@@ -61,4 +61,17 @@ describe('carapace channel add telegram', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/not a Telegram bot token/);
   });
+
+  it('--webhook saves the address, the local port and a fresh secret; a plain-HTTP public address is refused', async () => {
+    const hook = setup({ TELEGRAM_BOT_TOKEN: TOKEN });
+    const add = await hook.cli(['channel', 'add', 'telegram', '--webhook', 'https://bot.example.org/tg', '--webhook-port', '9000']);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/webhook at https:\/\/bot\.example\.org\/tg \(forward it to 127\.0\.0\.1:9000\)/);
+    expect(JSON.parse(readFileSync(hook.saved, 'utf8')).webhook).toEqual({ url: 'https://bot.example.org/tg', port: 9000, secret: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const plain = setup({ TELEGRAM_BOT_TOKEN: TOKEN });
+    const refused = await plain.cli(['channel', 'add', 'telegram', '--webhook', 'http://bot.example.org/tg']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--webhook needs an https:\/\/ address/);
+    expect(existsSync(plain.saved)).toBe(false);
+  });
 });

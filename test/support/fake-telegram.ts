@@ -69,6 +69,10 @@ export class FakeTelegram {
   /** sendMessage/sendPhoto/sendDocument calls answered 429 before any is accepted. */
   rateLimit = { remaining: 0, retryAfter: 1 };
   conflict = false;
+  /** Set by setWebhook: updates are then posted there, and getUpdates is refused. */
+  webhook: { url: string; secret?: string } | undefined;
+  /** What webhook posts were answered with. */
+  readonly webhookStatuses: number[] = [];
   /** Chats that removed or blocked the bot: 403. */
   readonly blocked = new Set<number>();
   private readonly updates: Update[] = [];
@@ -111,9 +115,21 @@ export class FakeTelegram {
   /** Queue an update for getUpdates; returns its update_id. */
   push(update: Omit<Update, 'update_id'>): number {
     const full = { update_id: this.nextUpdateId++, ...update } as Update;
+    if (this.webhook) {
+      void this.post(this.webhook, full);
+      return full.update_id;
+    }
     this.updates.push(full);
     for (const wake of this.waiting) wake();
     return full.update_id;
+  }
+
+  /** Deliver an update to the webhook as Telegram does (with its secret header); records the answer's status. */
+  async post(hook: { url: string; secret?: string }, update: Update): Promise<number> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...(hook.secret ? { 'x-telegram-bot-api-secret-token': hook.secret } : {}) };
+    const res = await fetch(hook.url, { method: 'POST', headers, body: JSON.stringify(update) });
+    this.webhookStatuses.push(res.status);
+    return res.status;
   }
 
   /** A message from `from` in `chat` (text, or any other fields), pushed as an update; returns the message. */
@@ -157,7 +173,13 @@ export class FakeTelegram {
       case 'getMe':
         return ok(BOT);
       case 'deleteWebhook':
+        this.webhook = undefined;
         return ok(true);
+      case 'setWebhook':
+        this.webhook = { url: String(p.url), secret: p.secret_token as string | undefined };
+        return ok(true);
+      case 'getWebhookInfo':
+        return ok({ url: this.webhook?.url ?? '', has_custom_certificate: false, pending_update_count: 0 });
       case 'getUpdates':
         return this.getUpdates(p, req);
       case 'sendChatAction':
@@ -178,6 +200,7 @@ export class FakeTelegram {
   }
 
   private async getUpdates(p: Record<string, unknown>, req: http.IncomingMessage): Promise<Reply> {
+    if (this.webhook) return error(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
     if (this.conflict) return error(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running');
     const offset = Number(p.offset ?? 0);
     while (this.updates.length && this.updates[0].update_id < offset) this.updates.shift();

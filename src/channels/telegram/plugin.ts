@@ -8,7 +8,7 @@ import type { TelegramChannelOptions } from './telegram-channel.js';
 
 export function telegramOptions(config: Config, saved: TelegramCredentials, log: Logger): TelegramChannelOptions {
   const { apiRoot, maxMediaBytes } = config.channels.telegram;
-  return { token: saved.token, bot: { id: saved.botId, username: saved.username }, apiRoot, maxMediaBytes, log };
+  return { token: saved.token, bot: { id: saved.botId, username: saved.username }, apiRoot, maxMediaBytes, log, webhook: saved.webhook };
 }
 
 export const telegramPlugin: ChannelPlugin = {

@@ -1,7 +1,8 @@
-// The Telegram channel: a bot, reached by long polling, composed of the poller (connection and health), the
-// receiver (updates → Carapace) and outbound (replies → Telegram). Chat ids are "tg:<chat id>" and
+// The Telegram channel: a bot, reached by long polling or a webhook (the link: connection and health), composed
+// with the receiver (updates → Carapace) and outbound (replies → Telegram). Chat ids are "tg:<chat id>" and
 // "tg:<chat id>:<topic id>".
 import { randomUUID } from 'node:crypto';
+import type { Update } from 'grammy/types';
 import type { Logger } from 'pino';
 import {
   ChannelUnavailableError,
@@ -18,8 +19,10 @@ import { classify, createApis, type ApiOptions, type TelegramApis } from './api.
 import { addressOf, CHAT_PREFIX, targetOf } from './ids.js';
 import type { BotIdentity } from './inbound.js';
 import { Outbound } from './outbound.js';
-import { Poller, type PollerOptions } from './poller.js';
+import type { Link, LinkStateOptions } from './link-state.js';
+import { Poller } from './poller.js';
 import { Receiver } from './receiver.js';
+import { WebhookLink, type WebhookSettings } from './webhook.js';
 
 export interface TelegramChannelOptions extends ApiOptions {
   token: string;
@@ -27,7 +30,9 @@ export interface TelegramChannelOptions extends ApiOptions {
   maxMediaBytes: number;
   log: Logger;
   pollTimeoutSeconds?: number;
-  backoff?: PollerOptions['backoff'];
+  backoff?: LinkStateOptions['backoff'];
+  /** Receive by webhook instead of long polling. */
+  webhook?: WebhookSettings;
   random?: () => number;
   /** "typing…" lasts 5 s on Telegram; it is sent again this often while a run goes on. */
   typingRefreshMs?: number;
@@ -36,7 +41,7 @@ export interface TelegramChannelOptions extends ApiOptions {
 export class TelegramChannel implements Channel {
   readonly name = 'telegram';
   private readonly apis: TelegramApis;
-  private readonly poller: Poller;
+  private readonly link: Link;
   private readonly outbound: Outbound;
   private readonly typing: TypingLoop;
   private readonly log: Logger;
@@ -51,18 +56,20 @@ export class TelegramChannel implements Channel {
       const target = targetOf(chatId);
       return this.apis.control.sendChatAction(target.chatId, 'typing', addressOf(target));
     }, opts.typingRefreshMs ?? 4_500);
-    this.poller = new Poller({
+    const linkOptions = {
       api: this.apis.control,
       account: `@${opts.bot.username}`,
       log: this.log,
-      handle: (update) => this.receiver?.handle(update) ?? Promise.resolve(),
-      onChange: (health) => {
+      handle: (update: Update) => this.receiver?.handle(update) ?? Promise.resolve(),
+      onChange: (health: ChannelHealth) => {
         if (health.state === 'connected') this.host?.ready();
       },
-      timeoutSeconds: opts.pollTimeoutSeconds,
-      backoff: opts.backoff ?? { baseMs: 1_000, maxMs: 60_000 },
+      backoff: opts.backoff,
       random: opts.random,
-    });
+    };
+    this.link = opts.webhook
+      ? new WebhookLink({ ...linkOptions, webhook: opts.webhook })
+      : new Poller({ ...linkOptions, timeoutSeconds: opts.pollTimeoutSeconds });
   }
 
   async connect(sink: InboundSink, host?: ChannelHost): Promise<void> {
@@ -70,12 +77,12 @@ export class TelegramChannel implements Channel {
     this.host = host;
     const media = { api: this.apis.control, apiRoot: this.opts.apiRoot, token: this.opts.token, maxBytes: this.opts.maxMediaBytes };
     this.receiver = new Receiver(sink, host, { bot: this.opts.bot, media, api: this.apis.send, log: this.log });
-    this.poller.start();
+    this.link.start();
   }
 
   async disconnect(): Promise<void> {
     this.typing.clear();
-    await this.poller.stop();
+    await this.link.stop();
     this.receiver = undefined;
   }
 
@@ -96,19 +103,19 @@ export class TelegramChannel implements Channel {
   }
 
   health(): ChannelHealth {
-    return this.poller.health;
+    return this.link.health;
   }
 
   /** A send, with Telegram's refusals translated for delivery: wait for the network, or give the chat up. */
   private async deliver(chatId: string, send: () => Promise<string>): Promise<string> {
-    if (this.poller.health.state === 'offline') throw new ChannelUnavailableError(`Telegram is unreachable: ${this.poller.health.detail}`);
+    if (this.link.health.state === 'offline') throw new ChannelUnavailableError(`Telegram is unreachable: ${this.link.health.detail}`);
     try {
       return await send();
     } catch (err) {
       const kind = classify(err);
       const reason = (err as Error).message;
       if (kind === 'network') {
-        this.poller.lostNetwork(reason);
+        this.link.lostNetwork(reason);
         throw new ChannelUnavailableError(`Telegram is unreachable: ${reason}`);
       }
       if (kind === 'unauthorized') throw new ChannelUnavailableError(`Telegram refused the bot token: ${reason}`);
