@@ -137,7 +137,7 @@ describe('Telegram inbound', () => {
     const created = { message_id: 7, date: 1, chat: FORUM, from: people.bob, message_thread_id: 7, forum_topic_created: { name: 'Budget', icon_color: 1 } };
     fake.receive(FORUM, people.bob, { text: 'numbers?', is_topic_message: true, message_thread_id: 7, reply_to_message: created as never });
     await until(() => received.length >= 1, 5_000);
-    expect(h.threads).toEqual([{ parent: 'tg:-100222', thread: { chatId: 'tg:-100222:7', name: 'Project / Budget', isGroup: true } }]);
+    expect(h.threads).toEqual([{ parent: 'tg:-100222', thread: { chatId: 'tg:-100222:7', name: 'Budget', isGroup: true } }]);
     expect(received[0]).toMatchObject({ chatId: 'tg:-100222:7', text: 'numbers?' });
     await ch.setTyping('tg:-100222:7', true);
     await ch.send('tg:-100222:7', 'here');

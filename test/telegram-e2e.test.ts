@@ -68,6 +68,20 @@ describe('Telegram end to end', () => {
     expect(h!.app.store.db.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 1 });
   });
 
+  it('a forum topic of a registered group is a conversation of its own, answered in its topic', async () => {
+    const fake = await startWithTelegram();
+    const project = supergroup(-100222, 'Project', true);
+    h!.app.orchestrator.registerGroup({ channel: 'tg', chatId: 'tg:-100222', name: 'Project', folder: 'project', trigger: '@Andy', requiresTrigger: true, isMain: false });
+    const created = { message_id: 7, date: 1, chat: project, from: people.bob, message_thread_id: 7, forum_topic_created: { name: 'Budget', icon_color: 1 } };
+    fake.receive(project, people.bob, { ...mention('numbers?'), is_topic_message: true, message_thread_id: 7, reply_to_message: created as never });
+    const [reply] = await sentTo(-100222, 1);
+    expect(reply.threadId).toBe(7);
+    expect(reply.text).toMatch(/numbers\?/);
+    const parent = h!.app.store.groupByChat('tg:-100222')!;
+    expect(h!.app.store.groupByChat('tg:-100222:7')).toMatchObject({ parentId: parent.id, name: 'Project › Budget', workspace: 'project' });
+    expect(h!.app.store.recentMessages('tg:-100222', 10)).toEqual([]);
+  });
+
   it('pairing: the owner sends the code in a DM, becomes the owner with that DM as main; a photo in, a file out', async () => {
     const fake = await startWithTelegram((req) => {
       const media = /\/workspace\/group\/media\/[\w.-]+/.exec(req.allUserText.join('\n'))?.[0];

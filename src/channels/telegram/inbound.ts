@@ -67,9 +67,10 @@ function senderChat(message: Message): { userId: string; name: string } {
   return { userId: String(chat.id), name: chatName(chat) };
 }
 
+/** The topic's own name (the host puts the chat's name in front), known from the topic's first message. */
 function topicName(message: Message, threadId: number): string {
   const created = message.reply_to_message?.forum_topic_created?.name ?? message.forum_topic_created?.name;
-  return `${chatName(message.chat)} / ${created ?? `topic ${threadId}`}`;
+  return created ?? `topic ${threadId}`;
 }
 
 /** The message's own text, and its file; short notes for things that are not text. */

@@ -66,7 +66,7 @@ export class Receiver {
       senderName: incoming.sender.name,
       text: await this.withMedia(incoming, chatId),
       timestamp: incoming.timestamp,
-      chatName: incoming.topic?.name ?? incoming.chat.name,
+      chatName: incoming.topic ? undefined : incoming.chat.name, // a topic's name is the host's, set by openThread
       addressed: incoming.addressed || undefined,
     });
   }
