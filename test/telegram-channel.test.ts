@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelUnavailableError, ChatUnreachableError, type ChannelHost, type ChatInfo, type InboundMessage } from '../src/channels/channel.js';
 import { TelegramChannel, type TelegramChannelOptions } from '../src/channels/telegram/telegram-channel.js';
 import { AgentTree } from '../src/fs/safe-write.js';
-import { BOT, dmWith, FakeTelegram, people, supergroup, TOKEN } from './support/fake-telegram.js';
+import { messageParts, toTelegramHtml } from '../src/channels/telegram/format.js';
+import { BOT, dmWith, FakeTelegram, parseHtml, people, supergroup, TOKEN } from './support/fake-telegram.js';
 import { until } from './support/wait.js';
 
 const FAMILY = supergroup(-100111, 'Family');
@@ -189,6 +190,38 @@ describe('Telegram media', () => {
     await until(() => received.length >= 2, 5_000);
     expect(received[1].text).toMatch(/^\[voice could not be saved: .*media.*\]$/);
     expect(h.notices).toEqual([{ chatId: 'tg:-100111', text: expect.stringMatching(/^Your voice could not be saved/) }]);
+  });
+});
+
+describe('Telegram HTML', () => {
+  // Markdown an agent might write, and text that must show as written.
+  const hostile: [string, string][] = [
+    ['a < b && c > d', 'a < b && c > d'],
+    ['<script>alert(1)</script> <b>unclosed', '<script>alert(1)</script> <b>unclosed'],
+    ['**bold *nested italic* still bold** ~~gone~~ `x < y`', 'bold nested italic still bold gone x < y'],
+    ['```html\n<div class="a">&amp;</div>\n```', '<div class="a">&amp;</div>'],
+    ['> quoted <tag>\n> second line & more', 'quoted <tag>\nsecond line & more'],
+    ['[label](javascript:alert(1)) and [ok](https://example.org/?c=<d>&e="f")', 'label (javascript:alert(1)) and ok'],
+    ['# Heading with <angle>\n\n| a | b |\n| --- | --- |\n| <x> | & |', '<x> | &'],
+    ['&lt; already escaped &amp; stays literal', '&lt; already escaped &amp; stays literal'],
+    ['*unbalanced **markup_ `here', '*unbalanced **markup_ `here'],
+  ];
+  it.each(hostile)('%j renders to HTML Telegram accepts, showing what the author wrote', (markdown, shown) => {
+    const parsed = parseHtml(toTelegramHtml(markdown));
+    expect(parsed).not.toHaveProperty('error');
+    expect((parsed as { text: string }).text).toContain(shown);
+  });
+
+  it('keeps a code block whole in each part when a long reply is split, and every part parses', () => {
+    const code = Array.from({ length: 300 }, (_, i) => `line ${i} <${i}> & more`).join('\n');
+    const parts = messageParts(`intro\n\n\`\`\`\n${code}\n\`\`\`\n\noutro`);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) {
+      const parsed = parseHtml(part.html);
+      expect(parsed).not.toHaveProperty('error');
+      expect((parsed as { text: string }).text.length).toBeLessThanOrEqual(4096);
+    }
+    expect(parts.map((p) => p.html).join('')).toContain('line 299 &lt;299&gt; &amp; more');
   });
 });
 
