@@ -6,7 +6,7 @@ import type { Api } from 'grammy';
 import type { ChatMemberUpdated, Update } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { ChannelHost, ChatInfo, InboundSink } from '../channel.js';
-import { chatIdOf } from './ids.js';
+import { chatIdOf, targetOf } from './ids.js';
 import { chatName, translate, type BotIdentity, type Incoming } from './inbound.js';
 import { mediaFileName, saveMedia, type MediaSource } from './media.js';
 
@@ -42,7 +42,7 @@ export class Receiver {
     const verdict = this.host.strangerDm(CHANNEL, incoming.sender, incoming.chat, incoming.text);
     if (verdict.paired) this.opts.log.info({ chat: incoming.chat.chatId }, 'telegram: the owner paired');
     if (!verdict.reply) return;
-    await this.opts.api.sendMessage(Number(incoming.sender.userId), verdict.reply).catch((err: Error) => {
+    await this.opts.api.sendMessage(targetOf(incoming.chat.chatId).chatId, verdict.reply).catch((err: Error) => {
       this.opts.log.warn({ err: err.message, chat: incoming.chat.chatId }, 'telegram: could not answer a direct message');
     });
   }

@@ -68,7 +68,7 @@ export class WebhookLink implements Link {
   private check(probe: () => Promise<unknown>): void {
     if (this.checking) return;
     this.checking = (async () => {
-      while (!this.stopped) {
+      while (!this.stopped && this.health.state !== 'failed') {
         try {
           await probe();
           this.state.connected(`webhook at ${this.opts.webhook.url} as ${this.opts.account}`);
