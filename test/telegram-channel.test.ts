@@ -305,6 +305,19 @@ describe('Telegram connection', () => {
   });
 });
 
+describe('Telegram revoked token', () => {
+  it('a 401 stops polling and says to set the bot up again; replies wait instead of failing', async () => {
+    fake = await new FakeTelegram().start();
+    const received: InboundMessage[] = [];
+    channel = new TelegramChannel({ token: '7000001:AARevokedRevokedRevokedRevoked', bot: { id: BOT.id, username: BOT.username! }, apiRoot: fake.url, maxMediaBytes: 1024, log: pino({ level: 'silent' }) });
+    await channel.connect((m) => received.push(m), testHost(mkdtempSync(join(tmpdir(), 'carapace-tg-'))).host);
+    await until(() => channel!.health().state === 'failed', 5_000);
+    expect(channel.health().detail).toMatch(/401 Unauthorized.*carapace channel add telegram/);
+    await expect(channel.send('tg:111', 'hello')).rejects.toBeInstanceOf(ChannelUnavailableError);
+    expect(fake.sent).toEqual([]);
+  });
+});
+
 describe('Telegram webhook mode', () => {
   const freePort = () =>
     new Promise<number>((resolve) => {
