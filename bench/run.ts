@@ -22,6 +22,7 @@ import { measureSafeWrite } from './safe-write.js';
 import { schedulerLateness } from './scheduler.js';
 import { slackOverhead } from './slack.js';
 import { stats } from './stats.js';
+import { telegramOverhead } from './telegram.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARM_MESSAGES = Number(process.env.BENCH_WARM ?? 60);
@@ -314,6 +315,10 @@ async function hostSections() {
   const slack = { inbound: stats(slackRun.inbound), outbound: stats(slackRun.outbound) };
   console.log('Slack event → model request, warm (ms)', slack.inbound);
   console.log("model's last byte → Slack chat.postMessage, warm (ms)", slack.outbound);
+  const tgRun = await telegramOverhead(WHATSAPP_MESSAGES, messageToModel);
+  const telegram = { inbound: stats(tgRun.inbound), outbound: stats(tgRun.outbound) };
+  console.log('Telegram update → model request, warm (ms)', telegram.inbound);
+  console.log("model's last byte → Telegram sendMessage, warm (ms)", telegram.outbound);
   const modelProxy = await measureProxyOverhead();
   console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
@@ -328,7 +333,7 @@ async function hostSections() {
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
   const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
   console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
-  return { whatsapp, slack, modelProxy, scheduler, safeWrite };
+  return { whatsapp, telegram, slack, modelProxy, scheduler, safeWrite };
 }
 
 async function main() {
@@ -343,11 +348,11 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { whatsapp, slack, modelProxy, scheduler, safeWrite } = await hostSections();
+  const { whatsapp, telegram, slack, modelProxy, scheduler, safeWrite } = await hostSections();
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
-  const hostOverhead = { whatsappWarm: whatsapp, slackWarm: slack, target: 'warm p50 < 50 ms' };
+  const hostOverhead = { whatsappWarm: whatsapp, telegramWarm: telegram, slackWarm: slack, target: 'warm p50 < 50 ms' };
   const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, safeWrite, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -2,6 +2,7 @@
 // with a ChannelPlugin, and one line here. (The local chat is not listed: it is always there, built by app.ts.)
 import type { ChannelPlugin } from './channel.js';
 import { slackPlugin } from './slack/plugin.js';
+import { telegramPlugin } from './telegram/plugin.js';
 import { whatsappPlugin } from './whatsapp/plugin.js';
 
-export const CHANNEL_PLUGINS: readonly ChannelPlugin[] = [whatsappPlugin, slackPlugin];
+export const CHANNEL_PLUGINS: readonly ChannelPlugin[] = [whatsappPlugin, telegramPlugin, slackPlugin];

@@ -3,10 +3,9 @@
 // sender's (a document keeps a sanitized copy of its name for the agent's benefit). The download is held in
 // memory (at most the cap) and saved through the folder's safe path: a media/ the agent swapped for a link, or a
 // FIFO under the file's name, makes the save fail with a reason instead of writing through it.
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { downloadMediaMessage, type proto, type WAMessage } from '@whiskeysockets/baileys';
 import type { GroupFolder } from '../channel.js';
+import { readCapped, saveToMediaFolder, type SavedMedia } from '../kit/media.js';
 import type { ILogger, WASocketLike } from './socket.js';
 
 export type MediaMessage =
@@ -15,8 +14,7 @@ export type MediaMessage =
   | proto.Message.IAudioMessage
   | proto.Message.IDocumentMessage;
 
-/** `refused`: the group folder would not take the file (something the agent planted, a full disk): the chat is told. */
-export type SavedMedia = { ok: true; sandboxPath: string; bytes: number } | { ok: false; reason: string; refused?: boolean };
+export type { SavedMedia } from '../kit/media.js';
 
 const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', mpeg: 'mp3', quicktime: 'mov', 'x-m4a': 'm4a', plain: 'txt' };
 
@@ -49,48 +47,22 @@ export function mediaFileName(message: WAMessage, media: MediaMessage, timestamp
   return `${date}-${id}${docName ? `-${docName}` : ''}.${extensionOf(media)}`;
 }
 
-const formatMb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 0)} MB`;
-
-export async function saveMedia(
+export function saveMedia(
   message: WAMessage,
   media: MediaMessage,
   timestamp: number,
   folder: GroupFolder,
   opts: { maxBytes: number; sock: WASocketLike; logger: ILogger },
 ): Promise<SavedMedia> {
-  const declared = Number(media.fileLength ?? 0);
-  if (declared > opts.maxBytes) return { ok: false, reason: `too large to download (${formatMb(declared)}; the limit is ${formatMb(opts.maxBytes)})` };
-  const name = mediaFileName(message, media, timestamp);
-  let data: Buffer;
-  try {
-    const stream = await downloadMediaMessage(message, 'stream', {}, {
-      reuploadRequest: (m) => opts.sock.updateMediaMessage(m),
-      logger: opts.logger,
-    });
-    data = await collectCapped(stream, opts.maxBytes);
-  } catch (err) {
-    return { ok: false, reason: `could not be downloaded: ${(err as Error).message}` };
-  }
-  try {
-    folder.save(`media/${name}`, data);
-  } catch (err) {
-    return { ok: false, reason: `could not be saved: ${(err as Error).message}`, refused: true };
-  }
-  return { ok: true, sandboxPath: `${folder.sandboxPath}/media/${name}`, bytes: data.length };
-}
-
-/** The whole stream, or an error once more than `maxBytes` arrived (the declared size can lie). */
-async function collectCapped(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      if (bytes > maxBytes) return done(new Error(`larger than the ${formatMb(maxBytes)} limit`));
-      chunks.push(chunk);
-      done();
+  return saveToMediaFolder(folder, mediaFileName(message, media, timestamp), {
+    declaredBytes: Number(media.fileLength ?? 0),
+    maxBytes: opts.maxBytes,
+    download: async () => {
+      const stream = await downloadMediaMessage(message, 'stream', {}, {
+        reuploadRequest: (m) => opts.sock.updateMediaMessage(m),
+        logger: opts.logger,
+      });
+      return readCapped(stream, opts.maxBytes);
     },
   });
-  await pipeline(stream, sink);
-  return Buffer.concat(chunks);
 }
