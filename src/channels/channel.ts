@@ -199,7 +199,7 @@ export interface ChannelSetup {
   account(config: Config): string | undefined;
   /** Forget the saved credentials. */
   remove(config: Config): void;
-  /** Where the owner sends the pairing code ("to @carapace_bot in a direct message"). */
+  /** Where the owner sends the pairing code, read after "send the code to" ("@carapace_bot in a direct message"). */
   pairHint(config: Config): string;
 }
 

@@ -100,5 +100,5 @@ export const slackSetup: ChannelSetup = {
   },
   account: (config) => slackCredentials(config)?.account,
   remove: (config) => removeCredentials(config.dataDir, 'slack'),
-  pairHint: (config) => `to ${slackCredentials(config)?.account ?? 'the Slack bot'} in a direct message (Apps → ${config.assistantName} → Messages)`,
+  pairHint: (config) => `${slackCredentials(config)?.account ?? 'the Slack bot'} in a direct message (Apps → ${config.assistantName} → Messages)`,
 };

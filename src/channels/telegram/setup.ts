@@ -88,5 +88,5 @@ export const telegramSetup: ChannelSetup = {
   add,
   account: (config) => telegramCredentials(config)?.account,
   remove: (config) => removeCredentials(config.dataDir, NAME),
-  pairHint: (config) => `to ${telegramCredentials(config)?.account ?? 'your bot'} in a direct message on Telegram`,
+  pairHint: (config) => `${telegramCredentials(config)?.account ?? 'your bot'} in a direct message on Telegram`,
 };
