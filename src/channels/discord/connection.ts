@@ -1,0 +1,117 @@
+// The gateway connection: a discord.js client whose own resume/reconnect keeps it up, and a health line that
+// follows it. Login is retried with backoff while Discord is unreachable; a refused token (close 4004) or a
+// refused privileged intent (4014) stops it for good with what to change in the developer portal. One log line
+// per state change.
+import { Client, Events, GatewayIntentBits, Options, Partials } from 'discord.js';
+import type { Logger } from 'pino';
+import { backoffDelay } from '../../backoff.js';
+import type { ChannelHealth } from '../channel.js';
+import { PORTAL } from './setup.js';
+
+export interface ConnectionOptions {
+  token: string;
+  account: string;
+  applicationId: string;
+  apiUrl: string;
+  log: Logger;
+  /** Called on READY and RESUMED: replies that waited can go. */
+  onReady(): void;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/**
+ * Guilds: servers and channels, to list them for registering; GuildMessages and DirectMessages: the messages;
+ * MessageContent (privileged): their text. No members, no presences.
+ */
+export const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages, GatewayIntentBits.MessageContent];
+
+/** What to change when Discord closes the gateway for good. */
+export function fatalCloseReason(code: number, applicationId: string): string | undefined {
+  if (code === 4004) return `Discord rejected the bot token (close 4004): reset it at ${PORTAL}/${applicationId}/bot and run \`carapace channel add discord\` again`;
+  if (code === 4014) return `Discord refused the Message Content intent (close 4014): turn on "Message Content Intent" at ${PORTAL}/${applicationId}/bot under Privileged Gateway Intents, then restart Carapace`;
+  if (code === 4013) return 'Discord refused the gateway intents (close 4013): this is a bug in Carapace, please report it';
+  return undefined;
+}
+
+export class DiscordConnection {
+  readonly client: Client;
+  private state: ChannelHealth;
+  private attempt = 0;
+  private retryTimer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.state = { state: 'connecting', detail: 'connecting to the gateway', account: opts.account, mode: 'gateway', since: Date.now() };
+    this.client = new Client({
+      intents: INTENTS,
+      partials: [Partials.Channel], // DM channels arrive uncached
+      rest: { api: opts.apiUrl },
+      // Little is cached: messages only so an edit can be compared with what it replaced.
+      makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 50, ReactionManager: 0, GuildMemberManager: 0, UserManager: 100, PresenceManager: 0 }),
+    });
+    this.follow();
+  }
+
+  health(): ChannelHealth {
+    return { ...this.state };
+  }
+
+  get ready(): boolean {
+    return this.state.state === 'connected';
+  }
+
+  /** Starts logging in without waiting for Discord. */
+  start(): void {
+    this.stopped = false;
+    void this.login();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.setState('stopped', 'disconnected');
+    await this.client.destroy();
+  }
+
+  private async login(): Promise<void> {
+    try {
+      await this.client.login(this.opts.token);
+    } catch (err) {
+      if (this.stopped || this.state.state === 'failed') return;
+      const code = (err as { code?: string }).code;
+      if (code === 'TokenInvalid') return this.setState('failed', fatalCloseReason(4004, this.opts.applicationId)!);
+      const delay = backoffDelay(++this.attempt, this.opts.retryBaseMs ?? 2000, this.opts.retryMaxMs ?? 300_000) * (0.5 + Math.random() / 2);
+      this.setState('offline', `cannot reach Discord (${(err as Error).message}), retrying in ${Math.round(delay / 1000)} s`);
+      this.retryTimer = setTimeout(() => void this.login(), delay);
+      this.retryTimer.unref();
+    }
+  }
+
+  private follow(): void {
+    const { client } = this;
+    const up = (how: string) => {
+      this.attempt = 0;
+      this.setState('connected', `${how} as ${client.user?.tag ?? this.opts.account}`);
+      this.opts.onReady();
+    };
+    client.on(Events.ClientReady, () => up('connected to the gateway'));
+    client.on(Events.ShardResume, () => up('gateway resumed'));
+    client.on(Events.ShardReconnecting, () => {
+      if (!this.stopped && this.state.state === 'connected') this.setState('connecting', 'gateway dropped, resuming');
+    });
+    client.on(Events.ShardDisconnect, ({ code }) => {
+      const reason = fatalCloseReason(code, this.opts.applicationId);
+      if (!this.stopped) this.setState('failed', reason ?? `the gateway closed for good (code ${code})`);
+    });
+    client.on(Events.ShardError, (err) => this.opts.log.debug({ err }, 'Discord gateway error'));
+    client.on(Events.Error, (err) => this.opts.log.warn({ err }, 'Discord client error'));
+  }
+
+  private setState(state: ChannelHealth['state'], detail: string): void {
+    if (this.state.state === state && this.state.detail === detail) return;
+    const log = state === 'failed' ? this.opts.log.error.bind(this.opts.log) : this.opts.log.info.bind(this.opts.log);
+    log({ state }, `Discord: ${detail}`);
+    this.state = { ...this.state, state, detail, since: Date.now() };
+  }
+}

@@ -1,0 +1,123 @@
+// The Discord channel: a discord.js gateway client for what arrives, its REST client for what goes out. Guild
+// channels the bot is in are listed for the main chat to register; registered ones (and threads opened in them)
+// reach the agent, the owner's DM too; strangers' DMs go only to the pairing check.
+import { ChannelType, Events, type Guild, type Message, type PartialMessage } from 'discord.js';
+import type { Logger } from 'pino';
+import { TypingLoop } from '../kit/typing-loop.js';
+import { ChannelUnavailableError, type Channel, type ChannelHealth, type ChannelHost, type InboundSink, type OutboundFile, type SendOptions } from '../channel.js';
+import { DiscordConnection } from './connection.js';
+import { chatIdOf, PREFIX } from './ids.js';
+import { receive, type InboundContext } from './inbound.js';
+import { DiscordOutbound } from './outbound.js';
+import { DISCORD } from './setup.js';
+
+export interface DiscordChannelOptions {
+  token: string;
+  account: string;
+  applicationId: string;
+  apiUrl: string;
+  maxMediaBytes: number;
+  assistantName: string;
+  log: Logger;
+  /** Discord's typing indicator lasts 10 s. */
+  typingRefreshMs?: number;
+  retryBaseMs?: number;
+}
+
+/** After a send found Discord unreachable while the gateway stayed up: when to let waiting replies try again. */
+const REST_RETRY_MS = 30_000;
+
+export class DiscordChannel implements Channel {
+  readonly name = DISCORD;
+  private readonly connection: DiscordConnection;
+  private readonly outbound: DiscordOutbound;
+  private readonly typing: TypingLoop;
+  private host?: ChannelHost;
+  private restRetry?: NodeJS.Timeout;
+
+  constructor(private readonly opts: DiscordChannelOptions) {
+    this.connection = new DiscordConnection({ ...opts, onReady: () => this.host?.ready() });
+    this.outbound = new DiscordOutbound(this.connection.client.rest, () => this.retryLater());
+    this.typing = new TypingLoop((chatId) => this.outbound.typing(chatId), opts.typingRefreshMs ?? 8000);
+  }
+
+  async connect(sink: InboundSink, host?: ChannelHost): Promise<void> {
+    if (!host) throw new Error('The Discord channel needs the channel host (pairing, registered chats).');
+    this.host = host;
+    const { client } = this.connection;
+    const ctx = (): InboundContext => ({ host, sink, botId: client.user!.id, assistantName: this.opts.assistantName, maxMediaBytes: this.opts.maxMediaBytes });
+    const guard = (what: string, work: Promise<void>) => work.catch((err) => this.opts.log.warn({ err }, `Discord: could not take in ${what}`));
+    client.on(Events.MessageCreate, (message) => void guard(`message ${message.id}`, receive(message, ctx())));
+    client.on(Events.MessageUpdate, (before, after) => {
+      if (!editedText(before, after)) return;
+      void guard(`edit of ${after.id}`, receive(after as Message, ctx(), true));
+    });
+    client.on(Events.ClientReady, () => {
+      for (const guild of client.guilds.cache.values()) this.seeGuild(guild);
+    });
+    client.on(Events.GuildCreate, (guild) => {
+      this.seeGuild(guild);
+      host.tellMain(`dc-added-${guild.id}`, `I was added to the Discord server ${guild.name}; its channels are listed now, register one from here to use me there.`);
+    });
+    client.on(Events.ChannelCreate, (channel) => {
+      if (channel.type === ChannelType.GuildText) host.chatsSeen([{ chatId: chatIdOf(channel.id), name: `${channel.guild.name} #${channel.name}`, isGroup: true }]);
+    });
+    this.connection.start();
+  }
+
+  async disconnect(): Promise<void> {
+    clearTimeout(this.restRetry);
+    this.typing.clear();
+    await this.connection.stop();
+  }
+
+  owns(chatId: string): boolean {
+    return chatId.startsWith(PREFIX);
+  }
+
+  health(): ChannelHealth {
+    return this.connection.health();
+  }
+
+  async send(chatId: string, text: string, opts?: SendOptions): Promise<string> {
+    this.assertUsable();
+    return this.outbound.sendText(chatId, text, opts);
+  }
+
+  async sendFile(chatId: string, file: OutboundFile, opts?: SendOptions): Promise<string> {
+    this.assertUsable();
+    return this.outbound.sendFile(chatId, file, opts);
+  }
+
+  async setTyping(chatId: string, typing: boolean): Promise<void> {
+    await this.typing.set(chatId, typing && this.connection.ready);
+  }
+
+  /** REST works without the gateway, so only a stopped or refused connection holds replies back. */
+  private assertUsable(): void {
+    const { state, detail } = this.connection.health();
+    if (state === 'failed' || state === 'stopped') throw new ChannelUnavailableError(`Discord is not connected: ${detail}`);
+  }
+
+  private retryLater(): void {
+    if (this.restRetry) return;
+    this.restRetry = setTimeout(() => {
+      this.restRetry = undefined;
+      this.host?.ready();
+    }, REST_RETRY_MS);
+    this.restRetry.unref();
+  }
+
+  /** The guild's text channels, by name, for the main chat to register. */
+  private seeGuild(guild: Guild): void {
+    const chats = guild.channels.cache
+      .filter((c) => c.type === ChannelType.GuildText || c.type === ChannelType.GuildAnnouncement)
+      .map((c) => ({ chatId: chatIdOf(c.id), name: `${guild.name} #${c.name}`, isGroup: true }));
+    if (chats.length) this.host?.chatsSeen(chats);
+  }
+}
+
+/** An edit people made to the text (not Discord adding a link preview). */
+function editedText(before: Message | PartialMessage, after: Message | PartialMessage): boolean {
+  return !after.partial && after.editedTimestamp !== null && !before.partial && before.content !== after.content;
+}
