@@ -95,7 +95,7 @@ export class DiscordConnection {
       this.setState('connected', `${how} as ${client.user?.tag ?? this.opts.account}`);
       this.opts.onReady();
     };
-    client.on(Events.ClientReady, () => up('connected to the gateway'));
+    client.on(Events.ShardReady, () => up('connected to the gateway')); // every READY, also after an invalid session
     client.on(Events.ShardResume, () => up('gateway resumed'));
     client.on(Events.ShardReconnecting, () => {
       if (!this.stopped && this.state.state === 'connected') this.setState('connecting', 'gateway dropped, resuming');
