@@ -10,9 +10,18 @@ export const DISCORD_MAX_CHARS = 2000;
 
 const fenced = (text: string, lang = '') => '```' + lang + '\n' + text.replace(/```/g, '`\u200b``') + '\n```';
 
-/** Escapes what Discord would read as markup; a masked link's brackets too, so text never turns into a link. */
+const BARE_URL = /(https?:\/\/[^\s<>]+)/;
+
+/**
+ * Escapes what Discord would read as markup, a masked link's brackets too, so text never turns into a link.
+ * Bare addresses are left alone: Discord links them as written, and a backslash would break them.
+ */
 export function escapeDiscord(text: string): string {
-  return text.replace(/[\\*_~`|[\]]/g, '\\$&').replace(/^(\s*)([#>-])/gm, '$1\\$2');
+  return text
+    .split(BARE_URL)
+    .map((piece, i) => (i % 2 === 1 ? piece : piece.replace(/[\\*_~`|[\]]/g, '\\$&')))
+    .join('')
+    .replace(/^(\s*)([#>-])/gm, '$1\\$2');
 }
 
 const discordStyle: MarkdownStyle = {
