@@ -176,7 +176,7 @@ describe('Discord channel at the wire', () => {
     await until(() => host.inbound.length >= 1);
     const [saved] = [...host.saved.keys()];
     expect(host.saved.get(saved)?.toString()).toBe('hello file');
-    expect(host.inbound[0].text).toBe(`[file: /workspace/group/${saved}]\n[image big.png: too large to download (0.00 MB; the limit is 0.00 MB)]\ntwo files`);
+    expect(host.inbound[0].text).toBe(`two files\n[file: /workspace/group/${saved}]\n[image big.png: too large to download (0.00 MB; the limit is 0.00 MB)]`);
     fake.dispatch('MESSAGE_UPDATE', { ...m, content: 'two files, edited', edited_timestamp: new Date().toISOString() });
     await until(() => host.inbound.length >= 2);
     expect(host.inbound[1]).toMatchObject({ text: '[edited] two files, edited', platformId: expect.stringMatching(new RegExp(`^${m.id}:edit:`)) });

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { SnowflakeUtil } from 'discord.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 export const BOT = { id: '900000000000000001', username: 'carapace', discriminator: '0', global_name: 'Carapace', avatar: null, bot: true };
@@ -54,12 +55,13 @@ export class FakeDiscord {
   readonly forbidden = new Set<string>();
   /** Holds every message create until released (a reply in flight at a crash). */
   hold?: Promise<void>;
+  /** Message creates that arrived (held ones included). */
+  creates = 0;
   private readonly files = new Map<string, Buffer>();
   private readonly sessions = new Map<string, Session>();
   private current?: Session;
   private server?: Server;
   private wss?: WebSocketServer;
-  private nextId = 1_000;
 
   async start(): Promise<this> {
     this.wss = new WebSocketServer({ noServer: true });
@@ -74,8 +76,9 @@ export class FakeDiscord {
     return `${this.url}/api`;
   }
 
+  /** An id as Discord makes them: the time is in it (discord.js reads a message's time from its id). */
   snowflake(): string {
-    return String(BigInt('1100000000000000000') + BigInt(this.nextId++));
+    return SnowflakeUtil.generate().toString();
   }
 
   /** A file people attached, served like Discord's CDN. */
@@ -190,6 +193,7 @@ export class FakeDiscord {
 
   private async createMessage(req: IncomingMessage, res: ServerResponse, channelId: string): Promise<void> {
     const { body, files } = await readBody(req);
+    this.creates++;
     await this.hold;
     if (this.rateLimitNext > 0) {
       this.rateLimitNext--;

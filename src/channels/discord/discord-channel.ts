@@ -81,12 +81,21 @@ export class DiscordChannel implements Channel {
 
   async send(chatId: string, text: string, opts?: SendOptions): Promise<string> {
     this.assertUsable();
-    return this.outbound.sendText(chatId, text, opts);
+    return this.confirmed(await this.outbound.sendText(chatId, text, opts));
   }
 
   async sendFile(chatId: string, file: OutboundFile, opts?: SendOptions): Promise<string> {
     this.assertUsable();
-    return this.outbound.sendFile(chatId, file, opts);
+    return this.confirmed(await this.outbound.sendFile(chatId, file, opts));
+  }
+
+  /**
+   * A send that finished after disconnect() is not reported as done: the host is shutting down and may not
+   * record it. The row stays pending and goes again on the next start, where its nonce makes it a no-op.
+   */
+  private confirmed(messageId: string): string {
+    if (this.connection.health().state === 'stopped') throw new ChannelUnavailableError('Discord was disconnected before the send was recorded');
+    return messageId;
   }
 
   async setTyping(chatId: string, typing: boolean): Promise<void> {

@@ -67,7 +67,7 @@ async function withAttachments(message: Message, ctx: InboundContext, chatId: st
     if (!saved.ok && saved.refused) ctx.host.notice(chatId, `dc-media-${message.id}-${attachment.id}`, `The file ${attachment.name} could not be saved for me: ${saved.line}`);
     lines.push(saved.line);
   }
-  return [...lines, text].filter(Boolean).join('\n');
+  return [text, ...lines].filter(Boolean).join('\n'); // text first: a trigger word stays at the start
 }
 
 /** The chat a guild message belongs to for Carapace: its channel, or its thread once the thread is opened. */
