@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Channel, PairingPanel } from './channels/channel.js';
+import type { Channel, ChannelHealth, PairingPanel } from './channels/channel.js';
 import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/local-channel.js';
 import { CHANNEL_PLUGINS } from './channels/registry.js';
 import type { Config } from './config.js';
@@ -53,7 +53,8 @@ export async function startCarapace(config: Config, log: Logger, opts: StartOpti
   const store = new Store(db);
   const channels = await platformChannels(config, log, opts.channels ?? []);
   const pairing = channels.find((c) => c.pairing)?.pairing;
-  const local = localChannel(config, store, pairing, () => orchestrator.rescan());
+  const health = () => Object.fromEntries(channels.flatMap((c) => (c.health ? [[c.name, c.health()]] : [])));
+  const local = localChannel(config, store, { pairing, health }, () => orchestrator.rescan());
   const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: [local, ...channels], log });
   ensureMainGroup(orchestrator, store, config);
   try {
@@ -100,8 +101,14 @@ async function platformChannels(config: Config, log: Logger, given: Channel[]): 
   return channels;
 }
 
+/** What the local page and API show of the platform channels. */
+interface LocalPanels {
+  pairing?: PairingPanel;
+  health: () => Record<string, ChannelHealth>;
+}
+
 /** The web and terminal chat, showing the stored conversation and the pairing panel of a phone-linked channel. */
-function localChannel(config: Config, store: Store, pairing: PairingPanel | undefined, onWake: () => void): LocalChannel {
+function localChannel(config: Config, store: Store, panels: LocalPanels, onWake: () => void): LocalChannel {
   const history = (chatId: string, limit: number): ChatLine[] =>
     store.recentMessages(chatId, limit).map((m) => ({
       id: String(m.id),
@@ -116,7 +123,8 @@ function localChannel(config: Config, store: Store, pairing: PairingPanel | unde
     token: localChatToken(config.dataDir),
     assistantName: config.assistantName,
     history,
-    pairing,
+    pairing: panels.pairing,
+    channelHealth: panels.health,
     onWake,
   });
 }

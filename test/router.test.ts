@@ -24,10 +24,11 @@ describe('trigger matching', () => {
 
   it('main and trigger-free groups always wake the agent; others need the trigger', () => {
     const group = { isMain: false, requiresTrigger: true, trigger: '@Andy' };
-    expect(needsAgent(group, 'just chatting')).toBe(false);
-    expect(needsAgent(group, '@Andy help')).toBe(true);
-    expect(needsAgent({ ...group, isMain: true }, 'just chatting')).toBe(true);
-    expect(needsAgent({ ...group, requiresTrigger: false }, 'just chatting')).toBe(true);
+    expect(needsAgent(group, { text: 'just chatting' })).toBe(false);
+    expect(needsAgent(group, { text: '@Andy help' })).toBe(true);
+    expect(needsAgent({ ...group, isMain: true }, { text: 'just chatting' })).toBe(true);
+    expect(needsAgent({ ...group, requiresTrigger: false }, { text: 'just chatting' })).toBe(true);
+    expect(needsAgent(group, { text: 'what do you think?', addressed: true })).toBe(true); // an @mention of the bot
   });
 });
 

@@ -1,13 +1,14 @@
 // Every `carapace` command, its options and help, on commander. The actions live in their own modules; each
 // loads the configuration only when it runs, so `--help` has no side effects.
 import { Command } from 'commander';
+import { addChannelCommands, channelSummaries, liveHealth, renderChannels, type ChannelSummary } from './channel.js';
 import { chat } from './chat.js';
 import { writeJson, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
 import { start } from './start.js';
-import { renderStatus, statusReport } from './status.js';
+import { renderStatus, statusReport, type StatusReport } from './status.js';
 import { renderTasks, runTaskNow, taskSummaries } from './tasks.js';
 import { logout, pair, parsePhone, status as whatsappStatus, type WhatsAppCliOptions } from './whatsapp.js';
 import { withStore } from './with-store.js';
@@ -40,13 +41,16 @@ export function buildProgram(ctx: CliContext): Command {
     .command('status')
     .description('groups, token usage, runs and pending deliveries')
     .option('--json', JSON_HELP)
-    .action((o: { json?: boolean }) =>
-      withStore(
+    .action(async (o: { json?: boolean }) => {
+      const channels = await channelSummaries(ctx);
+      const running = (await liveHealth(ctx.config())) !== undefined;
+      const render = (r: StatusReport & { channels: ChannelSummary[] }) => `${renderStatus(r)}\n${renderChannels(r.channels, running)}`;
+      await withStore(
         ctx,
-        (store, config) => print(ctx, o.json, statusReport(store, config), renderStatus),
-        o.json ? { groups: [], runsInProgress: 0, recentRuns: [], pendingDeliveries: 0 } : undefined,
-      ),
-    );
+        (store, config) => print(ctx, o.json, { ...statusReport(store, config), channels }, render),
+        o.json ? { groups: [], runsInProgress: 0, recentRuns: [], pendingDeliveries: 0, channels } : undefined,
+      );
+    });
   program
     .command('doctor')
     .description('which sandbox backends work here, their limits, how to install the missing ones')
@@ -61,6 +65,7 @@ export function buildProgram(ctx: CliContext): Command {
   addImage(program, ctx);
   addTasks(program, ctx);
   addWhatsApp(program, ctx, exitWith);
+  addChannelCommands(program, ctx, exitWith);
   return program;
 }
 

@@ -94,7 +94,7 @@ export class AgentRun {
   async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
     if (prompt.startsWith('/')) this.commandInputs.add(0);
     const owner = this.deps.config.sandbox;
-    const groupDir = ensureSandboxDir(this.deps.paths.group(this.group.folder), owner);
+    const groupDir = ensureSandboxDir(this.deps.paths.group(this.group.workspace), owner);
     const stateDir = ensureSandboxDir(this.deps.paths.agentState(this.group.folder), owner);
     try {
       const sockets = await this.startProxies();

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { ChannelUnavailableError, type Channel } from '../channels/channel.js';
+import { ChannelUnavailableError, ChatUnreachableError, type Channel } from '../channels/channel.js';
 import { backoffDelay } from '../backoff.js';
 import type { OutboxRow, Store } from '../store/store.js';
 
@@ -22,6 +22,8 @@ export class Delivery {
     private readonly channels: Channel[],
     private readonly log: Logger,
     private readonly retry: { baseMs: number; maxMs: number },
+    /** The platform refused a chat for good (the bot was removed or blocked there): tell someone who can act. */
+    private readonly onUnreachable: (chatId: string, reason: string) => void = () => undefined,
   ) {}
 
   /** Something was queued (or a channel came back): deliver now. */
@@ -66,6 +68,13 @@ export class Delivery {
         if (err instanceof ChannelUnavailableError) {
           blockedChats.add(row.chatId);
           this.log.debug({ chat: row.chatId, outbox: row.id, reason: err.message }, 'channel offline; reply waits');
+          continue;
+        }
+        if (err instanceof ChatUnreachableError) {
+          this.store.markDeliveryFailed(row.id, err.message, true); // retrying cannot help
+          if (row.filePath) rmSync(row.filePath, { force: true });
+          this.log.error({ chat: row.chatId, outbox: row.id, err: err.message }, 'chat unreachable; reply dropped');
+          this.onUnreachable(row.chatId, err.message);
           continue;
         }
         const final = row.attempts + 1 >= MAX_ATTEMPTS;

@@ -16,7 +16,7 @@ export function joinable(run: AgentRun | undefined): run is AgentRun {
 export function pipeMessages(core: Core, group: Group, run: AgentRun): void {
   const { store, log } = core;
   const messages = store.messagesAfter(group.chatId, run.lastSentMessage);
-  if (!messages.some((m) => needsAgent(group, m.text))) return;
+  if (!messages.some((m) => needsAgent(group, m))) return;
   for (const input of toInputs(core, group, messages)) store.recordInput(run.id, run.send(input.text, input.lastId), input.lastId);
   setTyping(core, group.chatId, true);
   log.debug({ group: group.folder, run: run.id }, 'piped into live run');

@@ -25,7 +25,8 @@ import { closeAnIdleRun, joinable, pipeMessages, tasksDue } from './live-runs.js
 import { giveUp } from './notes.js';
 import { handleOutput, type OutputContext } from './outputs.js';
 import { installId, recoverRuns } from './recovery.js';
-import { channelHost, claimMain, registerGroup, writeOnce, type NewGroup } from './registration.js';
+import { channelHost, tellUnreachable } from './channel-host.js';
+import { claimMain, registerGroup, writeOnce, type NewGroup } from './registration.js';
 import { hasWork } from './run-plan.js';
 import { handledOnArrival } from './session-commands.js';
 
@@ -72,7 +73,7 @@ export class Orchestrator {
       onSaturated: () => closeAnIdleRun(this.core),
       onError: (groupId, err) => log.error({ groupId, err }, 'run failed unexpectedly'),
     });
-    this.delivery = new Delivery(store, deps.channels, log, config.retry);
+    this.delivery = new Delivery(store, deps.channels, log, config.retry, (chatId, reason) => tellUnreachable(this.core, chatId, reason));
     const clock = deps.clock ?? systemClock;
     this.scheduler = new Scheduler({ tasks: store.tasks, timeZone: config.timeZone, clock, log, onDue: (ids) => tasksDue(this.core, ids) });
     this.core = {
@@ -128,7 +129,7 @@ export class Orchestrator {
     const id = store.insertMessage(message);
     if (id === null || message.fromAssistant || this.stopping) return; // duplicate delivery, or our own echo
     const group = store.groupByChat(message.chatId);
-    if (!group || !needsAgent(group, message.text)) return; // stays in the store as context
+    if (!group || !needsAgent(group, message)) return; // stays in the store as context
     if (handledOnArrival(this.core, group, id, message.text)) return;
     const run = this.core.live.get(group.id);
     if (joinable(run)) pipeMessages(this.core, group, run);

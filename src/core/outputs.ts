@@ -82,7 +82,7 @@ function queueFile(core: Core, group: Group, runId: string, seq: number, path: s
   const base = { runId, seq, chatId: group.chatId, groupId: group.id };
   if (store.hasOutput(runId, seq)) return; // replayed after a crash: already queued, maybe already sent
   try {
-    const file = spoolGroupFile(paths.group(group.folder), path, paths.outboxFiles, `${runId}-${seq}`);
+    const file = spoolGroupFile(paths.group(group.workspace), path, paths.outboxFiles, `${runId}-${seq}`);
     store.queueOutput({ ...base, text: caption, file });
   } catch (err) {
     const reason = err instanceof FileRefused ? err.message : `could not read it (${(err as Error).message})`;

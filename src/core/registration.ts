@@ -1,15 +1,12 @@
-// Registering chats as groups (each with its folder and starter memory), where the main chat lives, and what
-// channels may ask of the host.
+// Registering chats as groups (each with its folder and starter memory), and where the main chat lives.
 import { basename, dirname, join } from 'node:path';
-import type { ChannelHost, ChatInfo } from '../channels/channel.js';
-import { GROUP_MOUNT } from '../ipc/protocol.js';
+import type { ChatInfo } from '../channels/channel.js';
 import { groupMemory } from '../memory/templates.js';
 import { ensureSandboxDir } from '../fs/paths.js';
 import { AgentTree } from '../fs/safe-write.js';
 import { validateContainerConfig } from '../groups/group-config.js';
-import type { Group, Store } from '../store/store.js';
+import type { Group, MainMove, Store } from '../store/store.js';
 import { channelOf, type Core } from './core.js';
-import { postNotice } from './notes.js';
 
 export type NewGroup = Parameters<Store['registerGroup']>[0];
 
@@ -23,7 +20,7 @@ export function registerGroup(core: Core, g: NewGroup): Group {
 
 /** A registered group's folder, owned by the sandbox user, with its memory file. */
 function prepareGroupFolder(core: Core, group: Group): void {
-  const dir = ensureSandboxDir(core.paths.group(group.folder), core.config.sandbox);
+  const dir = ensureSandboxDir(core.paths.group(group.workspace), core.config.sandbox);
   const { assistantName } = core.config;
   writeOnce(core, join(dir, 'CLAUDE.md'), groupMemory({ groupName: group.name, assistantName, isMain: group.isMain }));
 }
@@ -38,7 +35,7 @@ export function writeOnce(core: Pick<Core, 'config'>, file: string, text: string
  * folder, memory and session) moves there if it may — one store transaction decides and writes
  * (`store.moveMain`); here the folders of groups it created are prepared and the outcome logged.
  */
-export function claimMain(core: Core, chat: ChatInfo): void {
+export function claimMain(core: Core, chat: ChatInfo): MainMove {
   const { store, log, config } = core;
   const fallbackFolder = (chatId: string) => channelOf(core, chatId)?.fallbackFolder;
   const move = store.moveMain(chat, { trigger: `@${config.assistantName}`, fallbackFolder });
@@ -46,37 +43,6 @@ export function claimMain(core: Core, chat: ChatInfo): void {
   if (move.outcome === 'moved') log.info({ from: move.from, to: chat.chatId }, 'main chat moved');
   else if (move.outcome === 'refused' && move.reason === 'chat-is-another-group')
     log.error({ chat: chat.chatId, folder: move.taken.folder }, 'the configured main chat is registered as another group; main stays where it is');
-  else if (move.outcome === 'refused') log.warn({ main: move.main.chatId, offered: chat.chatId }, 'main chat belongs to another channel; leaving it there');
-}
-
-/** What channels may ask of the host: group folders for media, chat names, readiness, the main chat. */
-export function channelHost(core: Core): ChannelHost {
-  const { store, config, paths } = core;
-  return {
-    groupFolder: (chatId) => {
-      const group = store.groupByChat(chatId);
-      if (!group) return undefined;
-      // Every write goes through AgentTree: a link or non-directory the agent planted is refused, never followed.
-      const tree = new AgentTree(ensureSandboxDir(paths.group(group.folder), config.sandbox), config.sandbox);
-      return { sandboxPath: GROUP_MOUNT, save: (rel, data) => void tree.write(rel, data) };
-    },
-    notice: (chatId, key, text) => {
-      const group = store.groupByChat(chatId);
-      if (group) postNotice(core, group, key, text);
-    },
-    chatsSeen: (chats) => {
-      for (const chat of chats) store.upsertChat(chat);
-    },
-    ready: () => core.delivery.kick(),
-    mainChat: (chat) => claimMain(core, chat),
-    isRegistered: (chatId) => store.groupByChat(chatId) !== undefined,
-    tellMain: (key, text) => {
-      const main = store.mainGroup();
-      if (main) postNotice(core, main, key, text);
-    },
-    // Filled in by the next commit (owner pairing and threads), which lands before any bot channel does.
-    openThread: () => false,
-    owner: () => undefined,
-    strangerDm: () => ({ paired: false }),
-  };
+  else if (move.outcome === 'refused') log.info({ main: move.main.chatId, offered: chat.chatId }, 'main chat belongs to another channel; leaving it there');
+  return move;
 }

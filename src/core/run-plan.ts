@@ -33,7 +33,7 @@ export function toInputs({ config }: PlanDeps, group: Group, messages: StoredMes
     batch = [];
   };
   for (const m of messages) {
-    const command = needsAgent(group, m.text) ? sessionCommand(group, m.text) : undefined;
+    const command = needsAgent(group, m) ? sessionCommand(group, m.text) : undefined;
     if (command === 'compact' && maySessionCommand(group)) {
       flush();
       inputs.push({ text: '/compact', lastId: m.id });
@@ -45,7 +45,7 @@ export function toInputs({ config }: PlanDeps, group: Group, messages: StoredMes
 
 /** Unanswered messages that need the agent, or task occurrences waiting to run? */
 export function hasWork({ store }: PlanDeps, group: Group): boolean {
-  return store.tasks.hasClaimed(group.id) || store.messagesAfter(group.chatId, group.cursor).some((m) => needsAgent(group, m.text));
+  return store.tasks.hasClaimed(group.id) || store.messagesAfter(group.chatId, group.cursor).some((m) => needsAgent(group, m));
 }
 
 /**
@@ -60,7 +60,7 @@ export function planRun(deps: PlanDeps, group: Group): RunPlan | undefined {
     return { mode, inputs: [{ text, lastId: group.cursor }], taskRun: next.occurrence };
   }
   const messages = deps.store.messagesAfter(group.chatId, group.cursor);
-  if (!messages.some((m) => needsAgent(group, m.text))) return undefined;
+  if (!messages.some((m) => needsAgent(group, m))) return undefined;
   const inputs = toInputs(deps, group, messages);
   return inputs.length > 0 ? { mode: 'chat', inputs } : undefined;
 }

@@ -48,7 +48,7 @@ function clearSession(core: Core, group: Group, messageId: number): void {
 function archiveSession(core: Core, group: Group): string {
   const { store, log, config, paths } = core;
   const sessionId = store.sessionOf(group.id);
-  return sessionId ? archiveOnClear({ paths, folder: group.folder, sessionId, owner: config.sandbox, log }) : '';
+  return sessionId ? archiveOnClear({ paths, folder: group.folder, workspace: group.workspace, sessionId, owner: config.sandbox, log }) : '';
 }
 
 /** The group's session, if its transcript exists (a run killed in its first turn leaves an id but no transcript). */

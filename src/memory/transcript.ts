@@ -66,7 +66,10 @@ const archiveTitle = (sessionId: string, now: Date) => `Conversation ${sessionId
 
 export interface ArchiveRequest {
   paths: DataPaths;
+  /** The group's own folder name: where its session state is. */
   folder: string;
+  /** The folder the readable copy goes into (a thread's is its parent's); `folder` when not given. */
+  workspace?: string;
   sessionId: string;
   /** The sandbox user, who owns the copy in conversations/. */
   owner: Owner;
@@ -79,7 +82,7 @@ export interface ArchiveRequest {
  * into the group's conversations/ through the safe path, or, when that is refused, into a host-only archive.
  * Returns the sentence the chat is told: where it was saved, why not, or nothing when there was no transcript.
  */
-export function archiveOnClear({ paths, folder, sessionId, owner, log, now = new Date() }: ArchiveRequest): string {
+export function archiveOnClear({ paths, folder, workspace = folder, sessionId, owner, log, now = new Date() }: ArchiveRequest): string {
   const state = paths.agentState(folder);
   let jsonl: string;
   try {
@@ -92,7 +95,7 @@ export function archiveOnClear({ paths, folder, sessionId, owner, log, now = new
   const name = archiveName(sessionId, now);
   const markdown = transcriptToMarkdown(jsonl, archiveTitle(sessionId, now));
   try {
-    new AgentTree(paths.group(folder), owner).write(`conversations/${name}`, markdown);
+    new AgentTree(paths.group(workspace), owner).write(`conversations/${name}`, markdown);
     return ` The previous one is saved in conversations/${name}.`;
   } catch (err) {
     return keepOnHost(paths.archives(folder), name, markdown, { folder, sessionId, log, refusal: err });

@@ -1,6 +1,6 @@
 // The shape of a host operation an agent may request (the registry is in registry.ts; task ops in task-ops.ts).
 import type { z } from 'zod';
-import type { Group, Store } from '../store/store.js';
+import type { Group, NewGroup, Store } from '../store/store.js';
 
 /** What task operations need besides the store. */
 export interface TaskEnv {
@@ -15,7 +15,7 @@ export interface TaskEnv {
 /** What the host lends ops that change more than the store. */
 export interface OpHost {
   /** Register a chat as a group and create its folder. */
-  registerGroup(g: Omit<Group, 'id' | 'cursor' | 'containerConfig'>): Group;
+  registerGroup(g: NewGroup): Group;
   /** Something was queued in the outbox: deliver it. */
   deliver(): void;
   /** The domain list of groups without their own. */

@@ -8,8 +8,15 @@ export function startsWithTrigger(text: string, trigger: string): boolean {
   return pattern.test(text.trimStart());
 }
 
+/** What the trigger check reads of a message: its text, and whether the platform says it is addressed to us. */
+export interface TriggerInput {
+  text: string;
+  /** An @mention of the bot or a reply to it (bot channels): the platform's own way of saying "you". */
+  addressed?: boolean;
+}
+
 /** Whether a message in this group should wake its agent; the rest stays in the store as context. */
-export function needsAgent(group: Pick<Group, 'isMain' | 'requiresTrigger' | 'trigger'>, text: string): boolean {
-  if (group.isMain || !group.requiresTrigger) return true;
-  return startsWithTrigger(text, group.trigger);
+export function needsAgent(group: Pick<Group, 'isMain' | 'requiresTrigger' | 'trigger'>, message: TriggerInput): boolean {
+  if (group.isMain || !group.requiresTrigger || message.addressed) return true;
+  return startsWithTrigger(message.text, group.trigger);
 }

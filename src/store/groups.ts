@@ -1,7 +1,7 @@
 // Registered groups: which chats the assistant answers, in which folder, and how far it has answered.
 import type { DB } from './db.js';
 import { lastMessageId, upsertChat } from './messages.js';
-import { channelOf } from './types.js';
+import { channelOf, type ChatInfo } from './types.js';
 
 export interface Group {
   id: number;
@@ -14,12 +14,23 @@ export interface Group {
   isMain: boolean;
   containerConfig: Record<string, unknown>;
   cursor: number;
+  /** A thread's parent group (the registered chat the thread belongs to); null for a chat of its own. */
+  parentId: number | null;
+  /**
+   * The folder the agent works in and remembers in: the group's own, or for a thread its parent's. `folder` stays
+   * the group's own name, for what is kept per conversation (the agent's session state, sandbox names, logs).
+   */
+  workspace: string;
 }
 
-export type NewGroup = Omit<Group, 'id' | 'cursor' | 'containerConfig'> & { containerConfig?: Record<string, unknown> };
+export type NewGroup = Omit<Group, 'id' | 'cursor' | 'containerConfig' | 'parentId' | 'workspace'> & {
+  containerConfig?: Record<string, unknown>;
+  parentId?: number;
+};
 
-const groupCols = `id, channel, chat_id AS chatId, name, folder, trigger, requires_trigger AS requiresTrigger,
-  is_main AS isMain, container_config AS containerConfig, cursor`;
+const groupCols = `g.id, g.channel, g.chat_id AS chatId, g.name, g.folder, g.trigger, g.requires_trigger AS requiresTrigger,
+  g.is_main AS isMain, g.container_config AS containerConfig, g.cursor, g.parent_id AS parentId,
+  COALESCE(p.folder, g.folder) AS workspace FROM groups g LEFT JOIN groups p ON p.id = g.parent_id`;
 
 function toGroup(row: any): Group {
   return {
@@ -35,8 +46,8 @@ export function registerGroup(db: DB, g: NewGroup): Group {
     db.prepare(`INSERT INTO chats (id, channel, name) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING`).run(g.chatId, g.channel, g.name);
     const info = db
       .prepare(
-        `INSERT INTO groups (channel, chat_id, name, folder, trigger, requires_trigger, is_main, container_config, cursor, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO groups (channel, chat_id, name, folder, trigger, requires_trigger, is_main, container_config, cursor, created_at, parent_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         g.channel,
@@ -49,28 +60,29 @@ export function registerGroup(db: DB, g: NewGroup): Group {
         JSON.stringify(g.containerConfig ?? {}),
         lastMessageId(db, g.chatId),
         Date.now(),
+        g.parentId ?? null,
       );
     return groupById(db, Number(info.lastInsertRowid))!;
   })();
 }
 
 export function groupById(db: DB, id: number): Group | undefined {
-  const row = db.prepare(`SELECT ${groupCols} FROM groups WHERE id = ?`).get(id);
+  const row = db.prepare(`SELECT ${groupCols} WHERE g.id = ?`).get(id);
   return row ? toGroup(row) : undefined;
 }
 
 export function groupByChat(db: DB, chatId: string): Group | undefined {
-  const row = db.prepare(`SELECT ${groupCols} FROM groups WHERE chat_id = ?`).get(chatId);
+  const row = db.prepare(`SELECT ${groupCols} WHERE g.chat_id = ?`).get(chatId);
   return row ? toGroup(row) : undefined;
 }
 
 export function mainGroup(db: DB): Group | undefined {
-  const row = db.prepare(`SELECT ${groupCols} FROM groups WHERE is_main = 1`).get();
+  const row = db.prepare(`SELECT ${groupCols} WHERE g.is_main = 1`).get();
   return row ? toGroup(row) : undefined;
 }
 
 export function listGroups(db: DB): Group[] {
-  return db.prepare(`SELECT ${groupCols} FROM groups ORDER BY id`).all().map(toGroup);
+  return db.prepare(`SELECT ${groupCols} ORDER BY g.id`).all().map(toGroup);
 }
 
 /** Replace a group's container config (callers validate it first). */
@@ -99,4 +111,24 @@ export function rebindGroup(db: DB, groupId: number, chat: { chatId: string; nam
 /** Move a group's cursor forward (never back): those messages count as answered. */
 export function advanceCursor(db: DB, groupId: number, messageId: number): void {
   db.prepare('UPDATE groups SET cursor = MAX(cursor, ?) WHERE id = ?').run(messageId, groupId);
+}
+
+/** A group's folder name for a thread of `parent`: the parent's name and a short digest of the thread's chat id. */
+export function threadFolder(parent: Pick<Group, 'folder'>, threadChatId: string, digest: (s: string) => string): string {
+  return `${parent.folder.slice(0, 52)}-t${digest(threadChatId).slice(0, 10)}`;
+}
+
+/**
+ * Register a thread of `parent` as a group of its own (its own cursor and session) working in the parent's
+ * folder with the parent's trigger and settings; the existing one when it is registered already.
+ */
+export function registerThread(db: DB, parent: Group, thread: ChatInfo, folder: string): { group: Group; created: boolean } {
+  return db.transaction(() => {
+    const existing = groupByChat(db, thread.chatId);
+    if (existing) return { group: existing, created: false };
+    const { channel, trigger, requiresTrigger, containerConfig } = parent;
+    const name = thread.name ? `${parent.name} › ${thread.name}` : `${parent.name} › thread`;
+    const group = registerGroup(db, { channel, chatId: thread.chatId, name, folder, trigger, requiresTrigger, isMain: false, containerConfig, parentId: parent.id });
+    return { group, created: true };
+  }).immediate();
 }

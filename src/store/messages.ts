@@ -10,6 +10,8 @@ export interface StoredMessage {
   text: string;
   timestamp: number;
   fromAssistant: boolean;
+  /** Addressed to the assistant by the platform's means (a mention, a reply to it): counts as the trigger. */
+  addressed: boolean;
 }
 
 export interface ChatRow {
@@ -23,11 +25,11 @@ export interface ChatRow {
 }
 
 const messageCols = `id, chat_id AS chatId, sender_id AS senderId, sender_name AS senderName, text, timestamp,
-  from_assistant AS fromAssistant`;
+  from_assistant AS fromAssistant, addressed`;
 const chatSelect = `SELECT c.id AS chatId, c.channel, c.name, c.is_group AS isGroup, c.last_message_at AS lastMessageAt,
   g.folder FROM chats c LEFT JOIN groups g ON g.chat_id = c.id`;
 const toChat = (row: any): ChatRow => ({ ...row, isGroup: !!row.isGroup });
-const toMessage = (row: any): StoredMessage => ({ ...row, fromAssistant: !!row.fromAssistant });
+const toMessage = (row: any): StoredMessage => ({ ...row, fromAssistant: !!row.fromAssistant, addressed: !!row.addressed });
 
 /** Store an inbound message; returns its id, or null when the platform redelivered one we already have. */
 export function insertMessage(db: DB, m: InboundMessage): number | null {
@@ -39,10 +41,10 @@ export function insertMessage(db: DB, m: InboundMessage): number | null {
     ).run(m.chatId, channelOf(m.chatId), m.chatName ?? null, m.timestamp);
     const info = db
       .prepare(
-        `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant, addressed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(m.chatId, m.platformId, m.senderId, m.senderName, m.text, m.timestamp, m.fromAssistant ? 1 : 0);
+      .run(m.chatId, m.platformId, m.senderId, m.senderName, m.text, m.timestamp, m.fromAssistant ? 1 : 0, m.addressed ? 1 : 0);
     return info.changes === 1 ? Number(info.lastInsertRowid) : null;
   })();
 }

@@ -171,4 +171,35 @@ export const migrations: Migration[] = [
       ALTER TABLE outbox ADD COLUMN file_name TEXT;
     `,
   },
+  {
+    id: '0006-bot-channels',
+    sql: `
+      -- an @mention of the bot or a reply to it: counts as the trigger
+      ALTER TABLE messages ADD COLUMN addressed INTEGER NOT NULL DEFAULT 0;
+      -- a thread (Slack thread, Telegram topic, Discord thread) of a registered chat: a group of its own that
+      -- works in its parent's folder
+      ALTER TABLE groups ADD COLUMN parent_id INTEGER REFERENCES groups(id) ON DELETE CASCADE;
+      CREATE TABLE channel_owners (
+        channel   TEXT PRIMARY KEY,
+        user_id   TEXT NOT NULL,
+        chat_id   TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        paired_at INTEGER NOT NULL
+      );
+      -- at most one live code per channel; only its hash is kept
+      CREATE TABLE pairing_codes (
+        channel    TEXT PRIMARY KEY,
+        code_hash  TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        failures   INTEGER NOT NULL DEFAULT 0
+      );
+      -- who was told "this assistant is private" today, so they are told once a day at most
+      CREATE TABLE stranger_refusals (
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        day     TEXT NOT NULL,
+        PRIMARY KEY (channel, user_id, day)
+      );
+    `,
+  },
 ];

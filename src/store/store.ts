@@ -7,6 +7,8 @@ import { moveMain, type MainDefaults, type MainMove } from './main-group.js';
 import * as messages from './messages.js';
 import type { ChatRow, StoredMessage } from './messages.js';
 import * as outbox from './outbox.js';
+import * as owners from './owners.js';
+import type { OwnerRow, Redemption } from './owners.js';
 import type { OutboxRow, RunOutput } from './outbox.js';
 import * as runs from './runs.js';
 import type { NewRun, RunRow } from './runs.js';
@@ -20,6 +22,7 @@ export type { Group, NewGroup } from './groups.js';
 export type { MainMove } from './main-group.js';
 export type { ChatRow, StoredMessage } from './messages.js';
 export type { OutboxRow, RunOutput } from './outbox.js';
+export { MAX_CODE_FAILURES, normaliseCode, type OwnerRow, type Redemption } from './owners.js';
 export type { NewRun, RunRow } from './runs.js';
 export { totalTokens, type TokenUsage, type UsageRecord, type UsageTotals } from './usage.js';
 
@@ -49,6 +52,15 @@ export class Store {
   rebindGroup = (groupId: number, chat: { chatId: string; name: string }): Group => groups.rebindGroup(this.db, groupId, chat);
   advanceCursor = (groupId: number, messageId: number): void => groups.advanceCursor(this.db, groupId, messageId);
   moveMain = (chat: ChatInfo, defaults: MainDefaults): MainMove => moveMain(this.db, chat, defaults);
+  registerThread = (parent: Group, thread: ChatInfo, folder: string) => groups.registerThread(this.db, parent, thread, folder);
+
+  // bot channel owners and pairing codes (owners.ts)
+  ownerOf = (channel: string): OwnerRow | undefined => owners.ownerOf(this.db, channel);
+  issuePairingCode = (channel: string, code: string, expiresAt: number): void => owners.issueCode(this.db, channel, code, expiresAt);
+  redeemPairingCode = (channel: string, text: string, owner: Omit<OwnerRow, 'channel' | 'pairedAt'>, looksLikeCode: boolean): Redemption =>
+    owners.redeemCode(this.db, channel, text, owner, looksLikeCode);
+  firstRefusalToday = (channel: string, userId: string, day: string): boolean => owners.firstRefusalToday(this.db, channel, userId, day);
+  forgetOwner = (channel: string): void => owners.forgetOwner(this.db, channel);
 
   // sessions (sessions.ts)
   sessionOf = (groupId: number): string | undefined => sessions.sessionOf(this.db, groupId);

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Channel, InboundSink, PairingPanel, SendOptions } from '../channel.js';
+import type { Channel, ChannelHealth, InboundSink, PairingPanel, SendOptions } from '../channel.js';
 import { PAGE_SCRIPT, PAGE_STYLE, WEB_PAGE } from './web-page.js';
 import { sameSecret } from '../../secret-compare.js';
 
@@ -31,6 +31,8 @@ export interface LocalChannelOptions {
   maxMessageChars?: number;
   /** The channel whose pairing the page shows (WhatsApp's QR code and "connect again"), when it is enabled. */
   pairing?: PairingPanel;
+  /** The platform channels' connection state (`carapace status`, `channel list`). */
+  channelHealth?: () => Record<string, ChannelHealth>;
   /** `carapace` CLI commands that changed the store ask the running assistant to look again. */
   onWake?: () => void;
 }
@@ -191,6 +193,8 @@ export class LocalChannel implements Channel {
         const limit = Math.min(Math.max(Number.parseInt(url.searchParams.get('limit') ?? '', 10) || 50, 1), 500);
         return sendJson(res, 200, { messages: this.opts.history(OWNER_CHAT_ID, limit) });
       }
+      case 'GET /api/channels':
+        return sendJson(res, 200, this.opts.channelHealth?.() ?? {});
       case 'GET /api/whatsapp':
         return sendJson(res, 200, this.opts.pairing?.status() ?? { status: 'disabled', detail: 'WhatsApp is not enabled' });
       case 'GET /api/whatsapp/qr.svg':

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import {
   ChannelUnavailableError,
   type Channel,
+  type ChannelHealth,
   type ChannelHost,
   type ChatInfo,
   type InboundSink,
@@ -75,6 +76,7 @@ export class WhatsAppChannel implements Channel {
   private syncTimer: NodeJS.Timeout | undefined;
   private lastSync: number | undefined;
   private me: OwnIdentity | undefined;
+  private statusSince = Date.now();
 
   constructor(private readonly opts: WhatsAppChannelOptions) {
     this.log = opts.log.child({ channel: 'whatsapp' });
@@ -135,6 +137,13 @@ export class WhatsAppChannel implements Channel {
     if (stuck || (opts.pairingPhone && status === 'qr')) this.start(opts);
   }
 
+  health(): ChannelHealth {
+    const view = this.status();
+    const states: Record<string, ChannelHealth['state']> = { open: 'connected', stopped: 'stopped', reconnecting: 'offline' };
+    const failed = ['logged-out', 'replaced', 'unpaired', 'forbidden'].includes(view.status);
+    return { state: failed ? 'failed' : (states[view.status] ?? 'connecting'), detail: view.detail, account: view.me, mode: 'linked device', since: this.statusSince };
+  }
+
   status(): WhatsAppStatusView {
     const s = this.connection.status;
     return {
@@ -189,6 +198,7 @@ export class WhatsAppChannel implements Channel {
   }
 
   private onStatus(s: ConnectionStatus): void {
+    this.statusSince = Date.now();
     const view = this.status();
     for (const listener of this.listeners) listener(view);
     if (s.status !== 'open') return;
