@@ -5,14 +5,17 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { DiscordChannel } from '../src/channels/discord/discord-channel.js';
+import { newPairingCode, PAIRING_CODE_TTL_MS } from '../src/core/bot-owners.js';
 import { defaultScript, text, toolUse, type Script } from './support/fake-anthropic.js';
-import { BOT, FakeDiscord, message, TOKEN, type FakeUser } from './support/fake-discord.js';
+import { BOT, FakeDiscord, message, threadPayload, TOKEN, type FakeUser } from './support/fake-discord.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { until } from './support/wait.js';
 
 const GUILD = '700000000000000001';
 const GENERAL = '710000000000000001';
 const BOB: FakeUser = { id: '800000000000000002', username: 'bob', global_name: 'Bob' };
+const OLGA: FakeUser = { id: '800000000000000001', username: 'olga', global_name: 'Olga' };
+const DM = '720000000000000001';
 
 let h: Harness | undefined;
 let fake: FakeDiscord | undefined;
@@ -127,5 +130,34 @@ describe('Discord end to end', () => {
     expect(f.creates).toBeGreaterThanOrEqual(2); // sent again after the restart, and Discord's nonce check made it a no-op
     expect(f.texts()).toHaveLength(1);
     expect(f.texts()[0]).toContain('survive a restart');
+  });
+
+  it('the owner pairs by code in a DM; their DM becomes main and is answered there', async () => {
+    const f = await startWithDiscord();
+    const dm = (content: string) => f.dispatch('MESSAGE_CREATE', message({ id: f.snowflake(), channel_id: DM, author: OLGA, content }));
+    dm('hi bot');
+    await until(() => f.texts(DM).length >= 1, 10_000, () => `a refusal, got ${JSON.stringify(f.texts())}`);
+    expect(f.texts(DM)[0]).toMatch(/private assistant/);
+    const code = newPairingCode();
+    h!.app.store.issuePairingCode('discord', code, Date.now() + PAIRING_CODE_TTL_MS);
+    dm(code);
+    await until(() => f.texts(DM).length >= 2, 10_000, () => `the pairing answer, got ${JSON.stringify(f.texts())}`);
+    expect(f.texts(DM)[1]).toMatch(/Paired/);
+    expect(h!.app.store.groupByChat(`dc:${DM}`)).toMatchObject({ isMain: true });
+    expect(h!.app.store.chatExists(`dc:${DM}`) && h!.app.store.recentMessages(`dc:${DM}`, 10)).toEqual([]);
+    dm('what is on today?');
+    await until(() => f.texts(DM).length >= 3, 30_000, () => `an answer in the DM, got ${JSON.stringify(f.texts())}`);
+    expect(f.texts(DM)[2]).toMatch(/^ECHO: .*what is on today\?/s);
+  });
+
+  it('a mention in a thread of a registered channel is answered in the thread', async () => {
+    const f = await startWithDiscord();
+    const thread = f.snowflake();
+    f.dispatch('THREAD_CREATE', { ...threadPayload(GUILD, { id: thread, name: 'plans', parent_id: GENERAL }), newly_created: true });
+    f.dispatch('MESSAGE_CREATE', message({ id: f.snowflake(), channel_id: thread, channel_type: 11, guild_id: GUILD, author: BOB, content: `<@${BOT.id}> plan the trip`, mentions: [BOT] }));
+    const [reply] = await sent(f, 1);
+    expect(reply.channelId).toBe(thread);
+    expect(reply.content).toMatch(/plan the trip/);
+    expect(h!.app.store.groupByChat(`dc:${thread}`)).toMatchObject({ workspace: 'general' }); // the parent's folder
   });
 });
