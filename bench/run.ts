@@ -17,6 +17,7 @@ import { spawnBwrap } from '../src/sandbox/bwrap-spawn.js';
 import { seccompArch, seccompProgram } from '../src/sandbox/seccomp.js';
 import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
+import { discordOverhead } from './discord.js';
 import { measureProxyOverhead } from './proxy.js';
 import { measureSafeWrite } from './safe-write.js';
 import { schedulerLateness } from './scheduler.js';
@@ -309,6 +310,10 @@ async function hostSections() {
   const whatsapp = { inbound: stats(waRun.inbound), outbound: stats(waRun.outbound) };
   console.log('WhatsApp message → model request, warm (ms)', whatsapp.inbound);
   console.log("model's last byte → WhatsApp sendMessage, warm (ms)", whatsapp.outbound);
+  const dcRun = await discordOverhead();
+  const discord = { inbound: stats(dcRun.inbound), outbound: stats(dcRun.outbound), hostRssMbConnected: dcRun.hostRssMb };
+  console.log('Discord MESSAGE_CREATE → model request, warm (ms)', discord.inbound);
+  console.log("model's last byte → Discord message create, warm (ms)", discord.outbound, 'host RSS (MB)', discord.hostRssMbConnected);
   const modelProxy = await measureProxyOverhead();
   console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
@@ -323,7 +328,7 @@ async function hostSections() {
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
   const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
   console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
-  return { whatsapp, modelProxy, scheduler, safeWrite };
+  return { whatsapp, discord, modelProxy, scheduler, safeWrite };
 }
 
 async function main() {
@@ -338,11 +343,11 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { whatsapp, modelProxy, scheduler, safeWrite } = await hostSections();
+  const { whatsapp, discord, modelProxy, scheduler, safeWrite } = await hostSections();
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
-  const hostOverhead = { whatsappWarm: whatsapp, target: 'warm p50 < 50 ms' };
+  const hostOverhead = { whatsappWarm: whatsapp, discordWarm: discord, target: 'warm p50 < 50 ms' };
   const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, safeWrite, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -21,6 +21,8 @@ export interface SentMessage {
   nonce?: string;
   files: { name: string; data: Buffer }[];
   id: string;
+  /** performance.now() when the create arrived. */
+  at: number;
 }
 
 interface Session {
@@ -212,7 +214,7 @@ export class FakeDiscord {
     }
     const earlier = body.enforce_nonce && this.sent.find((m) => m.channelId === channelId && m.nonce === body.nonce);
     if (earlier) return this.reply(res, 200, this.messagePayload(earlier));
-    const message: SentMessage = { channelId, content: body.content ?? '', allowedMentions: body.allowed_mentions, nonce: body.nonce, files, id: this.snowflake() };
+    const message: SentMessage = { channelId, content: body.content ?? '', allowedMentions: body.allowed_mentions, nonce: body.nonce, files, id: this.snowflake(), at: performance.now() };
     this.sent.push(message);
     const payload = this.messagePayload(message);
     if (this.current) this.dispatch('MESSAGE_CREATE', payload); // Discord echoes the bot's own messages
