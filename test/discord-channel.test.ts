@@ -149,6 +149,25 @@ describe('Discord channel at the wire', () => {
     await connected();
   });
 
+  it('an outage too long to resume: the new session fetches what was said meanwhile, once', async () => {
+    const host = await start();
+    await connected();
+    say('before the outage');
+    await until(() => host.inbound.length >= 1);
+    fake.gatewayDown = true;
+    fake.drop();
+    await until(() => channel!.health().state === 'connecting', 10_000, () => 'the drop noticed');
+    // Said while the bot was away: Discord will not replay it on a new session.
+    const missed = message({ id: fake.snowflake(), channel_id: GENERAL, guild_id: GUILD, author: BOB, content: 'said during the outage' });
+    fake.remember(missed);
+    say('in random during the outage', { channel: RANDOM });
+    // The resume fails on the network, so the session is given up; the next attempt identifies afresh.
+    await until(() => fake.refused >= 2, 10_000, () => 'a refused resume and a refused reconnect');
+    fake.gatewayDown = false;
+    await until(() => fake.identifies.length >= 2 && host.inbound.length >= 2, 15_000, () => `a fresh session and the missed message, got ${JSON.stringify(host.inbound.map((m) => m.text))}`);
+    expect(host.inbound.map((m) => m.text)).toEqual(['before the outage', 'said during the outage']);
+  });
+
   it('a refused token (4004) or intent (4014) fails the connection with what to change in the portal', async () => {
     await start('wrong-token');
     // REST refuses a wrong token before the gateway is tried.

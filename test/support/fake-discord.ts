@@ -57,6 +57,12 @@ export class FakeDiscord {
   readonly forbidden = new Set<string>();
   /** Holds every message create until released (a reply in flight at a crash). */
   hold?: Promise<void>;
+  /** The gateway refuses connections (a network outage): the client cannot resume and identifies afresh later. */
+  gatewayDown = false;
+  /** Connection attempts refused while down. */
+  refused = 0;
+  /** Messages per channel, as GET /channels/:id/messages serves them. */
+  private readonly history = new Map<string, { id: string }[]>();
   /** Message creates that arrived (held ones included). */
   creates = 0;
   private readonly files = new Map<string, Buffer>();
@@ -68,7 +74,10 @@ export class FakeDiscord {
   async start(): Promise<this> {
     this.wss = new WebSocketServer({ noServer: true });
     this.server = createServer((req, res) => void this.rest(req, res).catch((err) => this.reply(res, 500, { message: String(err), code: 0 })));
-    this.server.on('upgrade', (req, socket, head) => this.wss!.handleUpgrade(req, socket, head, (ws) => this.gateway(ws)));
+    this.server.on('upgrade', (req, socket, head) => {
+      if (this.gatewayDown) return void (this.refused++, socket.destroy());
+      this.wss!.handleUpgrade(req, socket, head, (ws) => this.gateway(ws));
+    });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -92,11 +101,17 @@ export class FakeDiscord {
 
   /** A dispatch to the connected session (kept for replay when nobody is connected). */
   dispatch(t: string, d: unknown): void {
+    if (t === 'MESSAGE_CREATE') this.remember(d as { id: string; channel_id: string });
     const session = this.current;
     if (!session) throw new Error('no gateway session');
     const s = ++session.seq;
     session.log.push({ s, t, d });
     session.socket?.send(JSON.stringify({ op: 0, t, s, d }));
+  }
+
+  /** A message said while the bot was not connected at all: only REST history has it. */
+  remember(m: { id: string; channel_id: string }): void {
+    this.history.set(m.channel_id, [...(this.history.get(m.channel_id) ?? []), m]);
   }
 
   /** The connection drops without a close frame (network loss): discord.js resumes. */
@@ -190,6 +205,7 @@ export class FakeDiscord {
     }
     const create = /^\/api\/v10\/channels\/(\d+)\/messages$/.exec(path);
     if (create && req.method === 'POST') return this.createMessage(req, res, create[1]);
+    if (create && req.method === 'GET') return this.reply(res, 200, this.messagesAfter(create[1], new URL(req.url!, this.url).searchParams));
     this.reply(res, 404, { message: '404: Not Found', code: 0 });
   }
 
@@ -219,6 +235,13 @@ export class FakeDiscord {
     const payload = this.messagePayload(message);
     if (this.current) this.dispatch('MESSAGE_CREATE', payload); // Discord echoes the bot's own messages
     this.reply(res, 200, payload);
+  }
+
+  /** Newest first, as Discord pages them. */
+  private messagesAfter(channelId: string, query: URLSearchParams) {
+    const after = BigInt(query.get('after') ?? '0');
+    const limit = Number(query.get('limit') ?? 50);
+    return (this.history.get(channelId) ?? []).filter((m) => BigInt(m.id) > after).slice(0, limit).reverse();
   }
 
   private messagePayload(m: SentMessage) {

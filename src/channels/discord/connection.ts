@@ -14,8 +14,8 @@ export interface ConnectionOptions {
   applicationId: string;
   apiUrl: string;
   log: Logger;
-  /** Called on READY and RESUMED: replies that waited can go. */
-  onReady(): void;
+  /** Called on READY and RESUMED: replies that waited can go. `fresh`: a new session after an earlier one. */
+  onReady(fresh: boolean): void;
   retryBaseMs?: number;
   retryMaxMs?: number;
 }
@@ -90,13 +90,15 @@ export class DiscordConnection {
 
   private follow(): void {
     const { client } = this;
-    const up = (how: string) => {
+    let sessions = 0;
+    const up = (how: string, fresh: boolean) => {
       this.attempt = 0;
       this.setState('connected', `${how} as ${client.user?.tag ?? this.opts.account}`);
-      this.opts.onReady();
+      this.opts.onReady(fresh);
     };
-    client.on(Events.ShardReady, () => up('connected to the gateway')); // every READY, also after an invalid session
-    client.on(Events.ShardResume, () => up('gateway resumed'));
+    // Every READY, also after an invalid session or a lost one.
+    client.on(Events.ShardReady, () => up('connected to the gateway', ++sessions > 1));
+    client.on(Events.ShardResume, () => up('gateway resumed', false));
     client.on(Events.ShardReconnecting, () => {
       if (!this.stopped && this.state.state === 'connected') this.setState('connecting', 'gateway dropped, resuming');
     });

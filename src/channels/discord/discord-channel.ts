@@ -5,6 +5,7 @@ import { ChannelType, Events, type Guild, type Message, type PartialMessage } fr
 import type { Logger } from 'pino';
 import { TypingLoop } from '../kit/typing-loop.js';
 import { ChannelUnavailableError, type Channel, type ChannelHealth, type ChannelHost, type InboundSink, type OutboundFile, type SendOptions } from '../channel.js';
+import { CatchUp } from './catch-up.js';
 import { DiscordConnection } from './connection.js';
 import { chatIdOf, PREFIX } from './ids.js';
 import { receive, type InboundContext } from './inbound.js';
@@ -32,11 +33,14 @@ export class DiscordChannel implements Channel {
   private readonly connection: DiscordConnection;
   private readonly outbound: DiscordOutbound;
   private readonly typing: TypingLoop;
+  private readonly catchUp = new CatchUp();
   private host?: ChannelHost;
   private restRetry?: NodeJS.Timeout;
+  /** Takes in a message (new, edited or caught up), logging what fails. */
+  private take?: (message: Message, edited?: boolean) => Promise<void>;
 
   constructor(private readonly opts: DiscordChannelOptions) {
-    this.connection = new DiscordConnection({ ...opts, onReady: () => this.host?.ready() });
+    this.connection = new DiscordConnection({ ...opts, onReady: (fresh) => this.onReady(fresh) });
     this.outbound = new DiscordOutbound(this.connection.client.rest, () => this.retryLater());
     this.typing = new TypingLoop((chatId) => this.outbound.typing(chatId), opts.typingRefreshMs ?? 8000);
   }
@@ -46,11 +50,14 @@ export class DiscordChannel implements Channel {
     this.host = host;
     const { client } = this.connection;
     const ctx = (): InboundContext => ({ host, sink, botId: client.user!.id, assistantName: this.opts.assistantName, maxMediaBytes: this.opts.maxMediaBytes });
-    const guard = (what: string, work: Promise<void>) => work.catch((err) => this.opts.log.warn({ err }, `Discord: could not take in ${what}`));
-    client.on(Events.MessageCreate, (message) => void guard(`message ${message.id}`, receive(message, ctx())));
+    this.take = (message, edited = false) =>
+      receive(message, ctx(), edited).catch((err) => this.opts.log.warn({ err, message: message.id }, 'Discord: could not take in a message'));
+    client.on(Events.MessageCreate, (message) => {
+      this.catchUp.seen(message);
+      void this.take!(message);
+    });
     client.on(Events.MessageUpdate, (before, after) => {
-      if (!editedText(before, after)) return;
-      void guard(`edit of ${after.id}`, receive(after as Message, ctx(), true));
+      if (editedText(before, after)) void this.take!(after as Message, true);
     });
     client.on(Events.ClientReady, () => {
       for (const guild of client.guilds.cache.values()) this.seeGuild(guild);
@@ -106,6 +113,17 @@ export class DiscordChannel implements Channel {
   private assertUsable(): void {
     const { state, detail } = this.connection.health();
     if (state === 'failed' || state === 'stopped') throw new ChannelUnavailableError(`Discord is not connected: ${detail}`);
+  }
+
+  /** Replies that waited can go; after a lost session, what was said meanwhile is fetched. */
+  private onReady(fresh: boolean): void {
+    this.host?.ready();
+    const { host, take } = this;
+    if (!fresh || !host || !take) return;
+    this.catchUp
+      .run(this.connection.client, (channelId) => host.isRegistered(chatIdOf(channelId)), take)
+      .then((n) => n && this.opts.log.info({ messages: n }, 'Discord: caught up on messages sent while the session was lost'))
+      .catch((err) => this.opts.log.warn({ err }, 'Discord: could not catch up after a lost session'));
   }
 
   private retryLater(): void {
