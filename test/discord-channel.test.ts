@@ -4,7 +4,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatUnreachableError } from '../src/channels/channel.js';
 import { DiscordChannel } from '../src/channels/discord/discord-channel.js';
-import { BOT, FakeDiscord, message, threadPayload, TOKEN, type FakeUser } from './support/fake-discord.js';
+import { BOT, FakeDiscord, guildPayload, message, threadPayload, TOKEN, type FakeUser } from './support/fake-discord.js';
 import { RecordingHost } from './support/discord-host.js';
 import { until } from './support/wait.js';
 
@@ -23,8 +23,8 @@ afterEach(async () => {
   await fake?.close();
 });
 
-async function start(token = TOKEN, prepare?: (f: FakeDiscord) => void) {
-  fake = await new FakeDiscord().start();
+async function start(token = TOKEN, prepare?: (f: FakeDiscord) => void, port = 0) {
+  fake = await new FakeDiscord().start(port);
   fake.guilds = [{ id: GUILD, name: 'Home', channels: [{ id: GENERAL, name: 'general' }, { id: RANDOM, name: 'random' }] }];
   prepare?.(fake);
   const host = new RecordingHost();
@@ -166,6 +166,27 @@ describe('Discord channel at the wire', () => {
     fake.gatewayDown = false;
     await until(() => fake.identifies.length >= 2 && host.inbound.length >= 2, 15_000, () => `a fresh session and the missed message, got ${JSON.stringify(host.inbound.map((m) => m.text))}`);
     expect(host.inbound.map((m) => m.text)).toEqual(['before the outage', 'said during the outage']);
+  });
+
+  it('connect() does not wait for Discord: unreachable it is offline and retries; new servers and channels are told', async () => {
+    const host = await start();
+    const port = Number(new URL(fake.url).port);
+    await channel!.disconnect();
+    await fake.close();
+    channel = new DiscordChannel({ token: TOKEN, account: '@carapace', applicationId: BOT.id, apiUrl: fake.apiUrl, maxMediaBytes: 1024, assistantName: 'Andy', log: pino({ level: 'silent' }), retryBaseMs: 50 });
+    await channel.connect(host.sink, host);
+    await until(() => channel!.health().state === 'offline', 10_000, () => `offline, got ${JSON.stringify(channel!.health())}`);
+    expect(channel!.health().detail).toMatch(/cannot reach Discord .*retrying in/);
+    const before = host.readies;
+    fake = await new FakeDiscord().start(port);
+    fake.guilds = [{ id: GUILD, name: 'Home', channels: [{ id: GENERAL, name: 'general' }] }];
+    await connected();
+    expect(host.readies).toBe(before + 1);
+    fake.dispatch('GUILD_CREATE', guildPayload({ id: '700000000000000009', name: 'Club', channels: [{ id: '710000000000000009', name: 'lobby' }] }));
+    fake.dispatch('CHANNEL_CREATE', { id: '710000000000000010', type: 0, name: 'news', guild_id: GUILD, position: 1, permission_overwrites: [] });
+    await until(() => host.told.length >= 1 && host.seen.some((c) => c.name === 'Home #news'));
+    expect(host.told[0]).toEqual(['dc-added-700000000000000009', expect.stringMatching(/added to the Discord server Club/)]);
+    expect(host.seen).toEqual(expect.arrayContaining([{ chatId: 'dc:710000000000000009', name: 'Club #lobby', isGroup: true }]));
   });
 
   it('a refused token (4004) or intent (4014) fails the connection with what to change in the portal', async () => {

@@ -71,14 +71,15 @@ export class FakeDiscord {
   private server?: Server;
   private wss?: WebSocketServer;
 
-  async start(): Promise<this> {
+  /** Listens on `port` (0: any free one). */
+  async start(port = 0): Promise<this> {
     this.wss = new WebSocketServer({ noServer: true });
     this.server = createServer((req, res) => void this.rest(req, res).catch((err) => this.reply(res, 500, { message: String(err), code: 0 })));
     this.server.on('upgrade', (req, socket, head) => {
       if (this.gatewayDown) return void (this.refused++, socket.destroy());
       this.wss!.handleUpgrade(req, socket, head, (ws) => this.gateway(ws));
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
