@@ -4,6 +4,7 @@
 import { DiscordChannel } from '../src/channels/discord/discord-channel.js';
 import { BOT, FakeDiscord, message, TOKEN } from '../test/support/fake-discord.js';
 import { startHarness } from '../test/support/harness.js';
+import { messageToModel } from './message-to-model.js';
 
 const MESSAGES = Number(process.env.BENCH_DISCORD ?? 40);
 const CHANNEL = '710000000000000001';
@@ -23,16 +24,8 @@ export async function discordOverhead(): Promise<{ inbound: number[]; outbound: 
     const inbound: number[] = [];
     const outbound: number[] = [];
     for (let i = 0; i < MESSAGES + 5; i++) {
-      const arrived = new Promise<number>((resolve) => {
-        const off = h.fake.onRequest((r) => {
-          if (r.kind !== 'main') return;
-          off();
-          resolve(r.receivedAt);
-        });
-      });
-      const t0 = performance.now();
-      fake.dispatch('MESSAGE_CREATE', message({ id: fake.snowflake(), channel_id: CHANNEL, guild_id: GUILD, author: { id: '800000000000000002', username: 'bob' }, content: `discord message ${i}` }));
-      inbound.push((await arrived) - t0);
+      const payload = message({ id: fake.snowflake(), channel_id: CHANNEL, guild_id: GUILD, author: { id: '800000000000000002', username: 'bob' }, content: `discord message ${i}` });
+      inbound.push(await messageToModel(h, () => fake.dispatch('MESSAGE_CREATE', payload)));
       while (fake.sent.length < i + 1) await new Promise((r) => setTimeout(r, 2));
       outbound.push(fake.sent[i].at - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
     }

@@ -18,6 +18,7 @@ import { seccompArch, seccompProgram } from '../src/sandbox/seccomp.js';
 import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
 import { discordOverhead } from './discord.js';
+import { messageToModel } from './message-to-model.js';
 import { measureProxyOverhead } from './proxy.js';
 import { measureSafeWrite } from './safe-write.js';
 import { schedulerLateness } from './scheduler.js';
@@ -32,20 +33,6 @@ const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
 const SAFE_WRITE_FILES = Number(process.env.BENCH_SAFE_WRITE_FILES ?? 2000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,docker,podman').split(',') as RuntimeKind[];
 
-
-/** Time from "the owner sent a message" (`send`) to "the model API received the agent's request". */
-async function messageToModel(h: Harness, send: () => Promise<void> | void): Promise<number> {
-  const arrived = new Promise<number>((resolve) => {
-    const off = h.fake.onRequest((r) => {
-      if (r.kind !== 'main') return;
-      off();
-      resolve(r.receivedAt);
-    });
-  });
-  const t0 = performance.now();
-  await send();
-  return (await arrived) - t0;
-}
 
 async function waitNoLiveRun(h: Harness): Promise<void> {
   while (h.app.store.runningRuns().length > 0) await new Promise((r) => setTimeout(r, 20));
