@@ -40,7 +40,7 @@ describe('Discord setup', () => {
     expect(statSync(dataPaths(config.dataDir).channelSecrets('discord')).mode & 0o777).toBe(0o600);
     expect(discordPlugin.enabled(config)).toBe(true);
     expect(setup.account(config)).toBe('@carapace');
-    expect(setup.pairHint(config)).toBe('to @carapace in a direct message on Discord');
+    expect(setup.pairHint(config)).toBe('@carapace in a direct message on Discord');
     setup.remove(config);
     expect(discordPlugin.enabled(config)).toBe(false);
   });

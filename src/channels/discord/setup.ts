@@ -89,5 +89,6 @@ export const discordSetup: ChannelSetup = {
   },
   account: (config) => readDiscordCredentials(config)?.account,
   remove: (config) => removeCredentials(config.dataDir, DISCORD),
-  pairHint: (config) => `to ${readDiscordCredentials(config)?.account ?? 'the bot'} in a direct message on Discord`,
+  // Read after the CLI's "send the code to ".
+  pairHint: (config) => `${readDiscordCredentials(config)?.account ?? 'the bot'} in a direct message on Discord`,
 };
