@@ -1,13 +1,16 @@
 // `carapace channel add discord` through the plug-in's setup, against the fake Discord's REST API.
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SetupError, type SetupIO } from '../src/channels/channel.js';
 import { discordPlugin } from '../src/channels/discord/plugin.js';
 import { readDiscordCredentials } from '../src/channels/discord/setup.js';
 import { dataPaths } from '../src/fs/paths.js';
 import { BOT, FakeDiscord, TOKEN } from './support/fake-discord.js';
+import { RecordingHost } from './support/discord-host.js';
 import { sandboxReadableTempDir, testConfig } from './support/harness.js';
+import { until } from './support/wait.js';
 
 let fake: FakeDiscord;
 afterEach(async () => {
@@ -41,6 +44,12 @@ describe('Discord setup', () => {
     expect(discordPlugin.enabled(config)).toBe(true);
     expect(setup.account(config)).toBe('@carapace');
     expect(setup.pairHint(config)).toBe('@carapace in a direct message on Discord');
+    // The registry builds the channel from what was saved, and it connects with it.
+    const channel = await discordPlugin.create(config, pino({ level: 'silent' }));
+    const host = new RecordingHost();
+    await channel.connect(host.sink, host);
+    await until(() => channel.health!().state === 'connected', 10_000, () => JSON.stringify(channel.health!()));
+    await channel.disconnect();
     setup.remove(config);
     expect(discordPlugin.enabled(config)).toBe(false);
   });
