@@ -212,8 +212,13 @@ describe('Discord channel at the wire', () => {
     await connected();
     const small = fake.attachment('notes.txt', Buffer.from('hello file'), 'text/plain');
     const big = fake.attachment('big.png', Buffer.alloc(4096), 'image/png');
+    const elsewhere = { ...fake.attachment('x.txt', Buffer.from('x'), 'text/plain'), url: 'http://169.254.169.254/latest/meta-data' };
     const m = say('two files', { attachments: [small, big] });
-    await until(() => host.inbound.length >= 1);
+    say('from elsewhere', { attachments: [elsewhere] });
+    await until(() => host.inbound.length >= 2);
+    // In the order sent, though the first waited for a download.
+    expect(host.inbound[1].text).toBe('from elsewhere\n[file x.txt: could not be downloaded: not from Discord (169.254.169.254)]');
+    host.inbound.splice(1, 1);
     const [saved] = [...host.saved.keys()];
     expect(host.saved.get(saved)?.toString()).toBe('hello file');
     expect(host.inbound[0].text).toBe(`two files\n[file: /workspace/group/${saved}]\n[image big.png: too large to download (0.00 MB; the limit is 0.00 MB)]`);

@@ -9,6 +9,7 @@ import { CatchUp } from './catch-up.js';
 import { DiscordConnection } from './connection.js';
 import { chatIdOf, PREFIX } from './ids.js';
 import { receive, type InboundContext } from './inbound.js';
+import { attachmentHosts } from './media.js';
 import { DiscordOutbound } from './outbound.js';
 import { DISCORD } from './setup.js';
 
@@ -34,6 +35,8 @@ export class DiscordChannel implements Channel {
   private readonly outbound: DiscordOutbound;
   private readonly typing: TypingLoop;
   private readonly catchUp = new CatchUp();
+  /** Per chat, the last message still being taken in: a later one waits for it (a download must not reorder). */
+  private readonly tails = new Map<string, Promise<void>>();
   private host?: ChannelHost;
   private restRetry?: NodeJS.Timeout;
   /** Takes in a message (new, edited or caught up), logging what fails. */
@@ -49,9 +52,10 @@ export class DiscordChannel implements Channel {
     if (!host) throw new Error('The Discord channel needs the channel host (pairing, registered chats).');
     this.host = host;
     const { client } = this.connection;
-    const ctx = (): InboundContext => ({ host, sink, botId: client.user!.id, assistantName: this.opts.assistantName, maxMediaBytes: this.opts.maxMediaBytes });
-    this.take = (message, edited = false) =>
-      receive(message, ctx(), edited).catch((err) => this.opts.log.warn({ err, message: message.id }, 'Discord: could not take in a message'));
+    const { assistantName, maxMediaBytes, apiUrl } = this.opts;
+    const mediaHosts = attachmentHosts(apiUrl);
+    const ctx = (): InboundContext => ({ host, sink, botId: client.user!.id, assistantName, maxMediaBytes, mediaHosts });
+    this.take = (message, edited = false) => this.inOrder(message.channelId, () => receive(message, ctx(), edited));
     client.on(Events.MessageCreate, (message) => {
       this.catchUp.seen(message);
       void this.take!(message);
@@ -113,6 +117,15 @@ export class DiscordChannel implements Channel {
   private assertUsable(): void {
     const { state, detail } = this.connection.health();
     if (state === 'failed' || state === 'stopped') throw new ChannelUnavailableError(`Discord is not connected: ${detail}`);
+  }
+
+  private inOrder(channelId: string, work: () => Promise<void>): Promise<void> {
+    const run = (this.tails.get(channelId) ?? Promise.resolve())
+      .then(work)
+      .catch((err) => this.opts.log.warn({ err, chat: channelId }, 'Discord: could not take in a message'));
+    this.tails.set(channelId, run);
+    void run.then(() => this.tails.get(channelId) === run && this.tails.delete(channelId));
+    return run;
   }
 
   /** Replies that waited can go; after a lost session, what was said meanwhile is fetched. */

@@ -14,6 +14,8 @@ export interface InboundContext {
   botId: string;
   assistantName: string;
   maxMediaBytes: number;
+  /** Hosts attachments may be downloaded from. */
+  mediaHosts: Set<string>;
 }
 
 /** Mentions of the bot, of a reply to the bot's message: the platform's way of addressing the assistant. */
@@ -63,7 +65,7 @@ async function withAttachments(message: Message, ctx: InboundContext, chatId: st
   if (!folder || message.attachments.size === 0) return text;
   const lines: string[] = [];
   for (const attachment of message.attachments.values()) {
-    const saved = await saveAttachment(message.id, attachment, message.createdTimestamp, folder, ctx.maxMediaBytes);
+    const saved = await saveAttachment(message.id, attachment, message.createdTimestamp, folder, { maxBytes: ctx.maxMediaBytes, hosts: ctx.mediaHosts });
     if (!saved.ok && saved.refused) ctx.host.notice(chatId, `dc-media-${message.id}-${attachment.id}`, `The file ${attachment.name} could not be saved for me: ${saved.line}`);
     lines.push(saved.line);
   }

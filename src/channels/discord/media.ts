@@ -29,9 +29,13 @@ export function attachmentFileName(messageId: string, attachment: AttachmentLike
   return `${date}-${messageId.replace(/\D/g, '').slice(0, 24)}-${attachment.id.replace(/\D/g, '').slice(-6)}${base ? `-${base}` : ''}.${ext}`;
 }
 
-/** The whole body, or an error once more than `maxBytes` arrived. */
-async function download(url: string, maxBytes: number): Promise<Buffer> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+/** Where Discord serves attachments; the API's own host too (a fake or self-hosted Discord serves them there). */
+export const attachmentHosts = (apiUrl: string) => new Set(['cdn.discordapp.com', 'media.discordapp.net', new URL(apiUrl).host]);
+
+/** The whole body, or an error once more than `maxBytes` arrived. Only from Discord's hosts, no redirects. */
+async function download(url: string, maxBytes: number, hosts: Set<string>): Promise<Buffer> {
+  if (!hosts.has(new URL(url).host)) throw new Error(`not from Discord (${new URL(url).host})`);
+  const res = await fetch(url, { signal: AbortSignal.timeout(60_000), redirect: 'error' });
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
   const chunks: Uint8Array[] = [];
   let bytes = 0;
@@ -52,14 +56,15 @@ export async function saveAttachment(
   attachment: AttachmentLike,
   timestamp: number,
   folder: GroupFolder,
-  maxBytes: number,
+  limits: { maxBytes: number; hosts: Set<string> },
 ): Promise<SavedAttachment> {
+  const { maxBytes } = limits;
   const kind = attachment.contentType?.split('/')[0] === 'image' ? 'image' : 'file';
   const label = `${kind} ${attachment.name.replace(/[\]\n]/g, '_')}`;
   if (attachment.size > maxBytes) return { ok: false, refused: false, line: `[${label}: too large to download (${mb(attachment.size)}; the limit is ${mb(maxBytes)})]` };
   let data: Buffer;
   try {
-    data = await download(attachment.url, maxBytes);
+    data = await download(attachment.url, maxBytes, limits.hosts);
   } catch (err) {
     return { ok: false, refused: false, line: `[${label}: could not be downloaded: ${(err as Error).message}]` };
   }
