@@ -156,7 +156,8 @@ describe('Discord channel at the wire', () => {
     await until(() => host.inbound.length >= 1);
     fake.gatewayDown = true;
     fake.drop();
-    await until(() => channel!.health().state === 'connecting', 10_000, () => 'the drop noticed');
+    await until(() => channel!.health().state === 'offline', 10_000, () => 'the drop noticed');
+    expect(channel!.health().detail).toMatch(/gateway connection lost at \d\d:\d\d UTC, reconnecting/);
     // Said while the bot was away: Discord will not replay it on a new session.
     const missed = message({ id: fake.snowflake(), channel_id: GENERAL, guild_id: GUILD, author: BOB, content: 'said during the outage' });
     fake.remember(missed);

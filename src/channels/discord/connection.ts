@@ -99,8 +99,10 @@ export class DiscordConnection {
     // Every READY, also after an invalid session or a lost one.
     client.on(Events.ShardReady, () => up('connected to the gateway', ++sessions > 1));
     client.on(Events.ShardResume, () => up('gateway resumed', false));
+    // Fired on every attempt while the gateway is away: reported once, when it goes.
     client.on(Events.ShardReconnecting, () => {
-      if (!this.stopped && this.state.state === 'connected') this.setState('connecting', 'gateway dropped, resuming');
+      const since = new Date().toISOString().slice(11, 16);
+      if (!this.stopped && this.state.state === 'connected') this.setState('offline', `gateway connection lost at ${since} UTC, reconnecting`);
     });
     client.on(Events.ShardDisconnect, ({ code }) => {
       const reason = fatalCloseReason(code, this.opts.applicationId);
