@@ -47,7 +47,7 @@ describe('Discord channel at the wire', () => {
   it('connects through the gateway, lists the guild channels, and hands over only registered channels', async () => {
     const host = await start();
     await connected();
-    expect(channel!.health()).toMatchObject({ state: 'connected', mode: 'gateway', account: '@carapace' });
+    expect(channel!.health()).toMatchObject({ state: 'connected', mode: 'gateway', account: '@carapace', detail: 'connected to the gateway as @carapace in 1 server' });
     expect(fake.identifies[0]).toBe(1 | (1 << 9) | (1 << 12) | (1 << 15)); // Guilds, GuildMessages, DirectMessages, MessageContent
     expect(host.seen).toEqual(expect.arrayContaining([{ chatId: `dc:${RANDOM}`, name: 'Home #random', isGroup: true }]));
     expect(host.readies).toBe(1);
@@ -58,8 +58,10 @@ describe('Discord channel at the wire', () => {
     const bot = message({ id: '1', channel_id: GENERAL, author: BOT, content: 'earlier answer' });
     say('and this?', { referenced: bot });
     say('just chatting **here**', { embeds: [{ title: 'A link', description: 'preview', url: 'https://example.org', fields: [] }] });
-    await until(() => host.inbound.length >= 3);
+    say('a bot replying to the bot', { referenced: bot, author: { id: '800000000000000099', username: 'otherbot', bot: true } });
+    await until(() => host.inbound.length >= 4);
     expect(host.inbound[1]).toMatchObject({ text: 'and this?', addressed: true });
+    expect(host.inbound[3]).toMatchObject({ text: 'a bot replying to the bot', addressed: false });
     expect(host.inbound[2]).toMatchObject({ text: 'just chatting **here**\n[embed: A link — preview (https://example.org)]', addressed: false });
     expect(host.inbound.some((i) => i.chatId === `dc:${RANDOM}`)).toBe(false);
   });

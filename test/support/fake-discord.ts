@@ -226,6 +226,7 @@ export class FakeDiscord {
       return this.reply(res, 429, { message: 'You are being rate limited.', retry_after: this.retryAfterS, global: false });
     }
     if (this.forbidden.has(channelId)) return this.reply(res, 403, { message: 'Missing Access', code: 50001 });
+    if (typeof body.nonce === 'string' && body.nonce.length > 25) return this.reply(res, 400, { message: 'Invalid Form Body', code: 50035 });
     if (typeof body.content === 'string' && body.content.length > 2000) {
       return this.reply(res, 400, { message: 'Invalid Form Body', code: 50035, errors: { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] } } });
     }
@@ -300,6 +301,7 @@ export interface FakeUser {
   id: string;
   username: string;
   global_name?: string;
+  bot?: boolean;
 }
 
 /** A MESSAGE_CREATE payload as Discord sends it. */

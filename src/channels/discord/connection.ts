@@ -53,8 +53,11 @@ export class DiscordConnection {
     this.follow();
   }
 
+  /** While connected, the detail also says in how many servers the bot is (it changes without a state change). */
   health(): ChannelHealth {
-    return { ...this.state };
+    const servers = this.client.guilds.cache.size;
+    if (this.state.state !== 'connected') return { ...this.state };
+    return { ...this.state, detail: `${this.state.detail} in ${servers} server${servers === 1 ? '' : 's'}` };
   }
 
   get ready(): boolean {
@@ -93,7 +96,7 @@ export class DiscordConnection {
     let sessions = 0;
     const up = (how: string, fresh: boolean) => {
       this.attempt = 0;
-      this.setState('connected', `${how} as ${client.user?.tag ?? this.opts.account}`);
+      this.setState('connected', `${how} as @${client.user?.username ?? this.opts.account.replace(/^@/, '')}`);
       this.opts.onReady(fresh);
     };
     // Every READY, also after an invalid session or a lost one.

@@ -18,8 +18,12 @@ export interface InboundContext {
   mediaHosts: Set<string>;
 }
 
-/** Mentions of the bot, of a reply to the bot's message: the platform's way of addressing the assistant. */
+/**
+ * A mention of the bot, or a reply to the bot's message: the platform's way of addressing the assistant. Never
+ * from another bot, so two bots replying to each other cannot keep each other going.
+ */
 export function isAddressed(message: Message, botId: string): boolean {
+  if (message.author.bot) return false;
   return message.mentions.users.has(botId) || message.mentions.repliedUser?.id === botId;
 }
 
