@@ -192,6 +192,15 @@ describe('Discord channel at the wire', () => {
     expect(host.seen).toEqual(expect.arrayContaining([{ chatId: 'dc:710000000000000009', name: 'Club #lobby', isGroup: true }]));
   });
 
+  it('disconnecting while a gateway handshake hangs leaves no socket to fail later', async () => {
+    await start(TOKEN, (f) => (f.hangUpgrades = true));
+    await until(() => fake.hangingCount > 0, 10_000, () => 'a hanging handshake');
+    await channel!.disconnect();
+    channel = undefined;
+    await fake.close(); // resets the abandoned socket: an uncaught error here would fail the run
+    await new Promise((r) => setImmediate(r));
+  });
+
   it('a refused token (4004) or intent (4014) fails the connection with what to change in the portal', async () => {
     await start('wrong-token');
     // REST refuses a wrong token before the gateway is tried.

@@ -59,6 +59,9 @@ export class FakeDiscord {
   hold?: Promise<void>;
   /** The gateway refuses connections (a network outage): the client cannot resume and identifies afresh later. */
   gatewayDown = false;
+  /** Gateway connections are accepted but never answered (a handshake that hangs), until close(). */
+  hangUpgrades = false;
+  private readonly hanging: { destroy(): void }[] = [];
   /** Connection attempts refused while down. */
   refused = 0;
   /** Messages per channel, as GET /channels/:id/messages serves them. */
@@ -77,6 +80,7 @@ export class FakeDiscord {
     this.server = createServer((req, res) => void this.rest(req, res).catch((err) => this.reply(res, 500, { message: String(err), code: 0 })));
     this.server.on('upgrade', (req, socket, head) => {
       if (this.gatewayDown) return void (this.refused++, socket.destroy());
+      if (this.hangUpgrades) return void this.hanging.push(socket);
       this.wss!.handleUpgrade(req, socket, head, (ws) => this.gateway(ws));
     });
     await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
@@ -132,6 +136,10 @@ export class FakeDiscord {
     this.current?.socket?.send(JSON.stringify({ op: 9, d: false }));
   }
 
+  get hangingCount(): number {
+    return this.hanging.length;
+  }
+
   get connected(): boolean {
     return this.current?.socket !== undefined;
   }
@@ -142,6 +150,7 @@ export class FakeDiscord {
 
   async close(): Promise<void> {
     for (const client of this.wss?.clients ?? []) client.terminate();
+    for (const socket of this.hanging) socket.destroy();
     this.wss?.close();
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));

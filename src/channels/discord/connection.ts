@@ -34,6 +34,17 @@ export function fatalCloseReason(code: number, applicationId: string): string | 
   return undefined;
 }
 
+type ShardSockets = Map<number, { connection?: { on(event: 'error', listener: () => void): unknown } | null }>;
+
+/**
+ * @discordjs/ws 1.2 abandons a socket that is still connecting when it is destroyed, error handler and all: its
+ * later connection error (reset, refused) would be an uncaught exception. Give each shard's socket a handler first.
+ */
+function ignoreAbandonedSocketErrors(client: Client): void {
+  const shards = (client.ws as unknown as { _ws?: { strategy?: { shards?: ShardSockets } } })._ws?.strategy?.shards;
+  for (const shard of shards?.values() ?? []) shard.connection?.on('error', () => undefined);
+}
+
 export class DiscordConnection {
   readonly client: Client;
   private state: ChannelHealth;
@@ -74,6 +85,7 @@ export class DiscordConnection {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.setState('stopped', 'disconnected');
+    ignoreAbandonedSocketErrors(this.client);
     await this.client.destroy();
   }
 
