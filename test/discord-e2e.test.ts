@@ -159,4 +159,17 @@ describe('Discord end to end', () => {
     expect(reply.content).toMatch(/plan the trip/);
     expect(h!.app.store.groupByChat(`dc:${thread}`)).toMatchObject({ workspace: 'general' }); // the parent's folder
   });
+
+  it('a reply to the bot, without the trigger word, is answered; a channel that lost the bot is told to main once', async () => {
+    const f = await startWithDiscord();
+    const earlier = message({ id: f.snowflake(), channel_id: GENERAL, author: BOT, content: 'earlier answer' });
+    f.dispatch('MESSAGE_CREATE', message({ id: f.snowflake(), channel_id: GENERAL, guild_id: GUILD, author: BOB, content: 'and what about tomorrow?', referenced: earlier }));
+    const [reply] = await sent(f, 1);
+    expect(reply.content).toMatch(/and what about tomorrow\?/);
+    f.forbidden.add(GENERAL);
+    mention(f, 'are you still there?');
+    const [notice] = await h!.waitForReplies(1);
+    expect(notice.text).toMatch(/could not deliver a reply to "general" \(dc:710000000000000001\): Discord refuses .*Missing Access \(code 50001\)/);
+    expect(f.sent).toHaveLength(1);
+  });
 });
