@@ -7,7 +7,7 @@ import { TypingLoop } from '../kit/typing-loop.js';
 import { ChannelUnavailableError, type Channel, type ChannelHealth, type ChannelHost, type InboundSink, type OutboundFile, type SendOptions } from '../channel.js';
 import { CatchUp } from './catch-up.js';
 import { DiscordConnection } from './connection.js';
-import { chatIdOf, PREFIX } from './ids.js';
+import { chatIdOf, PREFIX, serverChannel } from './ids.js';
 import { receive, type InboundContext } from './inbound.js';
 import { attachmentHosts } from './media.js';
 import { DiscordOutbound } from './outbound.js';
@@ -25,6 +25,9 @@ export interface DiscordChannelOptions {
   typingRefreshMs?: number;
   retryBaseMs?: number;
 }
+
+/** Channels people write in, listed for registering (threads are opened from their parent instead). */
+const LISTED = new Set<ChannelType>([ChannelType.GuildText, ChannelType.GuildAnnouncement]);
 
 /** After a send found Discord unreachable while the gateway stayed up: when to let waiting replies try again. */
 const REST_RETRY_MS = 30_000;
@@ -71,7 +74,7 @@ export class DiscordChannel implements Channel {
       host.tellMain(`dc-added-${guild.id}`, `I was added to the Discord server ${guild.name}; its channels are listed now, register one from here to use me there.`);
     });
     client.on(Events.ChannelCreate, (channel) => {
-      if (channel.type === ChannelType.GuildText) host.chatsSeen([{ chatId: chatIdOf(channel.id), name: `${channel.guild.name} #${channel.name}`, isGroup: true }]);
+      if (LISTED.has(channel.type)) host.chatsSeen([serverChannel(channel.guild.name, channel)]);
     });
     this.connection.start();
   }
@@ -150,9 +153,7 @@ export class DiscordChannel implements Channel {
 
   /** The guild's text channels, by name, for the main chat to register. */
   private seeGuild(guild: Guild): void {
-    const chats = guild.channels.cache
-      .filter((c) => c.type === ChannelType.GuildText || c.type === ChannelType.GuildAnnouncement)
-      .map((c) => ({ chatId: chatIdOf(c.id), name: `${guild.name} #${c.name}`, isGroup: true }));
+    const chats = guild.channels.cache.filter((c) => LISTED.has(c.type)).map((c) => serverChannel(guild.name, c));
     if (chats.length) this.host?.chatsSeen(chats);
   }
 }

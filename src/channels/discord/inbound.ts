@@ -4,7 +4,7 @@
 // a stranger's DM only to the host's pairing check; any other channel is recorded by name only.
 import { ChannelType, type Message } from 'discord.js';
 import type { ChannelHost, InboundMessage, InboundSink } from '../channel.js';
-import { chatIdOf } from './ids.js';
+import { chatIdOf, serverChannel } from './ids.js';
 import { saveAttachment } from './media.js';
 import { DISCORD } from './setup.js';
 
@@ -87,8 +87,7 @@ function guildChat(message: Message, ctx: InboundContext, text: string): string 
     if (asked && ctx.host.openThread(parent, { chatId, name: channel.name, isGroup: true })) return chatId;
     if (ctx.host.isRegistered(parent)) return undefined; // a thread nobody asked the bot into
   }
-  const name = 'name' in channel && channel.name ? `${message.guild?.name ?? 'server'} #${channel.name}` : undefined;
-  if (!channel.isThread()) ctx.host.chatsSeen([{ chatId, name, isGroup: true }]);
+  if (!channel.isThread() && message.inGuild()) ctx.host.chatsSeen([serverChannel(message.guild.name, message.channel)]);
   return undefined;
 }
 
