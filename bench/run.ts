@@ -1,5 +1,5 @@
 // `npm run bench`: per sandbox backend available here (bwrap, docker, podman), side by side: sandbox cold start,
-// host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory; then WhatsApp and Slack overhead,
+// host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory; then each chat channel's overhead,
 // model proxy overhead, scheduler lateness, the safe write path into agent trees, host core size. Everything runs in one process on this machine;
 // results go to bench/results/ (docs/runtimes.md has the backend table).
 import { execFileSync } from 'node:child_process';
@@ -15,38 +15,22 @@ import { bwrapArgs, bwrapFdData } from '../src/sandbox/bwrap-args.js';
 import { findBwrap } from '../src/sandbox/bwrap-probe.js';
 import { spawnBwrap } from '../src/sandbox/bwrap-spawn.js';
 import { seccompArch, seccompProgram } from '../src/sandbox/seccomp.js';
-import { FakeWhatsApp, fakeWhatsAppChannel, OWNER_PN, waMessage } from '../test/support/fake-whatsapp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
+import { messageToModel } from './message-to-model.js';
+import { channelSections } from './channels.js';
 import { measureProxyOverhead } from './proxy.js';
 import { measureSafeWrite } from './safe-write.js';
 import { schedulerLateness } from './scheduler.js';
-import { slackOverhead } from './slack.js';
 import { stats } from './stats.js';
-import { telegramOverhead } from './telegram.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WARM_MESSAGES = Number(process.env.BENCH_WARM ?? 60);
 const COLD_MESSAGES = Number(process.env.BENCH_COLD ?? 30);
 const SANDBOX_STARTS = Number(process.env.BENCH_STARTS ?? 30);
-const WHATSAPP_MESSAGES = Number(process.env.BENCH_WHATSAPP ?? 40);
 const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
 const SAFE_WRITE_FILES = Number(process.env.BENCH_SAFE_WRITE_FILES ?? 2000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,docker,podman').split(',') as RuntimeKind[];
 
-
-/** Time from "the owner sent a message" (`send`) to "the model API received the agent's request". */
-async function messageToModel(h: Harness, send: () => Promise<void> | void): Promise<number> {
-  const arrived = new Promise<number>((resolve) => {
-    const off = h.fake.onRequest((r) => {
-      if (r.kind !== 'main') return;
-      off();
-      resolve(r.receivedAt);
-    });
-  });
-  const t0 = performance.now();
-  await send();
-  return (await arrived) - t0;
-}
 
 async function waitNoLiveRun(h: Harness): Promise<void> {
   while (h.app.store.runningRuns().length > 0) await new Promise((r) => setTimeout(r, 20));
@@ -119,35 +103,6 @@ async function warmOverhead(runtime: SandboxRuntime) {
   }
 }
 
-/**
- * The same through the WhatsApp channel (Baileys-facing code over the fake socket): the owner's self-chat message
- * → model request, and the model's last byte → sendMessage on the socket. The send rate limit is lifted: it is
- * a deliberate delay, not overhead.
- */
-async function whatsappOverhead(): Promise<{ inbound: number[]; outbound: number[] }> {
-  const wa = new FakeWhatsApp();
-  const h = await startHarness({
-    env: { WHATSAPP_SEND_PER_MINUTE: '600000', WHATSAPP_SEND_BURST: '1000' },
-    channels: (config, log) => [fakeWhatsAppChannel(wa, config, log)],
-  });
-  const self = `${OWNER_PN}@s.whatsapp.net`;
-  try {
-    while (!h.app.store.groupByChat(`wa:${self}`)?.isMain) await new Promise((r) => setTimeout(r, 20));
-    const sentAt: number[] = [];
-    wa.onSent = () => sentAt.push(performance.now());
-    const inbound: number[] = [];
-    const outbound: number[] = [];
-    for (let i = 0; i < WHATSAPP_MESSAGES + 5; i++) {
-      const message = waMessage({ chat: self, fromMe: true, message: { conversation: `whatsapp message ${i}` } });
-      inbound.push(await messageToModel(h, () => wa.receive([message])));
-      while (sentAt.length < i + 1) await new Promise((r) => setTimeout(r, 2));
-      outbound.push(sentAt[i] - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
-    }
-    return { inbound: inbound.slice(5), outbound: outbound.slice(5) }; // the first turns warm the CLI up
-  } finally {
-    await h.close();
-  }
-}
 
 async function coldOverhead(runtime: SandboxRuntime): Promise<number[]> {
   // A tiny idle timeout makes every message find no live sandbox.
@@ -305,20 +260,9 @@ async function benchBackend(rt: SandboxRuntime) {
   return { section, hostRssMb: warmRun.hostRssMb };
 }
 
-/** Sections that do not depend on the backend: WhatsApp, the model proxy, the scheduler. */
+/** Sections that do not depend on the backend: the chat channels, the model proxy, the scheduler. */
 async function hostSections() {
-  const waRun = await whatsappOverhead();
-  const whatsapp = { inbound: stats(waRun.inbound), outbound: stats(waRun.outbound) };
-  console.log('WhatsApp message → model request, warm (ms)', whatsapp.inbound);
-  console.log("model's last byte → WhatsApp sendMessage, warm (ms)", whatsapp.outbound);
-  const slackRun = await slackOverhead();
-  const slack = { inbound: stats(slackRun.inbound), outbound: stats(slackRun.outbound) };
-  console.log('Slack event → model request, warm (ms)', slack.inbound);
-  console.log("model's last byte → Slack chat.postMessage, warm (ms)", slack.outbound);
-  const tgRun = await telegramOverhead(WHATSAPP_MESSAGES, messageToModel);
-  const telegram = { inbound: stats(tgRun.inbound), outbound: stats(tgRun.outbound) };
-  console.log('Telegram update → model request, warm (ms)', telegram.inbound);
-  console.log("model's last byte → Telegram sendMessage, warm (ms)", telegram.outbound);
+  const channels = await channelSections();
   const modelProxy = await measureProxyOverhead();
   console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
@@ -333,7 +277,7 @@ async function hostSections() {
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
   const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
   console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
-  return { whatsapp, telegram, slack, modelProxy, scheduler, safeWrite };
+  return { channels, modelProxy, scheduler, safeWrite };
 }
 
 async function main() {
@@ -348,11 +292,11 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { whatsapp, telegram, slack, modelProxy, scheduler, safeWrite } = await hostSections();
+  const { channels, modelProxy, scheduler, safeWrite } = await hostSections();
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
-  const hostOverhead = { whatsappWarm: whatsapp, telegramWarm: telegram, slackWarm: slack, target: 'warm p50 < 50 ms' };
+  const hostOverhead = { channelsWarm: channels, target: 'warm p50 < 50 ms, each channel within 5 ms of the local chat (backends.bwrap.hostOverhead.warm)' };
   const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, safeWrite, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
