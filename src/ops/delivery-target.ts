@@ -6,7 +6,7 @@ import { OpError, type OpContext } from './op.js';
 /** A registered group by folder or chat id, or an OpError naming what to use instead. */
 export function registeredGroup(ctx: Pick<OpContext, 'store'>, target: string): Group {
   const group = ctx.store.listGroups().find((g) => g.folder === target || g.chatId === target);
-  if (!group) throw new OpError(`No registered chat "${target}": use a folder or chat id from list_groups.`);
+  if (!group) throw new OpError(`No registered group "${target}": use a folder or chat id from list_groups.`);
   return group;
 }
 
