@@ -3,11 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { Channel } from '../src/channels/channel.js';
+import { renderStatus, statusReport } from '../src/cli/status.js';
 import { Delivery } from '../src/core/delivery.js';
 import { runOp, type OpContext } from '../src/ops/registry.js';
 import { needsAgent } from '../src/router/trigger.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store, type Group } from '../src/store/store.js';
+import { testConfig } from './support/harness.js';
 import { hostWith } from './support/ops-host.js';
 import { until } from './support/wait.js';
 
@@ -40,6 +42,15 @@ describe('watched sources', () => {
     await expect(ask(family, 'watch_chat', { chatId: 'wa:1203@g.us' })).rejects.toThrow('watch_chat is only available in the main chat');
     await expect(ask(main, 'watch_chat', { chatId: 'wa:1203@g.us' })).rejects.toThrow('already registered (folder "neighbours-co")');
     await expect(ask(main, 'watch_chat', { chatId: 'wa:unknown@g.us' })).rejects.toThrow('no chat wa:unknown@g.us is known');
+  });
+
+  it('carapace status shows a source as a watched source, not as waiting for answers', async () => {
+    const { store, main, ask } = setup();
+    await ask(main, 'watch_chat', { chatId: 'wa:1203@g.us', folder: 'nb' });
+    say(store, 'wa:1203@g.us', 1, '@Andy hello?');
+    const report = statusReport(store, testConfig('/tmp/carapace-status-unused', 'http://127.0.0.1:9'));
+    expect(report.groups.map((g) => [g.folder, g.mode])).toEqual([['main', 'agent'], ['family', 'agent'], ['nb', 'source']]);
+    expect(renderStatus(report)).toContain('Neighbours & Co (wa:1203@g.us) folder=nb watched source (never answered)');
   });
 
   it('register_group takes the mode too; a thread of a source is a source', async () => {
