@@ -141,7 +141,7 @@ describe('end to end through a bubblewrap sandbox', () => {
     const [reply] = await h.waitForReplies(1);
     expect(reply.text).toMatch(/^TOOL_DONE: \[/);
     expect(JSON.parse(reply.text.slice('TOOL_DONE: '.length))).toEqual([
-      { name: 'Owner', chatId: 'local:owner', folder: 'main', trigger: null, isMain: true },
+      { name: 'Owner', chatId: 'local:owner', folder: 'main', trigger: null, isMain: true, mode: 'agent' },
     ]);
   });
 

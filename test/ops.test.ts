@@ -57,7 +57,7 @@ describe('agent requests', () => {
       { chatId: 'wa:120363000000000001@g.us', name: 'Family WhatsApp', isGroup: true, lastMessageAt: null, registeredAs: null },
     ]);
     const made = await runOp(ctx(main), 'register_group', { chatId: 'wa:120363000000000001@g.us', folder: 'family-wa' });
-    expect(made).toEqual({ name: 'Family WhatsApp', chatId: 'wa:120363000000000001@g.us', folder: 'family-wa', trigger: '@Andy' });
+    expect(made).toEqual({ name: 'Family WhatsApp', chatId: 'wa:120363000000000001@g.us', folder: 'family-wa', trigger: '@Andy', mode: 'agent' });
     expect(store.groupByChat('wa:120363000000000001@g.us')).toMatchObject({ channel: 'wa', isMain: false, requiresTrigger: true });
   });
 

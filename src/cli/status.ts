@@ -9,6 +9,8 @@ export interface GroupStatus {
   chatId: string;
   folder: string;
   isMain: boolean;
+  /** source: a watched chat, stored and readable from main, never answered. */
+  mode: 'agent' | 'source';
   /** null: the group answers every message. */
   trigger: string | null;
   pendingMessages: number;
@@ -32,6 +34,7 @@ export function statusReport(store: Store, config: Config): StatusReport {
       chatId: g.chatId,
       folder: g.folder,
       isMain: g.isMain,
+      mode: g.mode,
       trigger: g.requiresTrigger ? g.trigger : null,
       pendingMessages: store.messagesAfter(g.chatId, g.cursor).length,
       tokensToday: used,
@@ -57,7 +60,8 @@ const tokens = (u: UsageTotals) => `${n(u.inputTokens + u.cacheCreationInputToke
 export function renderStatus(report: StatusReport): string {
   const lines = ['Groups:'];
   for (const g of report.groups) {
-    lines.push(`  ${g.isMain ? '*' : ' '} ${g.name} (${g.chatId}) folder=${g.folder} trigger=${g.trigger ?? 'none'} pending=${g.pendingMessages}`);
+    const role = g.mode === 'source' ? 'watched source (never answered)' : `trigger=${g.trigger ?? 'none'} pending=${g.pendingMessages}`;
+    lines.push(`  ${g.isMain ? '*' : ' '} ${g.name} (${g.chatId}) folder=${g.folder} ${role}`);
     const budget = g.dailyTokenBudget === null ? ' (no daily budget)' : ` of ${n(g.dailyTokenBudget)} daily budget`;
     lines.push(`      tokens today: ${n(g.tokensToday)}${budget}`);
   }

@@ -26,7 +26,8 @@ export function renderTasks(summaries: TaskSummary[], timeZone: string): string 
   if (summaries.length === 0) return 'No scheduled tasks.';
   const lines = [`Scheduled tasks (times in ${timeZone}):`];
   for (const s of summaries) {
-    lines.push(`${s.id}  group=${s.group}  ${s.schedule}  ${s.status}  ${s.contextMode}  next: ${s.nextRun ?? '-'}`);
+    const to = s.deliverTo ? `  replies to ${s.deliverTo}` : '';
+    lines.push(`${s.id}  group=${s.group}${to}  ${s.schedule}  ${s.status}  ${s.contextMode}  next: ${s.nextRun ?? '-'}`);
     lines.push(`    prompt: ${oneLine(s.prompt, 100)}`);
     if (s.lastRun) {
       const took = s.lastRun.durationMs === null ? '' : ` in ${(s.lastRun.durationMs / 1000).toFixed(1)} s`;
@@ -47,7 +48,7 @@ export async function runTaskNow(config: Config, store: Store, id: string, now =
   if (task.status === 'cancelled') throw new CliError(`Task ${id} is cancelled.`);
   store.tasks.claimManual(id, now);
   return (await wakeAssistant(config))
-    ? `Task ${id} is running now; its reply goes to its chat.`
+    ? `Task ${id} is running now; its reply goes to ${task.deliverTo ?? 'its chat'}.`
     : `Carapace is not running: task ${id} runs as soon as it starts.`;
 }
 

@@ -23,7 +23,7 @@ export function channelHost(core: Core): ChannelHost {
     },
     notice: (chatId, key, text) => {
       const group = store.groupByChat(chatId);
-      if (group) postNotice(core, group, key, text);
+      if (group && group.mode !== 'source') postNotice(core, group, key, text); // a watched source is never written to
     },
     chatsSeen: (chats) => {
       for (const chat of chats) store.upsertChat(chat);

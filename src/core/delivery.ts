@@ -65,46 +65,54 @@ export class Delivery {
     for (const row of this.store.pendingOutbox()) {
       if (this.stopped) return;
       if (blockedChats.has(row.chatId)) continue;
-      const channel = this.channels.find((c) => c.owns(row.chatId));
-      if (!channel) {
-        this.log.error({ chat: row.chatId, outbox: row.id }, 'no channel owns this chat; reply not delivered');
-        this.store.markDeliveryFailed(row.id, 'no channel owns this chat', true);
-        continue;
-      }
-      try {
-        const platformId = await this.sendRow(channel, row);
-        this.store.markSent(row.id, platformId);
-        if (row.filePath) rmSync(row.filePath, { force: true });
-      } catch (err) {
-        if (this.stopped) return; // a send cut short by shutdown: the row stays pending for the next start
-        if (err instanceof ChannelUnavailableError) {
-          blockedChats.add(row.chatId);
-          this.log.debug({ chat: row.chatId, outbox: row.id, reason: err.message }, 'channel offline; reply waits');
-          continue;
-        }
-        if (err instanceof ChatUnreachableError) {
-          this.store.markDeliveryFailed(row.id, err.message, true); // retrying cannot help
-          if (row.filePath) rmSync(row.filePath, { force: true });
-          this.log.error({ chat: row.chatId, outbox: row.id, err: err.message }, 'chat unreachable; reply dropped');
-          this.onUnreachable(row.chatId, err.message);
-          continue;
-        }
-        const final = row.attempts + 1 >= MAX_ATTEMPTS;
-        const message = (err as Error).message ?? String(err);
-        this.store.markDeliveryFailed(row.id, message, final);
-        if (final && row.filePath) rmSync(row.filePath, { force: true });
-        this.log[final ? 'error' : 'warn']({ chat: row.chatId, outbox: row.id, attempt: row.attempts + 1, err: message }, 'send failed');
-        if (!final) {
-          blockedChats.add(row.chatId);
-          const delay = backoffDelay(row.attempts + 1, this.retry.baseMs, this.retry.maxMs);
-          retryIn = Math.min(retryIn ?? delay, delay);
-        }
-      }
+      const outcome = await this.deliverRow(row);
+      if (outcome === 'done') continue;
+      blockedChats.add(row.chatId);
+      if (outcome !== 'offline') retryIn = Math.min(retryIn ?? outcome.retryIn, outcome.retryIn);
     }
     if (retryIn !== undefined && !this.stopped) {
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.kick(), retryIn);
     }
+  }
+
+  /** Send one row: done (sent, or failed for good), its channel is offline, or it is retried later. */
+  private async deliverRow(row: OutboxRow): Promise<'done' | 'offline' | { retryIn: number }> {
+    // The last line of the rule that a watched source is never written to, whatever queued the row.
+    if (this.store.groupByChat(row.chatId)?.mode === 'source') return this.dropRow(row, 'the chat is a watched source: nothing is ever sent there');
+    const channel = this.channels.find((c) => c.owns(row.chatId));
+    if (!channel) return this.dropRow(row, 'no channel owns this chat');
+    try {
+      const platformId = await this.sendRow(channel, row);
+      this.store.markSent(row.id, platformId);
+      if (row.filePath) rmSync(row.filePath, { force: true });
+      return 'done';
+    } catch (err) {
+      if (this.stopped) return 'offline'; // cut short by shutdown: the row stays pending for the next start, no attempt spent
+      if (err instanceof ChannelUnavailableError) {
+        this.log.debug({ chat: row.chatId, outbox: row.id, reason: err.message }, 'channel offline; reply waits');
+        return 'offline';
+      }
+      if (err instanceof ChatUnreachableError) {
+        this.dropRow(row, err.message); // retrying cannot help
+        this.onUnreachable(row.chatId, err.message);
+        return 'done';
+      }
+      const final = row.attempts + 1 >= MAX_ATTEMPTS;
+      const message = (err as Error).message ?? String(err);
+      if (final) return this.dropRow(row, message);
+      this.store.markDeliveryFailed(row.id, message, false);
+      this.log.warn({ chat: row.chatId, outbox: row.id, attempt: row.attempts + 1, err: message }, 'send failed');
+      return { retryIn: backoffDelay(row.attempts + 1, this.retry.baseMs, this.retry.maxMs) };
+    }
+  }
+
+  /** A row that will never be sent: marked failed with the reason, its file copy removed, logged. */
+  private dropRow(row: OutboxRow, reason: string): 'done' {
+    this.store.markDeliveryFailed(row.id, reason, true);
+    if (row.filePath) rmSync(row.filePath, { force: true });
+    this.log.error({ chat: row.chatId, outbox: row.id, attempt: row.attempts + 1, err: reason }, 'reply not delivered');
+    return 'done';
   }
 
   private sendRow(channel: Channel, row: OutboxRow): Promise<string> {

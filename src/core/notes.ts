@@ -30,7 +30,8 @@ export function noteTaskEnds(core: Core, ended: TaskRun[]): void {
       stored.status === 'abandoned'
         ? `⚠️ Scheduled task ${stored.taskId} was interrupted (${stored.error}) and is not repeated.`
         : `⚠️ Scheduled task ${stored.taskId} ${stored.status === 'failed' ? 'failed' : 'did not run'}: ${stored.error}`;
-    store.queueOutput({ runId: `task-run-${stored.id}`, seq: HOST_NOTE_SEQ, chatId: group.chatId, text, groupId: group.id });
+    const chatId = task.deliverTo ?? group.chatId; // told where its reply was expected
+    store.queueOutput({ runId: `task-run-${stored.id}`, seq: HOST_NOTE_SEQ, chatId, text, groupId: group.id });
     core.delivery.kick();
   }
 }

@@ -50,7 +50,9 @@ function handleResult(core: Core, { group, runId, run }: OutputContext, output: 
   core.queue.noteProgress(group.id);
   const text =
     stripInternal(output.text) || (run?.isCommand(output.answered) ? 'Conversation compacted. The full transcript is saved in conversations/.' : '');
-  if (text) store.queueOutput({ runId, seq: output.seq, chatId: group.chatId, text, groupId: group.id, answered });
+  // A task occurrence may answer in another chat (main's digest of its sources); everything else answers here.
+  const chatId = store.tasks.deliveryTarget(runId, output.answered) ?? group.chatId;
+  if (text) store.queueOutput({ runId, seq: output.seq, chatId, text, groupId: group.id, answered });
   else if (answered !== undefined) store.advanceCursor(group.id, answered);
   store.tasks.completeAnswered(runId, output.answered, text);
   if (run?.idle) {

@@ -29,6 +29,14 @@ const prompt = z
   .min(1)
   .max(MAX_PROMPT_CHARS)
   .describe('What to do when the task runs, as an instruction to yourself (it arrives as a scheduled run, not a user message)');
+const deliverTo = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe(
+    'The registered chat (chat id or folder, see list_groups) its replies go to; default the chat it runs in. ' +
+      'Only the main chat may name another chat; naming the chat it runs in resets it',
+  );
 
 export const scheduleTaskShape = {
   prompt,
@@ -40,6 +48,7 @@ export const scheduleTaskShape = {
     .min(1)
     .optional()
     .describe('Main chat only: the folder or chat id (see list_groups) of the group the task runs in; default this chat'),
+  deliver_to: deliverTo.optional(),
 };
 export const updateTaskShape = {
   task_id: taskId,
@@ -47,6 +56,7 @@ export const updateTaskShape = {
   schedule_type: scheduleType.optional(),
   schedule_value: scheduleValue.optional(),
   context_mode: contextMode.optional(),
+  deliver_to: deliverTo.optional(),
 };
 export const taskIdShape = { task_id: taskId };
 export const listTasksShape = {

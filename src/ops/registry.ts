@@ -4,8 +4,10 @@ import { z } from 'zod';
 import type { Group } from '../store/store.js';
 import { validateContainerConfig } from '../groups/group-config.js';
 import { op, OpError, type Op, type OpContext } from './op.js';
-import { assertFolderName } from '../fs/paths.js';
 import { taskOps } from './task-ops.js';
+import { messageOps } from './message-ops.js';
+import { registerChat } from './register.js';
+import { assertNotSource } from './delivery-target.js';
 
 export { OpError, type OpContext, type OpHost } from './op.js';
 
@@ -39,6 +41,7 @@ const ops: Record<string, Op<unknown>> = {
         folder: g.folder,
         trigger: g.requiresTrigger ? g.trigger : null,
         isMain: g.isMain,
+        mode: g.mode,
       })),
   }),
 
@@ -60,6 +63,8 @@ const ops: Record<string, Op<unknown>> = {
     args: z.object({ chatId: z.string().min(1).max(200), text: z.string().min(1).max(32_000), sender: z.string().min(1).max(40).optional() }),
     run: (ctx, { chatId, text, sender }) => {
       const target = authorizeTarget(ctx, chatId);
+      const group = ctx.store.groupByChat(target);
+      if (group) assertNotSource(group, 'nothing is ever sent there');
       ctx.store.queueOutput({ runId: ctx.runId, seq: ctx.seq, chatId: target, text, groupId: ctx.group.id, sender });
       ctx.host.deliver();
       return `Sent to ${target}.`;
@@ -74,28 +79,9 @@ const ops: Record<string, Op<unknown>> = {
       folder: z.string(),
       trigger: z.string().min(1).max(50).optional(),
       requiresTrigger: z.boolean().optional(),
+      mode: z.enum(['agent', 'source']).optional(),
     }),
-    run: (ctx, a) => {
-      try {
-        assertFolderName(a.folder);
-      } catch (err) {
-        throw new OpError((err as Error).message);
-      }
-      const chat = ctx.store.chatById(a.chatId);
-      if (!chat) throw new OpError(`no chat ${a.chatId} is known; use list_chats to find its id`);
-      if (chat.folder) throw new OpError(`${a.chatId} is already registered (folder "${chat.folder}")`);
-      if (ctx.store.listGroups().some((g) => g.folder === a.folder)) throw new OpError(`folder "${a.folder}" is taken; choose another`);
-      const group = ctx.host.registerGroup({
-        channel: chat.channel,
-        chatId: chat.chatId,
-        name: a.name ?? chat.name ?? chat.chatId,
-        folder: a.folder,
-        trigger: a.trigger ?? ctx.group.trigger,
-        requiresTrigger: a.requiresTrigger ?? true,
-        isMain: false,
-      });
-      return { name: group.name, chatId: group.chatId, folder: group.folder, trigger: group.requiresTrigger ? group.trigger : null };
-    },
+    run: (ctx, a) => registerChat(ctx, a),
   }),
 
   allowed_domains: op({
@@ -124,6 +110,7 @@ const ops: Record<string, Op<unknown>> = {
   }),
 
   ...taskOps,
+  ...messageOps,
 };
 
 /** Run a request, or throw an OpError whose message the agent sees. */

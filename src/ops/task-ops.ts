@@ -7,6 +7,7 @@ import { listTasksArgs, scheduleTaskArgs, taskIdArgs, updateTaskArgs } from '../
 import { describeSchedule, nextOccurrence, parseSchedule, ScheduleError } from '../tasks/schedule.js';
 import { formatTime } from '../time.js';
 import { op, OpError, type Op, type OpContext, type TaskEnv } from './op.js';
+import { assertNotSource, deliveryChat, registeredGroup } from './delivery-target.js';
 
 /** A runaway agent must not be able to fill the scheduler: held when a task is created, resumed or revived. */
 export const MAX_ACTIVE_TASKS_PER_GROUP = 100;
@@ -48,8 +49,8 @@ function visibleTask(ctx: OpContext, id: string): Task {
 function targetGroup(ctx: OpContext, target: string | undefined): Group {
   if (target === undefined || target === ctx.group.folder || target === ctx.group.chatId) return ctx.group;
   if (!ctx.group.isMain) throw new OpError('Only the main chat can schedule tasks for another group.');
-  const group = ctx.store.listGroups().find((g) => g.folder === target || g.chatId === target);
-  if (!group) throw new OpError(`No registered group "${target}": use a folder or chat id from list_groups.`);
+  const group = registeredGroup(ctx, target);
+  assertNotSource(group, 'no agent runs there, so no task can');
   return group;
 }
 
@@ -62,6 +63,7 @@ export function summarizeTask(store: Store, task: Task, timeZone: string) {
     prompt: task.prompt,
     schedule: describeSchedule({ type: task.scheduleType, value: task.scheduleValue }),
     contextMode: task.contextMode,
+    ...(task.deliverTo ? { deliverTo: task.deliverTo } : {}),
     status: task.status,
     nextRun: task.nextRun === null ? null : formatTime(task.nextRun, timeZone),
     lastRun: last
@@ -113,6 +115,7 @@ export const taskOps: Record<string, Op<unknown>> = {
           scheduleType: s.type,
           scheduleValue: s.value,
           contextMode: args.context_mode,
+          deliverTo: args.deliver_to === undefined ? null : deliveryChat(ctx, group, args.deliver_to),
           anchorAt: s.anchorAt,
           nextRun: s.first,
         },
@@ -147,6 +150,7 @@ export const taskOps: Record<string, Op<unknown>> = {
       const patch: TaskPatch = {};
       if (args.prompt !== undefined) patch.prompt = args.prompt;
       if (args.context_mode !== undefined) patch.contextMode = args.context_mode;
+      if (args.deliver_to !== undefined) patch.deliverTo = deliveryChat(ctx, ctx.store.groupById(task.groupId)!, args.deliver_to);
       if (args.schedule_value !== undefined) {
         const s = schedule(args.schedule_type ?? task.scheduleType, args.schedule_value, ctx.host.tasks);
         Object.assign(patch, { scheduleType: s.type, scheduleValue: s.value, anchorAt: s.anchorAt });
@@ -155,7 +159,7 @@ export const taskOps: Record<string, Op<unknown>> = {
         else Object.assign(patch, { nextRun: s.first, status: 'active' });
         if (task.status === 'completed') assertRoomFor(ctx, task.groupId, `reviving task ${task.id}`);
       }
-      if (Object.keys(patch).length === 0) throw new OpError('Nothing to update: give a prompt, schedule or context_mode.');
+      if (Object.keys(patch).length === 0) throw new OpError('Nothing to update: give a prompt, schedule, context_mode or deliver_to.');
       const updated = ctx.store.tasks.update(task.id, patch, ctx.host.tasks.now());
       ctx.host.tasks.changed();
       return summary(ctx, updated);

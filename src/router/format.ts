@@ -49,7 +49,7 @@ export function stripInternal(text: string): string {
  * local time (to the second: it also tells occurrences apart). The task's own prompt is escaped like a message: whoever wrote it cannot forge the envelope.
  */
 export function formatTaskPrompt(
-  task: { id: string; prompt: string; scheduleType: ScheduleType; scheduleValue: string },
+  task: { id: string; prompt: string; scheduleType: ScheduleType; scheduleValue: string; deliverTo?: string | null },
   occurrence: { dueAt: number; trigger: 'schedule' | 'manual' },
   timeZone: string,
 ): string {
@@ -57,7 +57,8 @@ export function formatTaskPrompt(
   const how = occurrence.trigger === 'manual' ? 'run by hand' : 'due';
   return [
     `<scheduled_task id="${task.id}" schedule="${schedule}" ${how}="${isoInZone(occurrence.dueAt, timeZone)}">`,
-    'This is a scheduled run of a task, not a message from the user. Do what it asks. Your reply goes to the chat;',
+    'This is a scheduled run of a task, not a message from the user. Do what it asks. ' +
+      `Your reply goes to ${task.deliverTo ? `another chat (${escapeXml(task.deliverTo)}), not this one` : 'the chat'};`,
     'if there is nothing worth telling, reply with nothing or only <internal>…</internal> and the chat stays quiet.',
     `<prompt>${escapeXml(task.prompt)}</prompt>`,
     '</scheduled_task>',

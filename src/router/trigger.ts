@@ -16,7 +16,8 @@ export interface TriggerInput {
 }
 
 /** Whether a message in this group should wake its agent; the rest stays in the store as context. */
-export function needsAgent(group: Pick<Group, 'isMain' | 'requiresTrigger' | 'trigger'>, message: TriggerInput): boolean {
+export function needsAgent(group: Pick<Group, 'isMain' | 'requiresTrigger' | 'trigger'> & { mode?: Group['mode'] }, message: TriggerInput): boolean {
+  if (group.mode === 'source') return false; // a watched source is read, never answered
   if (group.isMain || !group.requiresTrigger || message.addressed) return true;
   return startsWithTrigger(message.text, group.trigger);
 }

@@ -3,6 +3,9 @@ import type { DB } from './db.js';
 import { lastMessageId, upsertChat } from './messages.js';
 import { channelOf, type ChatInfo } from './types.js';
 
+/** agent: the assistant answers there; source: watched only (stored and readable from main, never answered). */
+export type GroupMode = 'agent' | 'source';
+
 export interface Group {
   id: number;
   channel: string;
@@ -21,15 +24,17 @@ export interface Group {
    * the group's own name, for what is kept per conversation (the agent's session state, sandbox names, logs).
    */
   workspace: string;
+  mode: GroupMode;
 }
 
-export type NewGroup = Omit<Group, 'id' | 'cursor' | 'containerConfig' | 'parentId' | 'workspace'> & {
+export type NewGroup = Omit<Group, 'id' | 'cursor' | 'containerConfig' | 'parentId' | 'workspace' | 'mode'> & {
   containerConfig?: Record<string, unknown>;
   parentId?: number;
+  mode?: GroupMode;
 };
 
 const groupCols = `g.id, g.channel, g.chat_id AS chatId, g.name, g.folder, g.trigger, g.requires_trigger AS requiresTrigger,
-  g.is_main AS isMain, g.container_config AS containerConfig, g.cursor, g.parent_id AS parentId,
+  g.is_main AS isMain, g.container_config AS containerConfig, g.cursor, g.parent_id AS parentId, g.mode,
   COALESCE(p.folder, g.folder) AS workspace FROM groups g LEFT JOIN groups p ON p.id = g.parent_id`;
 
 function toGroup(row: any): Group {
@@ -46,8 +51,8 @@ export function registerGroup(db: DB, g: NewGroup): Group {
     db.prepare(`INSERT INTO chats (id, channel, name) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING`).run(g.chatId, g.channel, g.name);
     const info = db
       .prepare(
-        `INSERT INTO groups (channel, chat_id, name, folder, trigger, requires_trigger, is_main, container_config, cursor, created_at, parent_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO groups (channel, chat_id, name, folder, trigger, requires_trigger, is_main, container_config, cursor, created_at, parent_id, mode)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         g.channel,
@@ -61,6 +66,7 @@ export function registerGroup(db: DB, g: NewGroup): Group {
         lastMessageId(db, g.chatId),
         Date.now(),
         g.parentId ?? null,
+        g.mode ?? 'agent',
       );
     return groupById(db, Number(info.lastInsertRowid))!;
   })();
@@ -126,9 +132,9 @@ export function registerThread(db: DB, parent: Group, thread: ChatInfo, folder: 
   return db.transaction(() => {
     const existing = groupByChat(db, thread.chatId);
     if (existing) return { group: existing, created: false };
-    const { channel, trigger, requiresTrigger, containerConfig } = parent;
+    const { channel, trigger, requiresTrigger, containerConfig, mode } = parent;
     const name = thread.name ? `${parent.name} › ${thread.name}` : `${parent.name} › thread`;
-    const group = registerGroup(db, { channel, chatId: thread.chatId, name, folder, trigger, requiresTrigger, isMain: false, containerConfig, parentId: parent.id });
+    const group = registerGroup(db, { channel, chatId: thread.chatId, name, folder, trigger, requiresTrigger, isMain: false, containerConfig, parentId: parent.id, mode });
     return { group, created: true };
   }).immediate();
 }

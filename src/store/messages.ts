@@ -96,3 +96,35 @@ export function recentMessages(db: DB, chatId: string, limit: number): StoredMes
 export function lastMessageId(db: DB, chatId: string): number {
   return db.prepare('SELECT COALESCE(MAX(id), 0) FROM messages WHERE chat_id = ?').pluck().get(chatId) as number;
 }
+
+/** What read_messages asks for: one chat, a time window, optional sender/text filters, at most `limit` messages. */
+export interface MessageQuery {
+  chatId: string;
+  /** Epoch ms, inclusive. */
+  since?: number;
+  /** Epoch ms, exclusive. */
+  until?: number;
+  /** Part of the sender's name or id (case-insensitive). */
+  sender?: string;
+  /** Part of the text (case-insensitive). */
+  text?: string;
+  limit: number;
+}
+
+const likeArg = (s: string | undefined) => (s === undefined ? null : `%${s.replace(/[!%_]/g, (c) => `!${c}`)}%`);
+
+/** The newest `limit` messages matching `q` (both sides, oldest first) and how many matched in all. */
+export function findMessages(db: DB, q: MessageQuery): { messages: StoredMessage[]; total: number } {
+  const where = `chat_id = ? AND timestamp >= ? AND timestamp < ?
+    AND (? IS NULL OR sender_name LIKE ? ESCAPE '!' OR sender_id LIKE ? ESCAPE '!')
+    AND (? IS NULL OR text LIKE ? ESCAPE '!')`;
+  const sender = likeArg(q.sender);
+  const text = likeArg(q.text);
+  const args = [q.chatId, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, sender, sender, sender, text, text];
+  const total = db.prepare(`SELECT COUNT(*) FROM messages WHERE ${where}`).pluck().get(...args) as number;
+  const messages = db
+    .prepare(`SELECT * FROM (SELECT ${messageCols} FROM messages WHERE ${where} ORDER BY timestamp DESC, id DESC LIMIT ?) ORDER BY timestamp, id`)
+    .all(...args, q.limit)
+    .map(toMessage);
+  return { messages, total };
+}

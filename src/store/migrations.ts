@@ -202,4 +202,13 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    id: '0007-sources-and-targets',
+    sql: `
+      -- a watched source: its messages are stored (media into its folder) but no agent runs and nothing is sent there
+      ALTER TABLE groups ADD COLUMN mode TEXT NOT NULL DEFAULT 'agent' CHECK (mode IN ('agent', 'source'));
+      -- where a task's reply goes; NULL: the chat of the group it runs in
+      ALTER TABLE tasks ADD COLUMN deliver_to TEXT REFERENCES chats(id);
+    `,
+  },
 ];

@@ -5,7 +5,7 @@ import * as groups from './groups.js';
 import type { Group, NewGroup } from './groups.js';
 import { moveMain, type MainDefaults, type MainMove } from './main-group.js';
 import * as messages from './messages.js';
-import type { ChatRow, StoredMessage } from './messages.js';
+import type { ChatRow, MessageQuery, StoredMessage } from './messages.js';
 import * as outbox from './outbox.js';
 import * as owners from './owners.js';
 import type { OwnerRow, Redemption } from './owners.js';
@@ -18,9 +18,9 @@ import type { ChatInfo, InboundMessage } from './types.js';
 import * as usage from './usage.js';
 import type { UsageRecord, UsageTotals } from './usage.js';
 
-export type { Group, NewGroup } from './groups.js';
+export type { Group, GroupMode, NewGroup } from './groups.js';
 export type { MainMove } from './main-group.js';
-export type { ChatRow, StoredMessage } from './messages.js';
+export type { ChatRow, MessageQuery, StoredMessage } from './messages.js';
 export type { OutboxRow, RunOutput } from './outbox.js';
 export { MAX_CODE_FAILURES, normaliseCode, type OwnerRow, type Redemption } from './owners.js';
 export type { NewRun, RunRow } from './runs.js';
@@ -41,6 +41,7 @@ export class Store {
   chatById = (chatId: string): ChatRow | undefined => messages.chatById(this.db, chatId);
   messagesAfter = (chatId: string, afterId: number): StoredMessage[] => messages.messagesAfter(this.db, chatId, afterId);
   recentMessages = (chatId: string, limit: number): StoredMessage[] => messages.recentMessages(this.db, chatId, limit);
+  findMessages = (q: MessageQuery) => messages.findMessages(this.db, q);
 
   // groups (groups.ts, main-group.ts)
   registerGroup = (g: NewGroup): Group => groups.registerGroup(this.db, g);

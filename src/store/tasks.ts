@@ -13,6 +13,8 @@ export interface Task {
   scheduleType: ScheduleType;
   scheduleValue: string;
   contextMode: ContextMode;
+  /** The chat its replies go to; null: the chat of the group it runs in. */
+  deliverTo: string | null;
   status: TaskStatus;
   anchorAt: number;
   nextRun: number | null;
@@ -36,10 +38,12 @@ export interface TaskRun {
   result: string | null;
 }
 
-export type TaskPatch = Partial<Pick<Task, 'prompt' | 'scheduleType' | 'scheduleValue' | 'contextMode' | 'status' | 'anchorAt' | 'nextRun'>>;
+export type TaskPatch = Partial<
+  Pick<Task, 'prompt' | 'scheduleType' | 'scheduleValue' | 'contextMode' | 'deliverTo' | 'status' | 'anchorAt' | 'nextRun'>
+>;
 
 const taskCols = `id, group_id AS groupId, created_by AS createdBy, prompt, schedule_type AS scheduleType,
-  schedule_value AS scheduleValue, context_mode AS contextMode, status, anchor_at AS anchorAt, next_run AS nextRun,
+  schedule_value AS scheduleValue, context_mode AS contextMode, deliver_to AS deliverTo, status, anchor_at AS anchorAt, next_run AS nextRun,
   created_at AS createdAt, updated_at AS updatedAt`;
 const runCols = `id, task_id AS taskId, due_at AS dueAt, trigger, status, run_id AS runId, input_seq AS inputSeq,
   claimed_at AS claimedAt, started_at AS startedAt, ended_at AS endedAt, error, result`;
@@ -48,6 +52,7 @@ const patchColumns: Record<keyof TaskPatch, string> = {
   scheduleType: 'schedule_type',
   scheduleValue: 'schedule_value',
   contextMode: 'context_mode',
+  deliverTo: 'deliver_to',
   status: 'status',
   anchorAt: 'anchor_at',
   nextRun: 'next_run',
@@ -73,13 +78,13 @@ export function attachTaskRun(db: DB, taskRunId: number, runId: string, inputSeq
 export class TaskStore {
   constructor(private readonly db: DB) {}
 
-  create(t: Omit<Task, 'createdAt' | 'updatedAt' | 'status'>, now: number): Task {
+  create(t: Omit<Task, 'createdAt' | 'updatedAt' | 'status' | 'deliverTo'> & { deliverTo?: string | null }, now: number): Task {
     this.db
       .prepare(
         `INSERT INTO tasks (id, group_id, created_by, prompt, schedule_type, schedule_value, context_mode, status, anchor_at,
-           next_run, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)`,
+           next_run, created_at, updated_at, deliver_to) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`,
       )
-      .run(t.id, t.groupId, t.createdBy, t.prompt, t.scheduleType, t.scheduleValue, t.contextMode, t.anchorAt, t.nextRun, now, now);
+      .run(t.id, t.groupId, t.createdBy, t.prompt, t.scheduleType, t.scheduleValue, t.contextMode, t.anchorAt, t.nextRun, now, now, t.deliverTo ?? null);
     return this.get(t.id)!;
   }
 
@@ -220,6 +225,16 @@ export class TaskStore {
 
   attach(taskRunId: number, runId: string, inputSeq: number): void {
     attachTaskRun(this.db, taskRunId, runId, inputSeq);
+  }
+
+  /** Where the reply to input `inputSeq` of `runId` goes when that input is a task occurrence with its own target. */
+  deliveryTarget(runId: string, inputSeq: number): string | undefined {
+    return (
+      (this.db
+        .prepare(`SELECT t.deliver_to FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE r.run_id = ? AND r.input_seq = ?`)
+        .pluck()
+        .get(runId, inputSeq) as string | null | undefined) ?? undefined
+    );
   }
 
   /** A turn of `runId` answered inputs up to `answered`: the occurrences among them succeeded. */

@@ -7,7 +7,7 @@ export const groupTools = (ctx: ToolContext) =>
   !ctx.start.isMain
     ? []
     : [
-        tool('list_groups', 'List the chats registered with the assistant: name, chat id, folder, trigger.', {}, () =>
+        tool('list_groups', 'List the chats registered with the assistant: name, chat id, folder, trigger, mode (agent or watched source).', {}, () =>
           ask(ctx, 'list_groups', {}),
         ),
         tool(
@@ -27,6 +27,10 @@ export const groupTools = (ctx: ToolContext) =>
             name: z.string().optional().describe('Display name (defaults to the chat name)'),
             trigger: z.string().optional().describe('Trigger word (defaults to the main chat\'s, e.g. "@Andy")'),
             requiresTrigger: z.boolean().optional().describe('false: answer every message (only for private chats)'),
+            mode: z
+              .enum(['agent', 'source'])
+              .optional()
+              .describe('source: only watch it (store its messages for read_messages, never answer or send there)'),
           },
           (args) => ask(ctx, 'register_group', args),
         ),
