@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT, FakeTelegram, TOKEN } from './support/fake-telegram.js';
 import { sandboxReadableTempDir, testEnv } from './support/harness.js';
 import { runCli, spawnCli } from './support/run-cli.js';
+import { until } from './support/wait.js';
 
 let fake: FakeTelegram;
 beforeAll(async () => {
@@ -73,5 +74,33 @@ describe('carapace channel add telegram', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/--webhook needs an https:\/\/ address/);
     expect(existsSync(plain.saved)).toBe(false);
+  });
+});
+
+describe('channel add|remove while Carapace runs', () => {
+  it('connects the new bot at once and disconnects it on remove, without a restart', async () => {
+    const { startChildCarapace } = await import('./support/child-carapace.js');
+    const { startFakeAnthropic } = await import('./support/fake-anthropic.js');
+    const model = await startFakeAnthropic();
+    const { dataDir } = setup();
+    const child = await startChildCarapace(dataDir, model.url, { TELEGRAM_API_ROOT: fake.url });
+    const env = { PATH: process.env.PATH, ...testEnv(dataDir, model.url, { TELEGRAM_API_ROOT: fake.url, CARAPACE_WEB_PORT: new URL(child.url).port }) };
+    const liveCli = (args: string[]) => runCli(args, { cwd: dataDir, env });
+    try {
+      writeFileSync(join(dataDir, 'token'), `${TOKEN}\n`);
+      const polls = fake.calls.filter((c) => c === 'getUpdates').length;
+      const add = await liveCli(['channel', 'add', 'telegram', '--token-file', join(dataDir, 'token')]);
+      expect(add.stdout).toMatch(/The running Carapace connected it/);
+      await until(() => fake.calls.filter((c) => c === 'getUpdates').length > polls, 10_000, () => 'polling started');
+      const list = JSON.parse((await liveCli(['channel', 'list', '--json'])).stdout);
+      expect(list.find((c: { name: string }) => c.name === 'telegram').health.state).toBe('connected');
+      const remove = await liveCli(['channel', 'remove', 'telegram']);
+      expect(remove.stdout).toMatch(/The running Carapace disconnected it/);
+      const after = JSON.parse((await liveCli(['channel', 'list', '--json'])).stdout);
+      expect(after.find((c: { name: string }) => c.name === 'telegram')).toMatchObject({ account: null, health: null });
+    } finally {
+      await child.kill('SIGTERM');
+      await model.close();
+    }
   });
 });
