@@ -1,4 +1,4 @@
-// A group's container_config (JSON stored on the group): extra mounts, web destinations, daily token budget and
+// A group's container_config (JSON stored on the group): extra mounts, web destinations, daily budgets and
 // sandbox limits. Keys this module does not know belong to other features and are kept as they are.
 import { z } from 'zod';
 import { parseDomainRule } from '../boundary/egress-policy.js';
@@ -41,6 +41,8 @@ const parts = {
   egress: z.object({ allow: z.array(domain).max(500) }).strict(),
   /** Input + output tokens (cached included) per day in the install's time zone; absent: unlimited. */
   dailyTokenBudget: z.number().int().positive(),
+  /** US dollars of model calls per day in the install's time zone, priced per model (prices.ts); absent: unlimited. */
+  dailySpendUsd: z.number().positive().max(100_000),
   /** Sandbox limits over the install's defaults, e.g. {"memoryMb": 1024, "pids": 256, "cpus": 0.5, "timeoutMs": 600000}. */
   limits: limitsSchema,
 };
@@ -52,7 +54,7 @@ export type ContainerConfig = { [K in Part]?: z.infer<(typeof parts)[K]> };
  * What a setting falls back to when the stored one is invalid: nothing extra for the security settings (no
  * mounts, no web — never more than the owner asked for), the install's defaults for limits, and no budget.
  */
-const FALLBACK: ContainerConfig = { additionalMounts: [], egress: { allow: [] }, limits: {}, dailyTokenBudget: undefined };
+const FALLBACK: ContainerConfig = { additionalMounts: [], egress: { allow: [] }, limits: {}, dailyTokenBudget: undefined, dailySpendUsd: undefined };
 
 const describe = (part: Part, error: z.ZodError) =>
   error.issues.map((i) => `${[part, ...i.path].join('.')}: ${i.message}`).join('; ');
@@ -79,7 +81,7 @@ export function validateContainerConfig(raw: Record<string, unknown>, groupName:
   if (problems.length > 0) {
     throw new Error(
       `container_config of group "${groupName}" is invalid: ${problems.join('; ')}. Allowed: additionalMounts ` +
-        `[{hostPath, containerPath?, readonly?}], egress {allow: [domains]}, dailyTokenBudget (a positive whole number), ` +
+        `[{hostPath, containerPath?, readonly?}], egress {allow: [domains]}, dailyTokenBudget (a positive whole number), dailySpendUsd (dollars > 0), ` +
         `limits {memoryMb ≥ 64, pids ≥ 16, cpus > 0, timeoutMs ≥ 1000}.`,
     );
   }
