@@ -87,6 +87,12 @@ function callEstimate(body: Buffer): CallEstimate {
   return { tokens: maxTokens + inputTokens, inputTokens, maxTokens, model };
 }
 
+/** Ask `reserve` to admit the call `body` makes. */
+function reserveFor(reserve: NonNullable<ModelProxyOptions['reserve']>, body: Buffer): CallAdmission {
+  const estimate = callEstimate(body);
+  return reserve(estimate.tokens, estimate);
+}
+
 /** The allowed route for a raw request target, split into the path as matched and its query. */
 function matchRoute(method: string, target: string) {
   const q = target.indexOf('?');
@@ -137,8 +143,7 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
     if (!body) return apiError(res, 413, 'request_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
     let ticket: ModelCallTicket | undefined;
     if (match.route.modelCall && opts.reserve) {
-      const estimate = callEstimate(body);
-      const admission = opts.reserve(estimate.tokens, estimate);
+      const admission = reserveFor(opts.reserve, body);
       if (!admission.ok) {
         log.warn({ path: match.path }, `model proxy: call refused: ${admission.message}`);
         return apiError(res, 403, 'permission_error', admission.message);

@@ -35,7 +35,7 @@ const limitsSchema = z
   .strict();
 
 /** Each setting on its own, so one bad setting never takes the others down with it. */
-const parts = {
+export const containerConfigParts = {
   additionalMounts: z.array(mountRequestSchema).max(32),
   /** Web destinations this group may reach; absent: the install's default list. */
   egress: z.object({ allow: z.array(domain).max(500) }).strict(),
@@ -46,9 +46,9 @@ const parts = {
   /** Sandbox limits over the install's defaults, e.g. {"memoryMb": 1024, "pids": 256, "cpus": 0.5, "timeoutMs": 600000}. */
   limits: limitsSchema,
 };
-type Part = keyof typeof parts;
+type Part = keyof typeof containerConfigParts;
 
-export type ContainerConfig = { [K in Part]?: z.infer<(typeof parts)[K]> };
+export type ContainerConfig = { [K in Part]?: z.infer<(typeof containerConfigParts)[K]> };
 
 /**
  * What a setting falls back to when the stored one is invalid: nothing extra for the security settings (no
@@ -63,9 +63,9 @@ const describe = (part: Part, error: z.ZodError) =>
 export function readContainerConfig(raw: Record<string, unknown>): { config: ContainerConfig; problems: string[] } {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
-  for (const part of Object.keys(parts) as Part[]) {
+  for (const part of Object.keys(containerConfigParts) as Part[]) {
     if (raw[part] === undefined) continue;
-    const parsed = parts[part].safeParse(raw[part]);
+    const parsed = containerConfigParts[part].safeParse(raw[part]);
     if (parsed.success) config[part] = parsed.data;
     else {
       config[part] = FALLBACK[part];

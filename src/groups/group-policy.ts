@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Mount } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
 import { parseAllowlist, type DomainRule } from '../boundary/egress-policy.js';
-import { readContainerConfig, type ContainerConfig } from './group-config.js';
+import { readContainerConfig, type ContainerConfig, type MountRequest } from './group-config.js';
 import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
 import type { CallAdmission, CallEstimate } from '../boundary/model-proxy.js';
 import { Budget, type BudgetState, type Verdict } from './budget.js';
@@ -86,9 +86,28 @@ export class GroupPolicy {
   extraMounts(group: Group): Mount[] {
     const requests = this.security(group).additionalMounts ?? [];
     if (requests.length === 0) return [];
-    const { config, log } = this.deps;
+    const { log } = this.deps;
+    const decision = this.resolveMounts(group, requests);
+    for (const r of decision.rejected) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount rejected');
+    for (const r of decision.downgraded) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount forced read-only');
+    for (const m of decision.mounts) log.info({ group: group.folder, host: m.host, sandbox: m.sandbox, readonly: m.readonly }, 'extra mount granted');
+    return decision.mounts;
+  }
+
+  /** Why each of `requests` would be refused (or only granted read-only) for the group: checked before a change is saved. */
+  mountRefusals(group: Group, requests: MountRequest[]): string[] {
+    if (requests.length === 0) return [];
+    const { rejected, downgraded } = this.resolveMounts(group, requests);
+    return [
+      ...rejected.map((r) => `${r.request.hostPath}: ${r.reason}`),
+      ...downgraded.map((r) => `${r.request.hostPath}: ${r.reason} (ask for readonly: true)`),
+    ];
+  }
+
+  private resolveMounts(group: Group, requests: MountRequest[]) {
+    const { config } = this.deps;
     const { allowlist, error } = loadMountAllowlist(config.mountAllowlistPath, config.homeDir);
-    const decision = resolveExtraMounts(requests, {
+    return resolveExtraMounts(requests, {
       isMain: group.isMain,
       allowlist,
       allowlistError: error,
@@ -96,9 +115,5 @@ export class GroupPolicy {
       protectedPaths: [...this.deps.protectedPaths, config.mountAllowlistPath],
       readOnlyPaths: [this.deps.projectDir],
     });
-    for (const r of decision.rejected) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount rejected');
-    for (const r of decision.downgraded) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount forced read-only');
-    for (const m of decision.mounts) log.info({ group: group.folder, host: m.host, sandbox: m.sandbox, readonly: m.readonly }, 'extra mount granted');
-    return decision.mounts;
   }
 }

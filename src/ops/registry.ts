@@ -6,6 +6,8 @@ import { validateContainerConfig } from '../groups/group-config.js';
 import { op, OpError, type Op, type OpContext } from './op.js';
 import { assertFolderName } from '../fs/paths.js';
 import { taskOps } from './task-ops.js';
+import { groupOps } from './group-ops.js';
+import { spendOps } from './spend-ops.js';
 
 export { OpError, type OpContext, type OpHost } from './op.js';
 
@@ -124,6 +126,8 @@ const ops: Record<string, Op<unknown>> = {
   }),
 
   ...taskOps,
+  ...groupOps,
+  ...spendOps,
 };
 
 /** Run a request, or throw an OpError whose message the agent sees. */

@@ -4,6 +4,7 @@ import { egressTools } from './egress.js';
 import { fileTools } from './files.js';
 import { groupTools } from './groups.js';
 import { messageTools } from './messages.js';
+import { settingsTools } from './settings.js';
 import { taskTools } from './tasks.js';
 
 /** The product's tools, served in-process to the SDK as the "carapace" MCP server (mcp__carapace__*). */
@@ -11,6 +12,6 @@ export function createCarapaceTools(ctx: ToolContext) {
   return createSdkMcpServer({
     name: 'carapace',
     version: '1.0.0',
-    tools: [...messageTools(ctx), ...fileTools(ctx), ...taskTools(ctx), ...groupTools(ctx), ...egressTools(ctx)],
+    tools: [...messageTools(ctx), ...fileTools(ctx), ...taskTools(ctx), ...groupTools(ctx), ...egressTools(ctx), ...settingsTools(ctx)],
   });
 }
