@@ -154,7 +154,7 @@ describe('migration ledger', () => {
     expect(() => openDatabase(file)).toThrow(
       `The database ${file} has its migrations out of order: it records 0003-model-usage-per-call where this Carapace ` +
         'expects 0002-scheduled-tasks (recorded: 0001-initial-schema, 0003-model-usage-per-call, 0004-outbox-sender, ' +
-        '0005-chat-kinds-and-outbound-files, 0006-bot-channels). A different build of Carapace migrated it; run that build, or restore a ' +
+        '0005-chat-kinds-and-outbound-files, 0006-bot-channels, 0008-spend). A different build of Carapace migrated it; run that build, or restore a ' +
         'backup this build made, instead of migrating it further.',
     );
     // Refused before anything ran: the ledger is as it was.

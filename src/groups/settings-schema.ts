@@ -54,7 +54,8 @@ export class SettingsError extends Error {}
 export function parseOrExplain<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw new SettingsError(`Invalid ${what}: ${z.prettifyError(parsed.error).replace(/\n\s*→ at /g, ' (at ').replace(/\n/g, '; ')}`);
+  const issues = parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
+  throw new SettingsError(`Invalid ${what}: ${issues.join('; ')}.`);
 }
 
 /** Every setting of a group as it is now (the view `show` and the console read). */
