@@ -116,7 +116,7 @@ describe('spend and money budgets', () => {
     expect(alerts).toEqual([]);
     expect(spend(0.35)).toBe('ok'); // 85 %
     expect(alerts.map((a) => [a.scope, a.level])).toEqual([[club.id, 80]]);
-    expect(alerts[0].text).toBe('⚠️ "club" has used 80 % of today\'s budget ($0.85 of $1.00).');
+    expect(alerts[0].text).toBe('⚠️ "club" has passed 80 % of today\'s budget ($0.85 of $1.00).');
     expect(spend(0.05)).toBe('ok'); // 90 %: no second warning
     expect(alerts).toHaveLength(1);
     expect(spend(0.2)).toBe('ok'); // 110 %: one call's worth may go over

@@ -47,7 +47,7 @@ function alertText(store: Store, scope: Scope, level: number, what: string): str
   if (level === 100) {
     return `⛔ ${whose} used today's whole budget (${what}): no more model calls today. Say "extend today by $2" (or more) to let it go on.`;
   }
-  return `⚠️ ${whose} used ${level} % of today's budget (${what}).`;
+  return `⚠️ ${whose} passed ${level} % of today's budget (${what}).`;
 }
 
 /**
