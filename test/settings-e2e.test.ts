@@ -1,6 +1,8 @@
 // Group settings and spend from chat, end to end: real store and queue, real bubblewrap sandboxes running the
 // real Claude Agent SDK against the scripted fake model. The main chat changes another group by op; a group may
 // not change itself; a money budget warns at 80 %, stops at 100 % and goes on once today is extended.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { priceOf } from '../src/groups/prices.js';
 import { spendSince, today } from '../src/groups/spend.js';
@@ -22,6 +24,7 @@ const steps = stepScript({
   ],
   'extend shop': [toolUse('mcp__carapace__extend_budget', { group: 'shop', usd: 2 })],
   'show spend': [toolUse('mcp__carapace__show_spend', {})],
+  'remove family': [toolUse('mcp__carapace__unregister_group', { group: 'family' })],
 });
 
 /** "SPEND 0.85" in a chat: a reply whose reported input brings the chat's spend today to $0.85 (at its model's price). */
@@ -120,5 +123,27 @@ describe('group settings from chat, through the sandbox', () => {
     expect(h.app.store.groupChanges(shop.id)[0]).toMatchObject({ actor: 'chat:main', change: { extendedToday: { usd: 2 } } });
     // Below 80 % of the extended budget: no new warning.
     expect(assistantTexts(MAIN).filter((t) => t.includes('"shop" has'))).toHaveLength(2);
+  });
+
+  it('main removes a group: its tasks stop, its folder is archived and the answer says where', async () => {
+    const family = h.app.store.groupByChat('local:family')!;
+    h.app.store.tasks.create(
+      { id: 'tfam', groupId: family.id, createdBy: family.id, prompt: 'p', scheduleType: 'interval', scheduleValue: '1h', contextMode: 'group', anchorAt: Date.now(), nextRun: Date.now() + 3_600_000 },
+      Date.now(),
+    );
+    const result = await runStep(h, MAIN, 'remove family');
+    const archive = /archived at (\S+)\.$/.exec(result)?.[1];
+    expect(result).toMatch(/^RESULT remove family:\nRemoved "family" \(local:family\): its scheduled tasks are gone and the assistant no longer answers there\./);
+    expect(archive).toMatch(new RegExp(`^${h.dataDir}/archives/family/removed-\\d{8}-\\d{6}$`));
+    expect(readFileSync(join(archive!, 'folder', 'CLAUDE.md'), 'utf8')).toContain('family');
+    expect(existsSync(join(h.dataDir, 'groups', 'family'))).toBe(false);
+    expect(h.app.store.tasks.get('tfam')).toBeUndefined();
+    expect(h.app.store.groupByChat('local:family')).toBeUndefined();
+    // Its chat is no longer answered (its messages are still stored).
+    const calls = h.fake.requests.length;
+    sayIn(h, 'local:family', 'anyone?');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.fake.requests.length).toBe(calls);
+    expect(h.app.store.recentMessages('local:family', 1)[0].text).toBe('anyone?');
   });
 });
