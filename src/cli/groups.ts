@@ -50,7 +50,7 @@ function setSetting(store: Store, config: Config, ref: string, key: string, raw:
     );
     return { folder: updated.folder, changed: changes, settings: groupSettings(updated) };
   } catch (err) {
-    if (err instanceof SettingsError || (err instanceof Error && err.message.startsWith('container_config'))) throw new CliError(err.message);
+    if (err instanceof SettingsError) throw new CliError(err.message);
     throw err;
   }
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { validateContainerConfig } from '../groups/group-config.js';
 import { applySettings, groupSettings, SettingsError, parseOrExplain, settingsPatchSchema } from '../groups/settings-schema.js';
 import type { Group, Store } from '../store/store.js';
-import { op, OpError, type Op, type OpContext } from './op.js';
+import { explained, op, OpError, type Op, type OpContext } from './op.js';
 
 const groupRef = z.string().min(1).max(200);
 
@@ -33,23 +33,17 @@ export function changeGroup(store: Store, group: Group, input: unknown, actor: s
     const refused = mountRefusals(group, patch.extraMounts);
     if (refused.length > 0) throw new SettingsError(`Extra mounts for "${group.folder}" refused by the mount allowlist: ${refused.join('; ')}`);
   }
-  validateContainerConfig(fields.containerConfig, fields.name);
+  try {
+    validateContainerConfig(fields.containerConfig, fields.name);
+  } catch (err) {
+    throw new SettingsError((err as Error).message); // a stored setting already broken: say which
+  }
   const updated = store.db.transaction(() => {
     const g = store.updateGroup(group.id, fields);
     if (Object.keys(changes).length > 0) store.logGroupChange({ at: Date.now(), groupId: group.id, folder: group.folder, actor, change: changes });
     return g;
   })();
   return { group: updated, changes };
-}
-
-/** Host errors about settings are the agent's to fix: pass their message on. */
-function explained<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof SettingsError || (err instanceof Error && err.message.startsWith('container_config'))) throw new OpError(err.message);
-    throw err;
-  }
 }
 
 export const groupOps: Record<string, Op<unknown>> = {

@@ -1,6 +1,7 @@
 // The shape of a host operation an agent may request (the registry is in registry.ts; task ops in task-ops.ts).
 import type { z } from 'zod';
 import type { MountRequest } from '../groups/group-config.js';
+import { SettingsError } from '../groups/settings-schema.js';
 import type { Group, NewGroup, Store } from '../store/store.js';
 
 /** What task operations need besides the store. */
@@ -45,6 +46,16 @@ export interface OpContext {
 }
 
 export class OpError extends Error {}
+
+/** Run `fn`; a bad setting it reports is the agent's to fix, so its message becomes the op's answer. */
+export function explained<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SettingsError) throw new OpError(err.message);
+    throw err;
+  }
+}
 
 export interface Op<A> {
   mainOnly: boolean;

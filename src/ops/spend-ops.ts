@@ -7,7 +7,7 @@ import { rearm } from '../groups/spend-alerts.js';
 import { limitsToday, spendReport, today, type Limits, type Scope } from '../groups/spend.js';
 import type { Store } from '../store/store.js';
 import { findGroup } from './group-ops.js';
-import { op, OpError, type Op } from './op.js';
+import { explained, op, OpError, type Op } from './op.js';
 
 /** Add to today's budget of a scope; refused when that side of its budget is unlimited anyway. */
 export function extendToday(store: Store, scope: Scope, input: unknown, actor: string, timeZone: string, now = Date.now()): Limits {
@@ -24,16 +24,6 @@ export function extendToday(store: Store, scope: Scope, input: unknown, actor: s
   })();
   rearm(store, scope, timeZone, now);
   return limitsToday(store, scope, day.day);
-}
-
-/** Setting errors are the agent's to fix. */
-function explained<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof SettingsError) throw new OpError(err.message);
-    throw err;
-  }
 }
 
 const describeLimits = (l: Limits) =>
