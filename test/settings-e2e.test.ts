@@ -21,6 +21,7 @@ const steps = stepScript({
     toolUse('mcp__carapace__update_group', { dailySpendUsd: 100 }),
     toolUse('mcp__carapace__update_group', { group: 'main', trigger: '@Evil' }),
     toolUse('mcp__carapace__show_group', { group: 'main' }),
+    toolUse('mcp__carapace__show_spend', {}),
   ],
   'extend shop': [toolUse('mcp__carapace__extend_budget', { group: 'shop', usd: 2 })],
   'show spend': [toolUse('mcp__carapace__show_spend', {})],
@@ -76,15 +77,16 @@ describe('group settings from chat, through the sandbox', () => {
   it('a group trying to change its own budget or another group is refused with a clear message', async () => {
     addGroup(h, 'family');
     const result = await runStep(h, 'local:family', 'raise my budget');
-    const [own, other, peek] = result
+    const [own, other, peek, spend] = result
       .replace(/^RESULT raise my budget:\n/, '')
       .split('\n---\n')
-      .map((r) => r.split('\n')[0]);
+      .map((r) => (r.startsWith('[error]') ? r.split('\n')[0] : r));
     const refusal =
       "[error] Only the main chat can change a chat's settings (name, trigger, budgets, web access, mounts, limits). Ask the owner to do it from the main chat.";
     expect(own).toBe(refusal);
     expect(other).toBe(refusal);
     expect(peek).toBe('[error] This chat can only see its own settings, not "main"; only the main chat manages other chats.');
+    expect(JSON.parse(spend).groups.map((g: { folder: string }) => g.folder)).toEqual(['family']); // its own spend only
     expect(h.app.store.groupByChat('local:family')!.containerConfig).toEqual({});
     expect(h.app.store.mainGroup()!.trigger).toBe('@Andy');
   });
