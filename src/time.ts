@@ -65,6 +65,15 @@ export function nextStartOfDay(ms: number, timeZone: string): number {
   return startOfDay(startOfDay(ms, timeZone) + DAY_MS + 3 * 60 * 60 * 1000, timeZone); // +3 h: past any DST shift
 }
 
+/** The instant the local month containing `ms` began in `timeZone`. */
+export function startOfMonth(ms: number, timeZone: string): number {
+  const day = Number(zonedParts(ms, timeZone).date.slice(8, 10));
+  return startOfDay(startOfDay(ms, timeZone) - (day - 1) * DAY_MS + 3 * 60 * 60 * 1000, timeZone); // +3 h: past any DST shift
+}
+
+/** The local date ("YYYY-MM-DD") of `ms` in `timeZone`: the key of a day's budget. */
+export const localDay = (ms: number, timeZone: string): string => zonedParts(ms, timeZone).date;
+
 /** The time zone this machine is set to. */
 export function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;

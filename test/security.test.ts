@@ -1,5 +1,6 @@
 // The security features doing their job for real: real sandboxes, the real SDK, the fake API behind the
 // model proxy, a local web server behind the egress proxy.
+import { costOf, formatUsd } from '../src/groups/prices.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -41,7 +42,9 @@ describe('security features end to end', () => {
 
     const out = execFileSync('node', [BIN, 'status'], { env: { ...process.env, CARAPACE_DATA_DIR: h.dataDir, CARAPACE_TZ: 'UTC' }, encoding: 'utf8' });
     const n = (x: number) => x.toLocaleString('en-US');
-    expect(out).toContain(`tokens today: ${n(usage.inputTokens + usage.outputTokens)} (no daily budget)`);
+    const usd = costOf(usage, calls[0].body.model);
+    expect(usd).toBeGreaterThan(0);
+    expect(out).toContain(`spend today: ${formatUsd(usd)} (${n(usage.inputTokens + usage.outputTokens)} tokens, no daily budget); this month: ${formatUsd(usd)}`);
     expect(out).toContain(`${run.id} group=1 running`);
     expect(out).toContain(`1 model calls, ${n(usage.inputTokens)} in / ${n(usage.outputTokens)} out tokens`);
   });

@@ -13,6 +13,18 @@ export interface ModelCallTicket {
 }
 export type CallAdmission = { ok: true; ticket: ModelCallTicket } | { ok: false; message: string };
 
+/** What a call may cost, read off its request before it goes out. */
+export interface CallEstimate {
+  /** The most it may take in all: `inputTokens` + `maxTokens`. */
+  tokens: number;
+  /** Its input, estimated as the body's bytes / 4. */
+  inputTokens: number;
+  /** Its output cap (`max_tokens`). */
+  maxTokens: number;
+  /** The model it names, for pricing. */
+  model?: string;
+}
+
 export interface ModelProxyOptions {
   socketPath: string;
   /** The per-run secret the sandbox presents as its API key. */
@@ -24,7 +36,7 @@ export interface ModelProxyOptions {
    * Asked before each model call with the most it may cost (see `callEstimate`); a refusal (e.g. the group's
    * daily budget cannot cover it) is answered without a call. The ticket is settled or released when it ends.
    */
-  reserve?: (tokens: number) => CallAdmission;
+  reserve?: (tokens: number, call: CallEstimate) => CallAdmission;
 }
 
 /**
@@ -61,15 +73,24 @@ const apiError = (res: ServerResponse, status: number, type: string, message: st
  * PDFs it overestimates (an image is at most a few thousand tokens), which only makes a reservation larger
  * than needed for that call — it is settled to the metered usage when the call ends.
  */
-function callEstimate(body: Buffer): number {
+function callEstimate(body: Buffer): CallEstimate {
   let maxTokens = 0;
+  let model: string | undefined;
   try {
-    const value = JSON.parse(body.toString('utf8'))?.max_tokens;
-    if (Number.isSafeInteger(value) && value > 0) maxTokens = value;
+    const parsed = JSON.parse(body.toString('utf8'));
+    if (Number.isSafeInteger(parsed?.max_tokens) && parsed.max_tokens > 0) maxTokens = parsed.max_tokens;
+    if (typeof parsed?.model === 'string') model = parsed.model.slice(0, 200);
   } catch {
     // not JSON: upstream refuses it, the reservation is released
   }
-  return maxTokens + Math.ceil(body.length / BYTES_PER_TOKEN);
+  const inputTokens = Math.ceil(body.length / BYTES_PER_TOKEN);
+  return { tokens: maxTokens + inputTokens, inputTokens, maxTokens, model };
+}
+
+/** Ask `reserve` to admit the call `body` makes. */
+function reserveFor(reserve: NonNullable<ModelProxyOptions['reserve']>, body: Buffer): CallAdmission {
+  const estimate = callEstimate(body);
+  return reserve(estimate.tokens, estimate);
 }
 
 /** The allowed route for a raw request target, split into the path as matched and its query. */
@@ -122,7 +143,7 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
     if (!body) return apiError(res, 413, 'request_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
     let ticket: ModelCallTicket | undefined;
     if (match.route.modelCall && opts.reserve) {
-      const admission = opts.reserve(callEstimate(body));
+      const admission = reserveFor(opts.reserve, body);
       if (!admission.ok) {
         log.warn({ path: match.path }, `model proxy: call refused: ${admission.message}`);
         return apiError(res, 403, 'permission_error', admission.message);

@@ -8,6 +8,7 @@ import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
 import { start } from './start.js';
+import { addGroupCommands } from './groups.js';
 import { renderStatus, statusReport, type StatusReport } from './status.js';
 import { renderTasks, runTaskNow, taskSummaries } from './tasks.js';
 import { logout, pair, parsePhone, status as whatsappStatus, type WhatsAppCliOptions } from './whatsapp.js';
@@ -39,7 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
     .action(async () => exitWith(await chat(ctx)));
   program
     .command('status')
-    .description('groups, token usage, runs and pending deliveries')
+    .description("groups, today's and this month's spend, runs and pending deliveries")
     .option('--json', JSON_HELP)
     .action(async (o: { json?: boolean }) => {
       const channels = await channelSummaries(ctx);
@@ -63,6 +64,7 @@ export function buildProgram(ctx: CliContext): Command {
     });
   addImage(program, ctx);
   addTasks(program, ctx);
+  addGroupCommands(program, ctx);
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
   return program;

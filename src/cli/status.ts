@@ -1,7 +1,8 @@
-// `carapace status`: groups, token usage, runs and pending deliveries, read from the store (works while stopped).
+// `carapace status`: groups, spend (money and tokens, today and this month), runs and pending deliveries, read
+// from the store (works while stopped).
 import type { Config } from '../config.js';
-import { readContainerConfig } from '../groups/group-config.js';
-import { budgetState } from '../groups/token-budget.js';
+import { formatUsd } from '../groups/prices.js';
+import { spendReport, type Amount, type Limits } from '../groups/spend.js';
 import type { RunRow, Store, UsageTotals } from '../store/store.js';
 
 export interface GroupStatus {
@@ -17,6 +18,7 @@ export interface GroupStatus {
   tokensToday: number;
   /** null: no daily budget. */
   dailyTokenBudget: number | null;
+  spend: { today: Amount; month: Amount; limits: Limits };
 }
 
 export interface StatusReport {
@@ -24,11 +26,14 @@ export interface StatusReport {
   runsInProgress: number;
   recentRuns: (Pick<RunRow, 'id' | 'groupId' | 'status' | 'startedAt' | 'endedAt' | 'error'> & { usage: UsageTotals })[];
   pendingDeliveries: number;
+  /** Every group's spend together (removed groups included), against the install's total budget. */
+  totalSpend: { today: Amount; month: Amount; limits: Limits };
 }
 
 export function statusReport(store: Store, config: Config): StatusReport {
+  const spend = spendReport(store, config.timeZone);
   const groups = store.listGroups().map((g): GroupStatus => {
-    const { used, limit } = budgetState(store, g.id, readContainerConfig(g.containerConfig).config.dailyTokenBudget, config.timeZone);
+    const { today, month, limits } = spend.groups.find((s) => s.folder === g.folder)!;
     return {
       name: g.name,
       chatId: g.chatId,
@@ -37,8 +42,9 @@ export function statusReport(store: Store, config: Config): StatusReport {
       mode: g.mode,
       trigger: g.requiresTrigger ? g.trigger : null,
       pendingMessages: store.messagesAfter(g.chatId, g.cursor).length,
-      tokensToday: used,
-      dailyTokenBudget: limit ?? null,
+      tokensToday: today.tokens,
+      dailyTokenBudget: limits.tokens ?? null,
+      spend: { today, month, limits },
     };
   });
   const recentRuns = store.recentRuns(10).map((r) => ({
@@ -50,21 +56,29 @@ export function statusReport(store: Store, config: Config): StatusReport {
     error: r.error,
     usage: store.runUsage(r.id),
   }));
-  return { groups, runsInProgress: store.runningRuns().length, recentRuns, pendingDeliveries: store.pendingOutbox().length };
+  return { groups, runsInProgress: store.runningRuns().length, recentRuns, pendingDeliveries: store.pendingOutbox().length, totalSpend: spend.total };
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
 const time = (ms: number | null) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-');
 const tokens = (u: UsageTotals) => `${n(u.inputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens)} in / ${n(u.outputTokens)} out`;
 
+/** "spend today: $0.42 of $2.00 (12,345 tokens, no token budget); this month: $3.10". */
+export function spendLine(s: { today: Amount; month: Amount; limits: Limits }): string {
+  const usd = s.limits.usd === undefined ? '' : ` of ${formatUsd(s.limits.usd)}`;
+  const tokens = s.limits.tokens === undefined ? `${n(s.today.tokens)} tokens` : `${n(s.today.tokens)} of ${n(s.limits.tokens)} tokens`;
+  const none = s.limits.usd === undefined && s.limits.tokens === undefined ? ', no daily budget' : '';
+  return `spend today: ${formatUsd(s.today.usd)}${usd} (${tokens}${none}); this month: ${formatUsd(s.month.usd)}`;
+}
+
 export function renderStatus(report: StatusReport): string {
   const lines = ['Groups:'];
   for (const g of report.groups) {
     const role = g.mode === 'source' ? 'watched source (never answered)' : `trigger=${g.trigger ?? 'none'} pending=${g.pendingMessages}`;
     lines.push(`  ${g.isMain ? '*' : ' '} ${g.name} (${g.chatId}) folder=${g.folder} ${role}`);
-    const budget = g.dailyTokenBudget === null ? ' (no daily budget)' : ` of ${n(g.dailyTokenBudget)} daily budget`;
-    lines.push(`      tokens today: ${n(g.tokensToday)}${budget}`);
+    lines.push(`      ${spendLine(g.spend)}`);
   }
+  lines.push(`All groups: ${spendLine(report.totalSpend)}`);
   lines.push(`Runs in progress: ${report.runsInProgress}`, 'Recent runs:');
   for (const r of report.recentRuns) {
     const took = r.endedAt ? `${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s` : 'running';

@@ -138,8 +138,8 @@ export class AgentRun {
       upstreamUrl: config.upstreamUrl,
       credentials: config.credentials,
       log: this.runLog,
-      reserve: (tokens) => {
-        const verdict = policy.reserve(this.group.id, this.id, tokens);
+      reserve: (tokens, call) => {
+        const verdict = policy.reserve(this.group.id, this.id, tokens, call);
         if (!verdict.ok) this.budgetRefusal = verdict.message;
         return verdict;
       },

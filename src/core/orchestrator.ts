@@ -24,6 +24,7 @@ import { closeAnIdleRun, joinable, pipeMessages, tasksDue } from './live-runs.js
 import { giveUp } from './notes.js';
 import { handleOutput, type OutputContext } from './outputs.js';
 import { freshSocketDir, installId, recoverRuns } from './recovery.js';
+import { alertOwner, groupAdmin } from './group-admin.js';
 import { channelHost, tellUnreachable } from './channel-host.js';
 import { claimMain, registerGroup, writeOnce, type NewGroup } from './registration.js';
 import { hasWork } from './run-plan.js';
@@ -62,7 +63,8 @@ export class Orchestrator {
     this.paths = dataPaths(config.dataDir);
     const install = installId(config.dataDir);
     const socketDir = freshSocketDir(install);
-    this.policy = new GroupPolicy({ store, config, log, protectedPaths: [config.dataDir, socketDir], projectDir: APP_ROOT });
+    const alert = (a: Parameters<typeof alertOwner>[1]) => alertOwner(this.core, a);
+    this.policy = new GroupPolicy({ store, config, log, protectedPaths: [config.dataDir, socketDir], projectDir: APP_ROOT, alert });
     const installLabels = { 'carapace.install': install };
     this.runDeps = { config, paths: this.paths, runtime: deps.runtime, log, installLabels, socketDir, policy: this.policy };
     this.queue = new GroupQueue({
@@ -91,6 +93,7 @@ export class Orchestrator {
       deliver: () => this.delivery.kick(),
       defaultEgressAllow: config.egress.defaultAllow,
       tasks: { timeZone: config.timeZone, minIntervalMs: config.taskMinIntervalMs, now: () => clock.now(), changed: () => this.scheduler.reschedule() },
+      groups: groupAdmin(this.core, this.policy, () => this.scheduler.reschedule()),
     };
   }
 

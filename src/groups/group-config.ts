@@ -1,4 +1,4 @@
-// A group's container_config (JSON stored on the group): extra mounts, web destinations, daily token budget and
+// A group's container_config (JSON stored on the group): extra mounts, web destinations, daily budgets and
 // sandbox limits. Keys this module does not know belong to other features and are kept as they are.
 import { z } from 'zod';
 import { parseDomainRule } from '../boundary/egress-policy.js';
@@ -35,24 +35,26 @@ const limitsSchema = z
   .strict();
 
 /** Each setting on its own, so one bad setting never takes the others down with it. */
-const parts = {
+export const containerConfigParts = {
   additionalMounts: z.array(mountRequestSchema).max(32),
   /** Web destinations this group may reach; absent: the install's default list. */
   egress: z.object({ allow: z.array(domain).max(500) }).strict(),
   /** Input + output tokens (cached included) per day in the install's time zone; absent: unlimited. */
   dailyTokenBudget: z.number().int().positive(),
+  /** US dollars of model calls per day in the install's time zone, priced per model (prices.ts); absent: unlimited. */
+  dailySpendUsd: z.number().positive().max(100_000),
   /** Sandbox limits over the install's defaults, e.g. {"memoryMb": 1024, "pids": 256, "cpus": 0.5, "timeoutMs": 600000}. */
   limits: limitsSchema,
 };
-type Part = keyof typeof parts;
+type Part = keyof typeof containerConfigParts;
 
-export type ContainerConfig = { [K in Part]?: z.infer<(typeof parts)[K]> };
+export type ContainerConfig = { [K in Part]?: z.infer<(typeof containerConfigParts)[K]> };
 
 /**
  * What a setting falls back to when the stored one is invalid: nothing extra for the security settings (no
  * mounts, no web — never more than the owner asked for), the install's defaults for limits, and no budget.
  */
-const FALLBACK: ContainerConfig = { additionalMounts: [], egress: { allow: [] }, limits: {}, dailyTokenBudget: undefined };
+const FALLBACK: ContainerConfig = { additionalMounts: [], egress: { allow: [] }, limits: {}, dailyTokenBudget: undefined, dailySpendUsd: undefined };
 
 const describe = (part: Part, error: z.ZodError) =>
   error.issues.map((i) => `${[part, ...i.path].join('.')}: ${i.message}`).join('; ');
@@ -61,9 +63,9 @@ const describe = (part: Part, error: z.ZodError) =>
 export function readContainerConfig(raw: Record<string, unknown>): { config: ContainerConfig; problems: string[] } {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
-  for (const part of Object.keys(parts) as Part[]) {
+  for (const part of Object.keys(containerConfigParts) as Part[]) {
     if (raw[part] === undefined) continue;
-    const parsed = parts[part].safeParse(raw[part]);
+    const parsed = containerConfigParts[part].safeParse(raw[part]);
     if (parsed.success) config[part] = parsed.data;
     else {
       config[part] = FALLBACK[part];
@@ -79,7 +81,7 @@ export function validateContainerConfig(raw: Record<string, unknown>, groupName:
   if (problems.length > 0) {
     throw new Error(
       `container_config of group "${groupName}" is invalid: ${problems.join('; ')}. Allowed: additionalMounts ` +
-        `[{hostPath, containerPath?, readonly?}], egress {allow: [domains]}, dailyTokenBudget (a positive whole number), ` +
+        `[{hostPath, containerPath?, readonly?}], egress {allow: [domains]}, dailyTokenBudget (a positive whole number), dailySpendUsd (dollars > 0), ` +
         `limits {memoryMb ≥ 64, pids ≥ 16, cpus > 0, timeoutMs ≥ 1000}.`,
     );
   }

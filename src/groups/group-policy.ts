@@ -1,15 +1,17 @@
 // Per-group security decisions the host makes for a run: which web destinations, which extra mounts, and
-// whether another model call fits in today's token budget. Everything is read fresh from the store, so a change
-// made from the main chat applies to live runs at once.
+// whether another model call fits in today's budgets (tokens and money, the group's and the install's total).
+// Everything is read fresh from the store, so a change made from the main chat applies to live runs at once.
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Mount } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
 import { parseAllowlist, type DomainRule } from '../boundary/egress-policy.js';
-import { readContainerConfig, type ContainerConfig } from './group-config.js';
+import { readContainerConfig, type ContainerConfig, type MountRequest } from './group-config.js';
 import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
-import type { CallAdmission } from '../boundary/model-proxy.js';
-import { TokenBudget, type BudgetState, type Verdict } from './token-budget.js';
+import type { CallAdmission, CallEstimate } from '../boundary/model-proxy.js';
+import { Budget, type BudgetState, type Verdict } from './budget.js';
+import { estimateCost } from './prices.js';
+import { dueAlerts, type SpendAlert } from './spend-alerts.js';
 
 export interface GroupPolicyDeps {
   store: Store;
@@ -19,23 +21,24 @@ export interface GroupPolicyDeps {
   protectedPaths: string[];
   /** The project directory: read-only at most. */
   projectDir: string;
+  /** A budget reached 80 % or 100 % today (each said once): tell the owner. */
+  alert?: (alert: SpendAlert) => void;
 }
 
 export class GroupPolicy {
   private readonly defaultRules: DomainRule[];
-  private readonly tokens: TokenBudget;
+  private readonly budgets: Budget;
   /** The config problem last logged per group, so a bad config is reported once, not on every request. */
   private readonly reported = new Map<number, string>();
 
   constructor(private readonly deps: GroupPolicyDeps) {
     this.defaultRules = parseAllowlist(deps.config.egress.defaultAllow);
-    this.tokens = new TokenBudget({
+    this.budgets = new Budget({
       store: deps.store,
       log: deps.log,
       timeZone: deps.config.timeZone,
-      limitOf: (groupId) => {
-        const group = deps.store.groupById(groupId);
-        return group ? this.security(group).dailyTokenBudget : undefined;
+      settled: (groupId) => {
+        if (deps.alert) for (const alert of dueAlerts(deps.store, groupId, deps.config.timeZone)) deps.alert(alert);
       },
     });
   }
@@ -61,27 +64,50 @@ export class GroupPolicy {
     return allow ? parseAllowlist(allow) : this.defaultRules;
   }
 
-  budget(groupId: number, now = Date.now()): BudgetState & { reserved: number } {
-    return this.tokens.state(groupId, now);
+  budget(groupId: number, now = Date.now()): BudgetState {
+    return this.budgets.state(groupId, now);
   }
 
   /** May this group start another run now (would a call like its last one fit in today's budget)? */
   admit(groupId: number): Verdict {
-    return this.tokens.admit(groupId);
+    return this.budgets.admit(groupId);
   }
 
-  /** Reserve the most one model call may cost before it goes out; the ticket settles it to the metered usage. */
-  reserve(groupId: number, runId: string, tokens: number): CallAdmission {
-    return this.tokens.reserve(groupId, runId, tokens);
+  /**
+   * Reserve the most one model call may cost before it goes out (priced for its model when known, else at the
+   * dearest rate); the ticket settles it to the metered usage.
+   */
+  reserve(groupId: number, runId: string, tokens: number, call?: CallEstimate): CallAdmission {
+    const usd = call ? estimateCost(call.model, call.inputTokens, call.maxTokens) : estimateCost(undefined, 0, tokens);
+    return this.budgets.reserve(groupId, runId, { tokens, usd });
   }
 
   /** The group's extra mounts that the allowlist permits; every refusal and downgrade is logged. */
   extraMounts(group: Group): Mount[] {
     const requests = this.security(group).additionalMounts ?? [];
     if (requests.length === 0) return [];
-    const { config, log } = this.deps;
+    const { log } = this.deps;
+    const decision = this.resolveMounts(group, requests);
+    for (const r of decision.rejected) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount rejected');
+    for (const r of decision.downgraded) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount forced read-only');
+    for (const m of decision.mounts) log.info({ group: group.folder, host: m.host, sandbox: m.sandbox, readonly: m.readonly }, 'extra mount granted');
+    return decision.mounts;
+  }
+
+  /** Why each of `requests` would be refused (or only granted read-only) for the group: checked before a change is saved. */
+  mountRefusals(group: Group, requests: MountRequest[]): string[] {
+    if (requests.length === 0) return [];
+    const { rejected, downgraded } = this.resolveMounts(group, requests);
+    return [
+      ...rejected.map((r) => `${r.request.hostPath}: ${r.reason}`),
+      ...downgraded.map((r) => `${r.request.hostPath}: ${r.reason} (ask for readonly: true)`),
+    ];
+  }
+
+  private resolveMounts(group: Group, requests: MountRequest[]) {
+    const { config } = this.deps;
     const { allowlist, error } = loadMountAllowlist(config.mountAllowlistPath, config.homeDir);
-    const decision = resolveExtraMounts(requests, {
+    return resolveExtraMounts(requests, {
       isMain: group.isMain,
       allowlist,
       allowlistError: error,
@@ -89,9 +115,5 @@ export class GroupPolicy {
       protectedPaths: [...this.deps.protectedPaths, config.mountAllowlistPath],
       readOnlyPaths: [this.deps.projectDir],
     });
-    for (const r of decision.rejected) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount rejected');
-    for (const r of decision.downgraded) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount forced read-only');
-    for (const m of decision.mounts) log.info({ group: group.folder, host: m.host, sandbox: m.sandbox, readonly: m.readonly }, 'extra mount granted');
-    return decision.mounts;
   }
 }

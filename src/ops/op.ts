@@ -1,5 +1,7 @@
 // The shape of a host operation an agent may request (the registry is in registry.ts; task ops in task-ops.ts).
 import type { z } from 'zod';
+import type { MountRequest } from '../groups/group-config.js';
+import { SettingsError } from '../groups/settings-schema.js';
 import type { Group, NewGroup, Store } from '../store/store.js';
 
 /** What task operations need besides the store. */
@@ -22,6 +24,15 @@ export interface OpHost {
   defaultEgressAllow: readonly string[];
   /** Time, timezone and the scheduler, for the task operations. */
   tasks: TaskEnv;
+  /** Group administration beyond the store (group-ops.ts). */
+  groups: GroupAdmin;
+}
+
+export interface GroupAdmin {
+  /** Why each of these extra mounts would be refused for `group` by the mount allowlist (empty: all allowed). */
+  mountRefusals(group: Group, mounts: MountRequest[]): string[];
+  /** Stop the group's live run, forget the group and archive its folder; resolves with the archive's path. */
+  unregister(group: Group, actor: string): Promise<string>;
 }
 
 export interface OpContext {
@@ -35,6 +46,16 @@ export interface OpContext {
 }
 
 export class OpError extends Error {}
+
+/** Run `fn`; a bad setting it reports is the agent's to fix, so its message becomes the op's answer. */
+export function explained<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SettingsError) throw new OpError(err.message);
+    throw err;
+  }
+}
 
 export interface Op<A> {
   mainOnly: boolean;

@@ -8,6 +8,8 @@ import { taskOps } from './task-ops.js';
 import { messageOps } from './message-ops.js';
 import { registerChat } from './register.js';
 import { assertNotSource } from './delivery-target.js';
+import { groupOps } from './group-ops.js';
+import { spendOps } from './spend-ops.js';
 
 export { OpError, type OpContext, type OpHost } from './op.js';
 
@@ -111,6 +113,8 @@ const ops: Record<string, Op<unknown>> = {
 
   ...taskOps,
   ...messageOps,
+  ...groupOps,
+  ...spendOps,
 };
 
 /** Run a request, or throw an OpError whose message the agent sees. */

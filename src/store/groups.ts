@@ -138,3 +138,27 @@ export function registerThread(db: DB, parent: Group, thread: ChatInfo, folder: 
     return { group, created: true };
   }).immediate();
 }
+
+export interface GroupFields {
+  name: string;
+  trigger: string;
+  requiresTrigger: boolean;
+  containerConfig: Record<string, unknown>;
+}
+
+/** Replace a group's own settings (callers validate them first). */
+export function updateGroup(db: DB, groupId: number, f: GroupFields): Group {
+  db.prepare('UPDATE groups SET name = ?, trigger = ?, requires_trigger = ?, container_config = ? WHERE id = ?').run(
+    f.name,
+    f.trigger,
+    f.requiresTrigger ? 1 : 0,
+    JSON.stringify(f.containerConfig),
+    groupId,
+  );
+  return groupById(db, groupId)!;
+}
+
+/** Forget a group: its sessions, runs and tasks go with it (its chat, messages and spend stay). */
+export function deleteGroup(db: DB, groupId: number): void {
+  db.prepare('DELETE FROM groups WHERE id = ?').run(groupId);
+}

@@ -211,4 +211,60 @@ export const migrations: Migration[] = [
       ALTER TABLE tasks ADD COLUMN deliver_to TEXT REFERENCES chats(id);
     `,
   },
+  {
+    id: '0008-spend',
+    sql: `
+      -- model_usage without the cascade: what a removed group spent still counts in today's total and the month
+      CREATE TABLE model_usage_kept (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id      INTEGER NOT NULL,
+        run_id        TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        model         TEXT,
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_input_tokens     INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO model_usage_kept SELECT id, group_id, run_id, at, model, input_tokens, output_tokens,
+        cache_creation_input_tokens, cache_read_input_tokens FROM model_usage;
+      DROP TABLE model_usage;
+      ALTER TABLE model_usage_kept RENAME TO model_usage;
+      CREATE INDEX model_usage_group ON model_usage(group_id, at);
+      CREATE INDEX model_usage_run ON model_usage(run_id);
+      CREATE INDEX model_usage_at ON model_usage(at);
+      -- the install's own daily budgets over all groups (one row)
+      CREATE TABLE install_budget (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        daily_usd    REAL,
+        daily_tokens INTEGER
+      );
+      -- "extend today by $2": extra budget for one local day; group_id NULL is the install's total
+      CREATE TABLE budget_extensions (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id INTEGER REFERENCES groups(id) ON DELETE CASCADE,
+        day      TEXT NOT NULL,
+        usd      REAL NOT NULL DEFAULT 0,
+        tokens   INTEGER NOT NULL DEFAULT 0,
+        at       INTEGER NOT NULL
+      );
+      CREATE INDEX budget_extensions_day ON budget_extensions(day, group_id);
+      -- warnings already given (80 %, 100 %) per scope and day, so each is said once
+      CREATE TABLE spend_alerts (
+        scope TEXT NOT NULL,
+        day   TEXT NOT NULL,
+        level INTEGER NOT NULL,
+        PRIMARY KEY (scope, day, level)
+      );
+      -- every change to a group's settings, from chat or CLI (kept after the group is removed)
+      CREATE TABLE group_changes (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        at       INTEGER NOT NULL,
+        group_id INTEGER NOT NULL,
+        folder   TEXT NOT NULL,
+        actor    TEXT NOT NULL,
+        change   TEXT NOT NULL
+      );
+    `,
+  },
 ];

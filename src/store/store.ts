@@ -13,12 +13,15 @@ import type { OutboxRow, RunOutput } from './outbox.js';
 import * as runs from './runs.js';
 import type { NewRun, RunRow } from './runs.js';
 import * as sessions from './sessions.js';
+import * as spend from './spend.js';
+import type { Extension, GroupChange, InstallBudget, ModelUsage } from './spend.js';
 import { TaskStore } from './tasks.js';
 import type { ChatInfo, InboundMessage } from './types.js';
 import * as usage from './usage.js';
 import type { UsageRecord, UsageTotals } from './usage.js';
 
-export type { Group, GroupMode, NewGroup } from './groups.js';
+export type { Group, GroupFields, GroupMode, NewGroup } from './groups.js';
+export type { Extension, GroupChange, InstallBudget, ModelUsage } from './spend.js';
 export type { MainMove } from './main-group.js';
 export type { ChatRow, MessageQuery, StoredMessage } from './messages.js';
 export type { OutboxRow, RunOutput } from './outbox.js';
@@ -54,6 +57,8 @@ export class Store {
   advanceCursor = (groupId: number, messageId: number): void => groups.advanceCursor(this.db, groupId, messageId);
   moveMain = (chat: ChatInfo, defaults: MainDefaults): MainMove => moveMain(this.db, chat, defaults);
   registerThread = (parent: Group, thread: ChatInfo, folder: string) => groups.registerThread(this.db, parent, thread, folder);
+  updateGroup = (groupId: number, f: groups.GroupFields): Group => groups.updateGroup(this.db, groupId, f);
+  deleteGroup = (groupId: number): void => groups.deleteGroup(this.db, groupId);
 
   // bot channel owners and pairing codes (owners.ts)
   ownerOf = (channel: string): OwnerRow | undefined => owners.ownerOf(this.db, channel);
@@ -81,6 +86,17 @@ export class Store {
   recordUsage = (u: UsageRecord): void => usage.recordUsage(this.db, u);
   groupUsageSince = (groupId: number, sinceMs: number): UsageTotals => usage.groupUsageSince(this.db, groupId, sinceMs);
   runUsage = (runId: string): UsageTotals => usage.runUsage(this.db, runId);
+
+  // spend: usage per model, budgets, extensions, warnings, settings changes (spend.ts)
+  usageByModel = (sinceMs: number, groupId?: number): ModelUsage[] => spend.usageByModel(this.db, sinceMs, groupId);
+  installBudget = (): InstallBudget => spend.installBudget(this.db);
+  setInstallBudget = (b: InstallBudget): void => spend.setInstallBudget(this.db, b);
+  addExtension = (groupId: number | null, day: string, e: Extension, at: number): void => spend.addExtension(this.db, groupId, day, e, at);
+  extensionOn = (groupId: number | null, day: string): Extension => spend.extensionOn(this.db, groupId, day);
+  firstAlert = (scope: string, day: string, level: number): boolean => spend.firstAlert(this.db, scope, day, level);
+  rearmAlerts = (scope: string, day: string, level: number): void => spend.rearmAlerts(this.db, scope, day, level);
+  logGroupChange = (c: GroupChange): void => spend.logGroupChange(this.db, c);
+  groupChanges = (groupId: number, limit = 20): GroupChange[] => spend.groupChanges(this.db, groupId, limit);
 
   // outbox (outbox.ts)
   queueOutput = (o: RunOutput): boolean => outbox.queueOutput(this.db, o);

@@ -11,8 +11,11 @@ export type Block =
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens';
 
+/** Token counts a reply reports instead of the ones worked out from its size (e.g. to spend a budget). */
+export type UsageOverride = Partial<Record<'input_tokens' | 'output_tokens' | 'cache_creation_input_tokens' | 'cache_read_input_tokens', number>>;
+
 export type ScriptReply =
-  | { content: Block[]; stop?: StopReason; delayMs?: number }
+  | { content: Block[]; stop?: StopReason; delayMs?: number; usage?: UsageOverride }
   | { error: { status: number; type: string; message: string }; delayMs?: number }
   | { hang: true };
 
@@ -151,12 +154,12 @@ function sendJson(res: http.ServerResponse, status: number, payload: unknown) {
 }
 const apiError = (type: string, message: string) => ({ type: 'error', error: { type, message } });
 
-function writeMessage(res: http.ServerResponse, body: any, rawLength: number, content: Block[], stopArg?: StopReason) {
+function writeMessage(res: http.ServerResponse, body: any, rawLength: number, content: Block[], stopArg?: StopReason, override?: UsageOverride) {
   if (res.destroyed) return;
   const blocks = content.map((b) => (b.type === 'tool_use' ? { ...b, id: b.id ?? newId('toolu_') } : b));
   const stop = stopArg ?? (blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
   const outChars = blocks.reduce((n, b) => n + (b.type === 'text' ? b.text.length : JSON.stringify(b.input).length), 0);
-  const usage = { input_tokens: tokens(rawLength), output_tokens: tokens(outChars), cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  const usage = { input_tokens: tokens(rawLength), output_tokens: tokens(outChars), cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...override };
   const message = { id: newId('msg_'), type: 'message', role: 'assistant', model: body?.model ?? 'claude-fake' };
 
   if (!body?.stream) {
@@ -253,7 +256,7 @@ export async function startFakeAnthropic(opts: { script?: Script } = {}): Promis
     const send = () =>
       'error' in reply
         ? sendJson(res, reply.error.status, apiError(reply.error.type, reply.error.message))
-        : writeMessage(res, rec.body, rawLength, reply.content, reply.stop);
+        : writeMessage(res, rec.body, rawLength, reply.content, reply.stop, reply.usage);
     if (!reply.delayMs) return send();
     const t = setTimeout(() => (timers.delete(t), send()), reply.delayMs);
     timers.add(t);

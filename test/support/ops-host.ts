@@ -7,4 +7,8 @@ export const hostWith = (store: Store, tasks: TaskEnv): OpHost => ({
   deliver: () => undefined,
   defaultEgressAllow: [],
   tasks,
+  groups: {
+    mountRefusals: () => [],
+    unregister: () => Promise.reject(new Error('no host to remove groups in this test')),
+  },
 });

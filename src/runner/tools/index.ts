@@ -5,6 +5,7 @@ import { fileTools } from './files.js';
 import { groupTools } from './groups.js';
 import { messageTools } from './messages.js';
 import { sourceTools } from './sources.js';
+import { settingsTools } from './settings.js';
 import { taskTools } from './tasks.js';
 
 /** The product's tools, served in-process to the SDK as the "carapace" MCP server (mcp__carapace__*). */
@@ -12,6 +13,6 @@ export function createCarapaceTools(ctx: ToolContext) {
   return createSdkMcpServer({
     name: 'carapace',
     version: '1.0.0',
-    tools: [...messageTools(ctx), ...fileTools(ctx), ...taskTools(ctx), ...groupTools(ctx), ...egressTools(ctx), ...sourceTools(ctx)],
+    tools: [...messageTools(ctx), ...fileTools(ctx), ...taskTools(ctx), ...groupTools(ctx), ...egressTools(ctx), ...sourceTools(ctx), ...settingsTools(ctx)],
   });
 }
