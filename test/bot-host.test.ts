@@ -94,6 +94,9 @@ describe('bot channel groups and threads', () => {
     expect(existsSync(join(h.dataDir, 'groups', thread.folder))).toBe(false);
     // Its own session: the room's conversation and the thread's are separate.
     expect(h.app.store.sessionOf(thread.id)).not.toBe(h.app.store.sessionOf(h.app.store.groupByChat('bot:room')!.id));
+    // Its model calls count against the chat's budget (a thread does not bring a budget of its own).
+    const room = h.app.store.groupByChat('bot:room')!;
+    expect(h.app.store.db.prepare('SELECT DISTINCT group_id FROM model_usage').pluck().all()).toEqual([room.id]);
     bot.inGroup('bot:nowhere', 'u1', 'hi', { thread: 't9' });
     expect(h.app.store.groupByChat('bot:nowhere:t9')).toBeUndefined();
   });

@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
 import { EGRESS_SOCKET, GROUP_MOUNT, HEARTBEAT_FILE, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
 import { APP_MOUNT, type SandboxHandle, type SandboxRuntime, type SandboxSpec } from '../sandbox/runtime.js';
-import type { Group } from '../store/store.js';
+import { budgetGroupOf, type Group } from '../store/store.js';
 import { sandboxLimits } from '../groups/container-config.js';
 import { startEgressProxy } from '../boundary/egress-proxy.js';
 import type { GroupPolicy } from '../groups/group-policy.js';
@@ -139,7 +139,7 @@ export class AgentRun {
       credentials: config.credentials,
       log: this.runLog,
       reserve: (tokens, call) => {
-        const verdict = policy.reserve(this.group.id, this.id, tokens, call);
+        const verdict = policy.reserve(budgetGroupOf(this.group), this.id, tokens, call); // a thread spends its chat's budget
         if (!verdict.ok) this.budgetRefusal = verdict.message;
         return verdict;
       },

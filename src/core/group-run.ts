@@ -2,7 +2,7 @@
 // then decide what its end means (done, retry, or a note to the chat).
 import type { Output } from '../ipc/protocol.js';
 import type { RunOutcome } from '../queue/group-queue.js';
-import type { Group } from '../store/store.js';
+import { budgetGroupOf, type Group } from '../store/store.js';
 import type { GroupPolicy } from '../groups/group-policy.js';
 import { AgentRun, newRunId, type RunDeps, type RunExit } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
@@ -40,7 +40,7 @@ export async function runGroup(core: Core, deps: GroupRunDeps, groupId: number, 
 
 /** A group whose daily budget is spent gets no sandbox: its task is skipped, its messages get a note. */
 function admitted(core: Core, policy: GroupPolicy, group: Group, plan: RunPlan): boolean {
-  const budget = policy.admit(group.id);
+  const budget = policy.admit(budgetGroupOf(group));
   if (budget.ok) return true;
   const { store, log } = core;
   log.warn({ group: group.folder }, 'daily token budget spent; not starting the agent');

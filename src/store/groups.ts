@@ -162,3 +162,6 @@ export function updateGroup(db: DB, groupId: number, f: GroupFields): Group {
 export function deleteGroup(db: DB, groupId: number): void {
   db.prepare('DELETE FROM groups WHERE id = ?').run(groupId);
 }
+
+/** Whose budget and spend a group's model calls count against: a thread's are its parent chat's. */
+export const budgetGroupOf = (group: Pick<Group, 'id' | 'parentId'>): number => group.parentId ?? group.id;

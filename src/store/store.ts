@@ -21,6 +21,7 @@ import * as usage from './usage.js';
 import type { UsageRecord, UsageTotals } from './usage.js';
 
 export type { Group, GroupFields, GroupMode, NewGroup } from './groups.js';
+export { budgetGroupOf } from './groups.js';
 export type { Extension, GroupChange, InstallBudget, ModelUsage } from './spend.js';
 export type { MainMove } from './main-group.js';
 export type { ChatRow, MessageQuery, StoredMessage } from './messages.js';
