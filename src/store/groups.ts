@@ -90,6 +90,21 @@ export function setContainerConfig(db: DB, groupId: number, config: Record<strin
   db.prepare('UPDATE groups SET container_config = ? WHERE id = ?').run(JSON.stringify(config), groupId);
 }
 
+/** What the owner may change of a group's chat settings (container config aside). */
+export type GroupSettings = Partial<Pick<Group, 'name' | 'trigger' | 'requiresTrigger'>>;
+
+export function updateGroupSettings(db: DB, groupId: number, s: GroupSettings): void {
+  db.prepare(
+    `UPDATE groups SET name = COALESCE(?, name), trigger = COALESCE(?, trigger),
+       requires_trigger = COALESCE(?, requires_trigger) WHERE id = ?`,
+  ).run(s.name ?? null, s.trigger ?? null, s.requiresTrigger === undefined ? null : s.requiresTrigger ? 1 : 0, groupId);
+}
+
+/** Forget a group: its tasks, runs, session and usage go with it (the chat's messages and folder stay). */
+export function unregisterGroup(db: DB, groupId: number): void {
+  db.prepare('DELETE FROM groups WHERE id = ?').run(groupId);
+}
+
 /**
  * Point a group (its folder, memory and session) at another chat. It starts after whatever that chat already
  * holds, like a new registration.

@@ -2,7 +2,7 @@
 // runs, outbox, usage, tasks) lives in its own module; every multi-step state change is one transaction there.
 import type { DB } from './db.js';
 import * as groups from './groups.js';
-import type { Group, NewGroup } from './groups.js';
+import type { Group, GroupSettings, NewGroup } from './groups.js';
 import { moveMain, type MainDefaults, type MainMove } from './main-group.js';
 import * as messages from './messages.js';
 import type { ChatRow, StoredMessage } from './messages.js';
@@ -18,7 +18,7 @@ import type { ChatInfo, InboundMessage } from './types.js';
 import * as usage from './usage.js';
 import type { UsageRecord, UsageTotals } from './usage.js';
 
-export type { Group, NewGroup } from './groups.js';
+export type { Group, GroupSettings, NewGroup } from './groups.js';
 export type { MainMove } from './main-group.js';
 export type { ChatRow, StoredMessage } from './messages.js';
 export type { OutboxRow, RunOutput } from './outbox.js';
@@ -49,6 +49,8 @@ export class Store {
   listGroups = (): Group[] => groups.listGroups(this.db);
   mainGroup = (): Group | undefined => groups.mainGroup(this.db);
   setContainerConfig = (groupId: number, config: Record<string, unknown>): void => groups.setContainerConfig(this.db, groupId, config);
+  updateGroupSettings = (groupId: number, s: GroupSettings): void => groups.updateGroupSettings(this.db, groupId, s);
+  unregisterGroup = (groupId: number): void => groups.unregisterGroup(this.db, groupId);
   rebindGroup = (groupId: number, chat: { chatId: string; name: string }): Group => groups.rebindGroup(this.db, groupId, chat);
   advanceCursor = (groupId: number, messageId: number): void => groups.advanceCursor(this.db, groupId, messageId);
   moveMain = (chat: ChatInfo, defaults: MainDefaults): MainMove => moveMain(this.db, chat, defaults);
@@ -79,6 +81,7 @@ export class Store {
   // model usage (usage.ts)
   recordUsage = (u: UsageRecord): void => usage.recordUsage(this.db, u);
   groupUsageSince = (groupId: number, sinceMs: number): UsageTotals => usage.groupUsageSince(this.db, groupId, sinceMs);
+  usageBuckets = (sinceMs: number, bucketMs: number): usage.UsageBucket[] => usage.usageBuckets(this.db, sinceMs, bucketMs);
   runUsage = (runId: string): UsageTotals => usage.runUsage(this.db, runId);
 
   // outbox (outbox.ts)
