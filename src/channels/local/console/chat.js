@@ -20,7 +20,7 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 });
 
 export function markdown(text) {
-  const html = DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: true }), { FORBID_TAGS: ['style', 'form', 'input'] });
+  const html = DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true, breaks: true }), { FORBID_TAGS: ['style', 'form', 'input', 'img'] });
   return el('div', { class: 'text md', innerHTML: html });
 }
 

@@ -16,11 +16,12 @@ function chart(days, names) {
   const max = Math.max(1, ...totals);
   const rows = days.map((d, i) => {
     let x = LABEL;
-    const bars = names.map((name, c) => {
+    const bars = names.flatMap((name, c) => {
       const w = ((d.groups[name] || 0) / max) * (WIDTH - LABEL - 48);
+      if (w <= 0) return [];
       const rect = svg('rect', { x, y: i * ROW + 3, width: w.toFixed(1), height: ROW - 6, class: 'c' + (c % COLORS) }, svg('title', {}, `${name}: ${tokens(d.groups[name] || 0)} tokens on ${d.day}`));
       x += w;
-      return rect;
+      return [rect];
     });
     return svg('g', {},
       svg('text', { x: 0, y: i * ROW + ROW / 2 + 4, class: 'day' }, d.day.slice(5)),
