@@ -6,8 +6,8 @@ import type { Config } from '../config.js';
 import type { Mount } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
 import { parseAllowlist, type DomainRule } from '../boundary/egress-policy.js';
-import { readContainerConfig, type ContainerConfig } from './group-config.js';
-import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
+import { readContainerConfig, type ContainerConfig, type MountRequest } from './group-config.js';
+import { loadMountAllowlist, resolveExtraMounts, type MountDecision } from '../boundary/mount-allowlist.js';
 import type { CallAdmission } from '../boundary/model-proxy.js';
 import { TokenBudget, type BudgetState, type Verdict } from './token-budget.js';
 
@@ -79,19 +79,25 @@ export class GroupPolicy {
   extraMounts(group: Group): Mount[] {
     const requests = this.security(group).additionalMounts ?? [];
     if (requests.length === 0) return [];
-    const { config, log } = this.deps;
+    const { log } = this.deps;
+    const decision = this.mountDecision(group.isMain, requests);
+    for (const r of decision.rejected) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount rejected');
+    for (const r of decision.downgraded) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount forced read-only');
+    for (const m of decision.mounts) log.info({ group: group.folder, host: m.host, sandbox: m.sandbox, readonly: m.readonly }, 'extra mount granted');
+    return decision.mounts;
+  }
+
+  /** What the mount allowlist makes of these requests (the console checks a change with it before saving). */
+  mountDecision(isMain: boolean, requests: readonly MountRequest[]): MountDecision {
+    const { config } = this.deps;
     const { allowlist, error } = loadMountAllowlist(config.mountAllowlistPath, config.homeDir);
-    const decision = resolveExtraMounts(requests, {
-      isMain: group.isMain,
+    return resolveExtraMounts(requests, {
+      isMain,
       allowlist,
       allowlistError: error,
       home: config.homeDir,
       protectedPaths: [...this.deps.protectedPaths, config.mountAllowlistPath],
       readOnlyPaths: [this.deps.projectDir],
     });
-    for (const r of decision.rejected) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount rejected');
-    for (const r of decision.downgraded) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount forced read-only');
-    for (const m of decision.mounts) log.info({ group: group.folder, host: m.host, sandbox: m.sandbox, readonly: m.readonly }, 'extra mount granted');
-    return decision.mounts;
   }
 }

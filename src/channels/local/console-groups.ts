@@ -2,9 +2,7 @@
 // anything is written (the same container-config check every other writer uses, plus a dry run of the mount
 // allowlist), registered and unregistered through the host's ops.
 import { z } from 'zod';
-import { APP_ROOT } from '../../app-root.js';
-import { loadMountAllowlist, resolveExtraMounts } from '../../boundary/mount-allowlist.js';
-import { mountRequestSchema, validateContainerConfig } from '../../groups/group-config.js';
+import { mountRequestSchema, validateContainerConfig, type MountRequest } from '../../groups/group-config.js';
 import type { Group } from '../../store/store.js';
 import { ConsoleError, type ConsoleDeps, mainContext, viaOp } from './console-context.js';
 
@@ -61,20 +59,12 @@ function nextContainerConfig(current: Record<string, unknown>, s: z.infer<typeof
 
 /** Every extra mount must pass the allowlist now, not be dropped silently at the group's next run. */
 function assertMountsGranted(deps: ConsoleDeps, group: Group, config: Record<string, unknown>): void {
-  const requests = (config.additionalMounts as z.infer<typeof mountRequestSchema>[] | undefined) ?? [];
+  const requests = (config.additionalMounts as MountRequest[] | undefined) ?? [];
   if (requests.length === 0) return;
-  const { config: cfg } = deps;
-  const { allowlist, error } = loadMountAllowlist(cfg.mountAllowlistPath, cfg.homeDir);
-  const decision = resolveExtraMounts(requests, {
-    isMain: group.isMain,
-    allowlist,
-    allowlistError: error,
-    home: cfg.homeDir,
-    protectedPaths: [cfg.dataDir, cfg.mountAllowlistPath],
-    readOnlyPaths: [APP_ROOT],
-  });
-  const refused = decision.rejected.map((r) => `${r.request.hostPath}: ${r.reason}`);
-  if (refused.length > 0) throw new ConsoleError(`additionalMounts refused by the mount allowlist (${cfg.mountAllowlistPath}): ${refused.join('; ')}`);
+  const refused = deps.orchestrator.policy.mountDecision(group.isMain, requests).rejected.map((r) => `${r.request.hostPath}: ${r.reason}`);
+  if (refused.length > 0) {
+    throw new ConsoleError(`additionalMounts refused by the mount allowlist (${deps.config.mountAllowlistPath}): ${refused.join('; ')}`);
+  }
 }
 
 function groupOrThrow(deps: ConsoleDeps, id: number): Group {

@@ -22,3 +22,12 @@ export const tokens = (n) => (n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e3 ?
 
 /** A line for errors the owner should read (what the server said). */
 export const problem = (text) => el('p', { class: 'problem', role: 'alert' }, text);
+
+/** Fill a view with what `build` returns, or with why it could not be loaded. */
+export async function fill(root, what, build) {
+  try {
+    show(root, await build());
+  } catch (err) {
+    show(root, problem(`Could not load ${what}: ${err.message}`));
+  }
+}

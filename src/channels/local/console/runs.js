@@ -1,6 +1,6 @@
 // Live runs: each agent at work, the tools it called (as they finish), and a button to stop it.
 import { api } from './api.js';
-import { clock, el, problem, show } from './dom.js';
+import { clock, el, fill } from './dom.js';
 
 function toolLine(t) {
   return el('li', { class: 'tool ' + (t.ok ? 'ok' : 'failed') },
@@ -27,13 +27,9 @@ function runCard(run, reload) {
     note);
 }
 
-export async function loadRuns(root) {
-  const reload = () => loadRuns(root);
-  try {
+export function loadRuns(root) {
+  return fill(root, 'the runs', async () => {
     const { runs } = await api('/api/console/runs');
-    show(root, el('h2', {}, 'Live runs'),
-      runs.length ? runs.map((r) => runCard(r, reload)) : el('p', { class: 'muted' }, 'No agent is running right now.'));
-  } catch (err) {
-    show(root, problem('Could not load the runs: ' + err.message));
-  }
+    return [el('h2', {}, 'Live runs'), runs.length ? runs.map((r) => runCard(r, () => loadRuns(root))) : el('p', { class: 'muted' }, 'No agent is running right now.')];
+  });
 }

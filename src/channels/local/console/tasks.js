@@ -39,13 +39,10 @@ function taskCard(t, reload) {
     note, more);
 }
 
-export async function loadTasks(root) {
-  const reload = () => loadTasks(root);
-  try {
+export function loadTasks(root) {
+  return fill(root, 'the tasks', async () => {
     const { tasks } = await api('/api/console/tasks');
-    show(root, el('h2', {}, 'Scheduled tasks'),
-      tasks.length ? tasks.map((t) => taskCard(t, reload)) : el('p', { class: 'muted' }, 'No scheduled tasks. Ask the assistant to schedule one.'));
-  } catch (err) {
-    show(root, problem('Could not load the tasks: ' + err.message));
-  }
+    const none = el('p', { class: 'muted' }, 'No scheduled tasks. Ask the assistant to schedule one.');
+    return [el('h2', {}, 'Scheduled tasks'), tasks.length ? tasks.map((t) => taskCard(t, () => loadTasks(root))) : none];
+  });
 }
