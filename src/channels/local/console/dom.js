@@ -8,13 +8,13 @@ export function el(tag, props = {}, ...kids) {
     else if (key in node) node[key] = value;
     else node.setAttribute(key, value === true ? '' : value);
   }
-  node.append(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+  node.append(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
   return node;
 }
 
 /** Replace a container's content. */
 export function show(container, ...kids) {
-  container.replaceChildren(...kids.flat().filter(Boolean));
+  container.replaceChildren(...kids.flat(Infinity).filter(Boolean));
 }
 
 export const clock = (ts) => new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });

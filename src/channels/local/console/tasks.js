@@ -1,6 +1,6 @@
 // Scheduled tasks: pause, resume, run now, and each task's recent runs.
 import { api } from './api.js';
-import { el, problem, show } from './dom.js';
+import { el, fill, problem, show } from './dom.js';
 
 function history(runs) {
   if (runs.length === 0) return el('p', { class: 'muted' }, 'No runs yet.');
