@@ -3,9 +3,12 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import type { Logger } from 'pino';
 import type { Channel, ChannelHealth, PairingPanel } from './channels/channel.js';
 import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/local-channel.js';
+import { ConsoleApi } from './channels/local/console-api.js';
+import type { ConsoleDeps } from './channels/local/console-context.js';
 import { CHANNEL_PLUGINS } from './channels/registry.js';
 import type { Config } from './config.js';
 import { Orchestrator } from './core/orchestrator.js';
+import { runBoard } from './core/run-board.js';
 import { dataPaths } from './fs/paths.js';
 import type { SandboxRuntime } from './sandbox/runtime.js';
 import { selectRuntime } from './sandbox/select.js';
@@ -57,9 +60,12 @@ export async function startCarapace(config: Config, log: Logger, opts: StartOpti
   const all: Channel[] = [];
   const health = () => Object.fromEntries(all.flatMap((c) => (c.health ? [[c.name, c.health()]] : [])));
   const reload = () => reloadChannels(config, log, orchestrator, all);
-  const local = localChannel(config, store, { pairing, health, reload }, () => orchestrator.rescan());
+  let consoleDeps: ConsoleDeps | undefined;
+  const consoleApi = new ConsoleApi(runBoard(config.dataDir), () => consoleDeps);
+  const local = localChannel(config, store, { pairing, health, reload, console: consoleApi }, () => orchestrator.rescan());
   all.push(local, ...channels);
   const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: all, log });
+  consoleDeps = { config, store, orchestrator, runtime, board: runBoard(config.dataDir), channelHealth: health };
   ensureMainGroup(orchestrator, store, config);
   try {
     await orchestrator.start();
@@ -111,6 +117,7 @@ interface LocalPanels {
   health: () => Record<string, ChannelHealth>;
   /** `carapace channel add|remove` changed which channels are set up. */
   reload: () => Promise<void>;
+  console: ConsoleApi;
 }
 
 /** Connect bot channels set up since start, and drop the ones removed (their plug-in no longer enabled). */
@@ -145,6 +152,7 @@ function localChannel(config: Config, store: Store, panels: LocalPanels, onWake:
     channelHealth: panels.health,
     onReloadChannels: panels.reload,
     onWake,
+    console: panels.console,
   });
 }
 

@@ -155,11 +155,20 @@ describe('LocalChannel', () => {
     const csp = res.headers.get('content-security-policy')!;
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     const html = await res.text();
     expect(html).toContain('<textarea');
-    expect(html).not.toContain('innerHTML');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // every script is a file
+    expect(html).not.toMatch(/\sstyle=|<style/);
+    for (const path of ['/console/app.js', '/console/chat.js', '/vendor/marked.js', '/vendor/purify.js']) {
+      const file = await fetch(`${url}${path}`);
+      expect(file.headers.get('content-type'), path).toMatch(/text\/javascript/);
+      expect((await file.text()).length).toBeGreaterThan(100);
+    }
+    expect((await fetch(`${url}/console/../package.json`)).status).toBe(404);
     expect((await fetch(`${url}/nope`)).status).toBe(404);
     expect((await fetch(`${url}/api/nope`, { headers: auth })).status).toBe(404);
   });

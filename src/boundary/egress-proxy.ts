@@ -19,6 +19,8 @@ export interface EgressProxyOptions {
   log: Logger;
   /** Open client connections at most (a runaway agent cannot exhaust the host's sockets). */
   maxConnections?: number;
+  /** Told every decision, as logged (the owner's console shows them). */
+  onDecision?: (d: { host: string; port: number; method: string; allowed: boolean; reason?: string }) => void;
 }
 
 type Decision = { ok: true; ip: string } | { ok: false; status: number; reason: string };
@@ -46,6 +48,7 @@ async function decide(state: ProxyState, rawHost: string, port: number, method: 
   const host = normalizeHost(rawHost);
   const deny = (status: number, reason: string): Decision => {
     opts.log.warn({ host, port, method, reason }, 'egress denied');
+    opts.onDecision?.({ host, port, method, allowed: false, reason });
     return { ok: false, status, reason };
   };
   if (!allows(opts.rules(), host, port)) return deny(403, `${host}:${port} is not on this chat's allowed list`);
@@ -61,6 +64,7 @@ async function decide(state: ProxyState, rawHost: string, port: number, method: 
     return deny(403, ip ? `${host} resolves to ${ip}, a ${forbiddenReason(ip)}` : `${host} has no address`);
   }
   opts.log.info({ host, port, method, ip: usable[0] }, 'egress allowed');
+  opts.onDecision?.({ host, port, method, allowed: true });
   return { ok: true, ip: usable[0] };
 }
 

@@ -14,6 +14,7 @@ import type { GroupPolicy } from '../groups/group-policy.js';
 import { startModelProxy } from '../boundary/model-proxy.js';
 import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
+import { runBoard, type ToolCall } from './run-board.js';
 
 export interface RunDeps {
   config: Config;
@@ -68,6 +69,8 @@ export class AgentRun {
   budgetRefusal: string | undefined;
   /** Its conversation was cleared: it finishes its turn but takes no new messages. */
   retired = false;
+  /** The owner stopped it (from the console): its turn ends unanswered, with a note, and is not retried. */
+  cancelled: string | undefined;
   /** Input seqs that were slash commands (/compact), whose turns end without a reply of their own. */
   private readonly commandInputs = new Set<number>();
   readonly dir: string;
@@ -109,8 +112,12 @@ export class AgentRun {
     this.handle.output.on('data', (chunk: Buffer) => {
       const text = (tail + chunk.toString()).split('\n');
       tail = text.pop() ?? '';
-      for (const line of text) if (line.trim()) logSandboxLine(out, line);
+      for (const line of text) {
+        const tool = line.trim() ? logSandboxLine(out, line) : undefined;
+        if (tool) this.board.tool(this.id, tool);
+      }
     });
+    this.board.add({ id: this.id, groupId: this.group.id, folder: this.group.folder, mode: this.mode, startedAt: this.startedAt, stop: (why) => this.cancel(why) });
 
     this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(), 2000, (err) => this.fail('handling its outputs failed', err));
     this.armWatchdog();
@@ -150,6 +157,7 @@ export class AgentRun {
       rules: () => policy.egressRules(this.group.id),
       privateAllow: config.egress.privateAllow,
       log: this.runLog.child({ proxy: 'egress' }),
+      onDecision: (d) => this.board.egress({ group: this.group.folder, ...d }),
     });
     this.closers.push(egress.close);
     return sockets;
@@ -251,6 +259,16 @@ export class AgentRun {
     this.closeDeadline.unref();
   }
 
+  /** The owner asked for this run to end now: it is stopped and not retried. */
+  cancel(reason: string): void {
+    this.cancelled ??= reason;
+    this.fail(reason);
+  }
+
+  private get board() {
+    return runBoard(this.deps.config.dataDir);
+  }
+
   /** Kill the sandbox (crash, shutdown, lost heartbeat). */
   async stop(reason: string): Promise<void> {
     this.lastError ??= reason;
@@ -323,20 +341,27 @@ export class AgentRun {
     clearInterval(this.watchdog);
     clearTimeout(this.closeDeadline);
     this.stopWatching?.();
+    this.board.remove(this.id);
     await Promise.all(this.closers.map((close) => close()));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** The runner prints one `AUDIT {json}` line per tool call; those are the agent's actions and are logged as such. */
-function logSandboxLine(log: Logger, line: string): void {
+/**
+ * The runner prints one `AUDIT {json}` line per tool call; those are the agent's actions and are logged as such.
+ * Returns the call for the console (the sandbox wrote it: only well-typed fields are kept).
+ */
+function logSandboxLine(log: Logger, line: string): Omit<ToolCall, 'at'> | undefined {
   if (line.startsWith('AUDIT ')) {
     try {
-      log.info({ stream: 'audit', tool: JSON.parse(line.slice(6)) }, 'agent tool call');
-      return;
+      const tool = JSON.parse(line.slice(6));
+      log.info({ stream: 'audit', tool }, 'agent tool call');
+      const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 1000) : '');
+      return { name: str(tool?.name) || '?', input: str(tool?.input), ok: tool?.ok === true, result: str(tool?.result) };
     } catch {
       // not a well-formed audit line: log it as plain output
     }
   }
   log.debug(line);
+  return undefined;
 }

@@ -108,6 +108,11 @@ function settle(core: Core, group: Group, run: AgentRun, exit: RunExit, attempt:
 /** A run that failed with messages unanswered: retry, unless a retry could answer twice or cannot help. */
 function failed(core: Core, group: Group, run: AgentRun, exit: RunExit, attempt: number): RunOutcome {
   const { log } = core;
+  if (run.cancelled) {
+    log.info({ group: group.folder, run: run.id, reason: run.cancelled }, 'run stopped by the owner');
+    postNote(core, group, run.lastSentMessage, `⏹ Stopped: ${run.cancelled}.`);
+    return 'done';
+  }
   if (run.budgetRefusal) {
     log.warn({ group: group.folder, run: run.id }, 'daily token budget spent during the run');
     postNote(core, group, run.lastSentMessage, `⚠️ ${run.budgetRefusal}`);

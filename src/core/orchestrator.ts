@@ -54,7 +54,8 @@ export class Orchestrator {
   /** Runs being set up, executed or wrapped up; shutdown waits for them so none touches a closed store. */
   private readonly inflight = new Set<Promise<RunOutcome>>();
   private readonly runDeps: RunDeps;
-  private readonly opHost: OpHost;
+  /** What host ops may do; the web console acts through it with the main chat's authority. */
+  readonly opHost: OpHost;
   private stopping = false;
   private readonly host: ChannelHost;
 

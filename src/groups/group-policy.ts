@@ -7,7 +7,7 @@ import type { Mount } from '../sandbox/runtime.js';
 import type { Group, Store } from '../store/store.js';
 import { parseAllowlist, type DomainRule } from '../boundary/egress-policy.js';
 import { readContainerConfig, type ContainerConfig, type MountRequest } from './group-config.js';
-import { loadMountAllowlist, resolveExtraMounts } from '../boundary/mount-allowlist.js';
+import { loadMountAllowlist, resolveExtraMounts, type MountDecision } from '../boundary/mount-allowlist.js';
 import type { CallAdmission, CallEstimate } from '../boundary/model-proxy.js';
 import { Budget, type BudgetState, type Verdict } from './budget.js';
 import { estimateCost } from './prices.js';
@@ -87,7 +87,7 @@ export class GroupPolicy {
     const requests = this.security(group).additionalMounts ?? [];
     if (requests.length === 0) return [];
     const { log } = this.deps;
-    const decision = this.resolveMounts(group, requests);
+    const decision = this.mountDecision(group.isMain, requests);
     for (const r of decision.rejected) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount rejected');
     for (const r of decision.downgraded) log.warn({ group: group.folder, hostPath: r.request.hostPath, reason: r.reason }, 'extra mount forced read-only');
     for (const m of decision.mounts) log.info({ group: group.folder, host: m.host, sandbox: m.sandbox, readonly: m.readonly }, 'extra mount granted');
@@ -97,18 +97,19 @@ export class GroupPolicy {
   /** Why each of `requests` would be refused (or only granted read-only) for the group: checked before a change is saved. */
   mountRefusals(group: Group, requests: MountRequest[]): string[] {
     if (requests.length === 0) return [];
-    const { rejected, downgraded } = this.resolveMounts(group, requests);
+    const { rejected, downgraded } = this.mountDecision(group.isMain, requests);
     return [
       ...rejected.map((r) => `${r.request.hostPath}: ${r.reason}`),
       ...downgraded.map((r) => `${r.request.hostPath}: ${r.reason} (ask for readonly: true)`),
     ];
   }
 
-  private resolveMounts(group: Group, requests: MountRequest[]) {
+  /** What the mount allowlist makes of these requests. */
+  mountDecision(isMain: boolean, requests: readonly MountRequest[]): MountDecision {
     const { config } = this.deps;
     const { allowlist, error } = loadMountAllowlist(config.mountAllowlistPath, config.homeDir);
     return resolveExtraMounts(requests, {
-      isMain: group.isMain,
+      isMain,
       allowlist,
       allowlistError: error,
       home: config.homeDir,

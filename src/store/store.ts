@@ -86,6 +86,7 @@ export class Store {
   // model usage (usage.ts)
   recordUsage = (u: UsageRecord): void => usage.recordUsage(this.db, u);
   groupUsageSince = (groupId: number, sinceMs: number): UsageTotals => usage.groupUsageSince(this.db, groupId, sinceMs);
+  usageBuckets = (sinceMs: number, bucketMs: number): usage.UsageBucket[] => usage.usageBuckets(this.db, sinceMs, bucketMs);
   runUsage = (runId: string): UsageTotals => usage.runUsage(this.db, runId);
 
   // spend: usage per model, budgets, extensions, warnings, settings changes (spend.ts)

@@ -32,6 +32,24 @@ export function groupUsageSince(db: DB, groupId: number, sinceMs: number): Usage
   return sumUsage(db, 'group_id = ? AND at >= ?', groupId, sinceMs);
 }
 
+/** Tokens (all kinds) per group per time bucket since `sinceMs`; `start` is the bucket's first millisecond. */
+export interface UsageBucket {
+  groupId: number;
+  start: number;
+  tokens: number;
+  calls: number;
+}
+
+export function usageBuckets(db: DB, sinceMs: number, bucketMs: number): UsageBucket[] {
+  return db
+    .prepare(
+      `SELECT group_id AS groupId, CAST(at / ? AS INTEGER) * ? AS start, COUNT(*) AS calls,
+         SUM(input_tokens + output_tokens + cache_creation_input_tokens + cache_read_input_tokens) AS tokens
+       FROM model_usage WHERE at >= ? GROUP BY group_id, CAST(at / ? AS INTEGER) ORDER BY start`,
+    )
+    .all(bucketMs, bucketMs, sinceMs, bucketMs) as UsageBucket[];
+}
+
 export function runUsage(db: DB, runId: string): UsageTotals {
   return sumUsage(db, 'run_id = ?', runId);
 }

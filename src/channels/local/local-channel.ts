@@ -1,12 +1,13 @@
 // The embedded default chat: a small HTTP server on loopback that serves the chat page
 // and a token-protected JSON + Server-Sent-Events API (also used by `carapace chat`).
 
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Channel, ChannelHealth, InboundSink, PairingPanel, SendOptions } from '../channel.js';
-import { PAGE_SCRIPT, PAGE_STYLE, WEB_PAGE } from './web-page.js';
 import { sameSecret } from '../../secret-compare.js';
+import type { ConsoleApi } from './console-api.js';
+import { COMMON_HEADERS, readBody, sendJson } from './http.js';
+import { serveStatic } from './static-files.js';
 
 export const OWNER_CHAT_ID = 'local:owner';
 
@@ -37,6 +38,8 @@ export interface LocalChannelOptions {
   onReloadChannels?: () => Promise<void>;
   /** `carapace` CLI commands that changed the store ask the running assistant to look again. */
   onWake?: () => void;
+  /** The web console's API (groups, runs, tasks, spend, egress, pairing) under /api/console/. */
+  console?: ConsoleApi;
 }
 
 interface Subscriber {
@@ -46,20 +49,6 @@ interface Subscriber {
 }
 
 const PING_MS = 15_000;
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
-
-const COMMON_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' };
-// Pin the page's own inline script and style by hash; nothing else may load or run.
-const PAGE_CSP = [
-  "default-src 'none'",
-  `script-src 'sha256-${sha256(PAGE_SCRIPT).toString('base64')}'`,
-  `style-src 'sha256-${sha256(PAGE_STYLE).toString('base64')}'`,
-  "connect-src 'self'",
-  "img-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 export class LocalChannel implements Channel {
   readonly name = 'local';
@@ -72,6 +61,7 @@ export class LocalChannel implements Channel {
   private sink?: InboundSink;
   private pingTimer?: NodeJS.Timeout;
   private unwatchWhatsApp?: () => void;
+  private unwatchBoard?: () => void;
   private seq = 0;
 
   constructor(private readonly opts: LocalChannelOptions) {
@@ -106,6 +96,7 @@ export class LocalChannel implements Channel {
     this.unwatchWhatsApp = this.opts.pairing?.onStatusChange((view) =>
       this.broadcast(`event: whatsapp\ndata: ${JSON.stringify(view)}\n\n`),
     );
+    this.unwatchBoard = this.opts.console?.subscribe((frame) => this.broadcast(frame));
   }
 
   address(): { host: string; port: number; url: string } {
@@ -121,6 +112,7 @@ export class LocalChannel implements Channel {
     this.server = undefined;
     clearInterval(this.pingTimer);
     this.unwatchWhatsApp?.();
+    this.unwatchBoard?.();
     for (const sub of this.subscribers) sub.res.end();
     this.subscribers.clear();
     await new Promise<void>((resolve) => {
@@ -171,18 +163,11 @@ export class LocalChannel implements Channel {
       res.writeHead(204, COMMON_HEADERS).end(); // browsers ask; an empty answer keeps their console clean
       return;
     }
-    if (route === 'GET /') {
-      res.writeHead(200, {
-        ...COMMON_HEADERS,
-        'Content-Type': 'text/html; charset=utf-8',
-        'Content-Security-Policy': PAGE_CSP,
-      });
-      res.end(WEB_PAGE);
-      return;
-    }
+    if (req.method === 'GET' && serveStatic(url.pathname, res)) return;
     if (url.pathname.startsWith('/api/') && !this.authorized(req, url)) {
       return sendJson(res, 401, { error: 'Missing or wrong access token' });
     }
+    if (url.pathname.startsWith('/api/console/') && this.opts.console) return this.opts.console.handle(req, res, url);
     switch (route) {
       case 'POST /api/messages':
         return this.postMessage(req, res);
@@ -291,35 +276,4 @@ export class LocalChannel implements Channel {
     req.socket.setNoDelay(true);
     res.on('close', () => this.subscribers.delete(sub));
   }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {
-  res.writeHead(status, {
-    ...COMMON_HEADERS,
-    'Content-Type': 'application/json; charset=utf-8',
-    ...(close ? { Connection: 'close' } : {}),
-  });
-  res.end(JSON.stringify(body));
-}
-
-/** Reads the body as UTF-8, or resolves undefined once it exceeds `limit` bytes (the rest is discarded, not buffered). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length']) > limit) {
-      req.resume();
-      return resolve(undefined);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      if (size > limit) return;
-      size += chunk.length;
-      if (size > limit) {
-        chunks.length = 0;
-        resolve(undefined);
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -1,0 +1,35 @@
+// The console: one page of views behind tabs (the address's #fragment picks one). Each view loads when shown and
+// reloads when the server reports a change it shows.
+import { connect, on, setStatus, token } from './api.js';
+import { startChat } from './chat.js';
+import { loadEgress } from './egress.js';
+import { loadGroups } from './groups.js';
+import { loadOverview } from './overview.js';
+import { loadPairing, watchPairing } from './pairing.js';
+import { loadRuns } from './runs.js';
+import { loadSpend } from './spend.js';
+import { loadTasks } from './tasks.js';
+
+const VIEWS = { overview: loadOverview, groups: loadGroups, runs: loadRuns, tasks: loadTasks, spend: loadSpend, egress: loadEgress, pairing: loadPairing };
+let current = 'chat';
+
+function open(name) {
+  if (name !== 'chat' && !VIEWS[name]) name = 'chat';
+  current = name;
+  for (const section of document.querySelectorAll('section.view')) section.hidden = section.id !== name;
+  for (const link of document.querySelectorAll('#tabs a')) link.setAttribute('aria-current', link.dataset.tab === name ? 'page' : 'false');
+  if (VIEWS[name]) VIEWS[name](document.getElementById(name));
+}
+
+const reloadIfShown = (...names) => { if (names.includes(current)) VIEWS[current](document.getElementById(current)); };
+
+window.addEventListener('hashchange', () => open(location.hash.slice(1)));
+on('open', () => reloadIfShown(...Object.keys(VIEWS)));
+on('board', (e) => (e.kind === 'egress' ? reloadIfShown('egress') : reloadIfShown('runs', 'overview')));
+on('reply', () => reloadIfShown('tasks', 'spend', 'overview'));
+
+startChat();
+watchPairing(document.getElementById('pairing'));
+if (!token) setStatus('No access token. Open the link Carapace printed when it started.');
+else connect();
+open(location.hash.startsWith('#token=') ? 'chat' : location.hash.slice(1) || 'chat');
