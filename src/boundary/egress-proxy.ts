@@ -19,6 +19,8 @@ export interface EgressProxyOptions {
   log: Logger;
   /** Open client connections at most (a runaway agent cannot exhaust the host's sockets). */
   maxConnections?: number;
+  /** Told of every refused destination (besides the log), so the chat can hear what was blocked and why. */
+  onDenied?: (target: string, reason: string) => void;
 }
 
 type Decision = { ok: true; ip: string } | { ok: false; status: number; reason: string };
@@ -46,6 +48,7 @@ async function decide(state: ProxyState, rawHost: string, port: number, method: 
   const host = normalizeHost(rawHost);
   const deny = (status: number, reason: string): Decision => {
     opts.log.warn({ host, port, method, reason }, 'egress denied');
+    opts.onDenied?.(`${host}:${port}`, reason);
     return { ok: false, status, reason };
   };
   if (!allows(opts.rules(), host, port)) return deny(403, `${host}:${port} is not on this chat's allowed list`);

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import { sameSecret } from '../secret-compare.js';
+import { isCredentialRefusal } from './model-check.js';
 import { listenForSandbox } from './sandbox-socket.js';
 import { meterResponse, type MeteredUsage } from './usage-meter.js';
 
@@ -25,6 +26,8 @@ export interface ModelProxyOptions {
    * daily budget cannot cover it) is answered without a call. The ticket is settled or released when it ends.
    */
   reserve?: (tokens: number) => CallAdmission;
+  /** The upstream refused the credential (401/403): retrying cannot help, so the run should end and say why. */
+  onCredentialRefused?: (status: number) => void;
 }
 
 /**
@@ -142,6 +145,7 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
     let answered = false;
     const up = send({ protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path, headers }, (upRes) => {
       answered = true;
+      if (isCredentialRefusal(upRes.statusCode)) opts.onCredentialRefused?.(upRes.statusCode!);
       upRes.on('error', () => undefined); // cut short: the meter reports what arrived, the client sees the cut
       res.writeHead(upRes.statusCode ?? 502, Object.fromEntries(Object.entries(upRes.headers).filter(([k]) => !DROP_FROM_UPSTREAM.has(k))));
       if (ticket) meterResponse(upRes, (usage) => (usage ? ticket.settle(usage) : ticket.release()));

@@ -11,6 +11,7 @@ import type { Group } from '../store/store.js';
 import { sandboxLimits } from '../groups/container-config.js';
 import { startEgressProxy } from '../boundary/egress-proxy.js';
 import type { GroupPolicy } from '../groups/group-policy.js';
+import { credentialFix } from '../boundary/model-check.js';
 import { startModelProxy } from '../boundary/model-proxy.js';
 import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
@@ -66,6 +67,11 @@ export class AgentRun {
   spokeInTurn = false;
   /** Set when the model proxy refused a call because the group's budget is spent: say so instead of retrying. */
   budgetRefusal: string | undefined;
+  /** Set when the model API refused the credential (401/403): no retry can help, the owner must fix it. */
+  credentialRefusal: string | undefined;
+  /** Told once per destination the egress proxy refused during the run (the first few), to tell the chat. */
+  onEgressDenied: ((target: string, reason: string) => void) | undefined;
+  private readonly egressDenied = new Set<string>();
   /** Its conversation was cleared: it finishes its turn but takes no new messages. */
   retired = false;
   /** Input seqs that were slash commands (/compact), whose turns end without a reply of their own. */
@@ -143,6 +149,11 @@ export class AgentRun {
         if (!verdict.ok) this.budgetRefusal = verdict.message;
         return verdict;
       },
+      onCredentialRefused: (status) => {
+        if (this.credentialRefusal) return;
+        this.credentialRefusal = credentialFix(status);
+        this.fail(this.credentialRefusal);
+      },
     });
     this.closers.push(model.close);
     const egress = await startEgressProxy({
@@ -150,6 +161,11 @@ export class AgentRun {
       rules: () => policy.egressRules(this.group.id),
       privateAllow: config.egress.privateAllow,
       log: this.runLog.child({ proxy: 'egress' }),
+      onDenied: (target, reason) => {
+        if (this.egressDenied.has(target) || this.egressDenied.size >= 3) return;
+        this.egressDenied.add(target);
+        this.onEgressDenied?.(target, reason);
+      },
     });
     this.closers.push(egress.close);
     return sockets;
