@@ -1,5 +1,7 @@
 // `carapace status`: groups, token usage, runs and pending deliveries, read from the store (works while stopped).
 import type { Config } from '../config.js';
+import { dataPaths } from '../fs/paths.js';
+import { backendInUse, type BackendInUse } from '../sandbox/backend-record.js';
 import { readContainerConfig } from '../groups/group-config.js';
 import { budgetState } from '../groups/token-budget.js';
 import type { RunRow, Store, UsageTotals } from '../store/store.js';
@@ -22,6 +24,8 @@ export interface StatusReport {
   runsInProgress: number;
   recentRuns: (Pick<RunRow, 'id' | 'groupId' | 'status' | 'startedAt' | 'endedAt' | 'error'> & { usage: UsageTotals })[];
   pendingDeliveries: number;
+  /** The sandbox backend of the running (or last started) Carapace. */
+  backend: BackendInUse | null;
 }
 
 export function statusReport(store: Store, config: Config): StatusReport {
@@ -47,7 +51,8 @@ export function statusReport(store: Store, config: Config): StatusReport {
     error: r.error,
     usage: store.runUsage(r.id),
   }));
-  return { groups, runsInProgress: store.runningRuns().length, recentRuns, pendingDeliveries: store.pendingOutbox().length };
+  const backend = backendInUse(dataPaths(config.dataDir).sandboxState);
+  return { groups, runsInProgress: store.runningRuns().length, recentRuns, pendingDeliveries: store.pendingOutbox().length, backend };
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -68,5 +73,6 @@ export function renderStatus(report: StatusReport): string {
     lines.push(`  ${time(r.startedAt)} ${r.id} group=${r.groupId} ${r.status} (${took})${spent}${r.error ? ` error: ${r.error}` : ''}`);
   }
   lines.push(`Replies waiting for delivery: ${report.pendingDeliveries}`);
+  lines.push(`Sandbox backend: ${report.backend ? `${report.backend.kind} (since ${time(Date.parse(report.backend.since))})` : 'none yet (Carapace has not started)'}`);
   return lines.join('\n');
 }
