@@ -10,7 +10,8 @@ export interface BackendInUse {
   since: string;
 }
 
-const file = (stateDir: string) => path.join(stateDir, 'backend.json');
+// Not *.json: bubblewrap keeps one <sandbox>.json record per sandbox in the same folder.
+const file = (stateDir: string) => path.join(stateDir, 'backend-in-use');
 
 export function recordBackend(stateDir: string, kind: RuntimeKind, now = new Date()): void {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });

@@ -13,7 +13,8 @@ export interface PrepareFailure {
   at: string;
 }
 
-const FILE = 'prepare-failures.json';
+// Not *.json: bubblewrap keeps one <sandbox>.json record per sandbox in the same folder.
+const FILE = 'prepare-failures';
 const keyOf = (image: ImageConfig) => JSON.stringify([image.base, image.chromium]);
 
 export class PrepareMemory {
