@@ -8,6 +8,7 @@ import { writeJson, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
+import { addSetup } from './setup.js';
 import { start } from './start.js';
 import { renderStatus, statusReport, type StatusReport } from './status.js';
 import { renderTasks, runTaskNow, taskSummaries } from './tasks.js';
@@ -66,6 +67,7 @@ export function buildProgram(ctx: CliContext): Command {
   addTasks(program, ctx);
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
+  addSetup(program, ctx);
   return program;
 }
 
