@@ -8,6 +8,7 @@ import { writeJson, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
+import { addAudit } from './audit.js';
 import { addSetup } from './setup.js';
 import { start } from './start.js';
 import { renderStatus, statusReport, type StatusReport } from './status.js';
@@ -68,6 +69,7 @@ export function buildProgram(ctx: CliContext): Command {
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
   addSetup(program, ctx);
+  addAudit(program, ctx);
   return program;
 }
 

@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
 import { recordBackend } from '../sandbox/backend-record.js';
 import { createLogger, installCrashHandlers } from '../log.js';
+import { firstStartAudit } from './audit.js';
 import type { CliContext } from './context.js';
 import { lockDataDir, type InstanceLock } from './instance-lock.js';
 import { preflightModel } from './model-preflight.js';
@@ -28,6 +29,7 @@ export async function start(ctx: CliContext): Promise<void> {
     throw err;
   }
   recordBackend(dataPaths(config.dataDir).sandboxState, app.runtime.kind);
+  firstStartAudit(config, app.store, say, log);
   say(`\nCarapace is running (sandbox: ${app.runtime.kind}). Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n`);
   if (app.pairing && !readPairing(dataPaths(config.dataDir).whatsappAuth).paired) {
     say('WhatsApp is not paired yet: scan the QR code on the web page, or run `carapace whatsapp pair`.\n');
