@@ -97,6 +97,17 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
+/** The sandbox's request headers as sent upstream: its own credential swapped for the real one. */
+function upstreamHeaders(req: IncomingMessage, credentials: ModelProxyOptions['credentials'], length: number): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
+  if (credentials.apiKey) headers['x-api-key'] = credentials.apiKey;
+  else if (credentials.oauthToken) headers['authorization'] = `Bearer ${credentials.oauthToken}`;
+  headers['accept-encoding'] = 'identity'; // so usage can be read off the stream (compressed answers are decoded too)
+  headers['content-length'] = String(length);
+  return headers;
+}
+
 /**
  * The sandbox's only route to the model: an HTTP server on a Unix socket that is mounted into the sandbox.
  * It checks the run's token, swaps in the real credential, and streams the upstream response back untouched.
@@ -136,12 +147,7 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
   };
 
   function forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer, ticket: ModelCallTicket | undefined): void {
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
-    if (opts.credentials.apiKey) headers['x-api-key'] = opts.credentials.apiKey;
-    else if (opts.credentials.oauthToken) headers['authorization'] = `Bearer ${opts.credentials.oauthToken}`;
-    headers['accept-encoding'] = 'identity'; // so usage can be read off the stream (compressed answers are decoded too)
-    headers['content-length'] = String(body.length);
+    const headers = upstreamHeaders(req, opts.credentials, body.length);
     let answered = false;
     const up = send({ protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path, headers }, (upRes) => {
       answered = true;
