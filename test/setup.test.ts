@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultScript, startFakeAnthropic, type FakeAnthropic } from './support/fake-anthropic.js';
 import { sandboxReadableTempDir } from './support/harness.js';
-import { runCli } from './support/run-cli.js';
+import { CARAPACE_BIN, runCli } from './support/run-cli.js';
+import { haveTerminal, onTerminal } from './support/terminal.js';
 
 const GOOD = 'sk-ant-api03-good-key-0123456789abcdef';
 const BAD = 'sk-ant-api03-revoked-key-0123456789abcd';
@@ -100,6 +101,26 @@ describe('carapace setup --non-interactive', () => {
     const asking = await runCli(['setup', ...fresh], { cwd: dir, env: env() });
     expect(asking.code).toBe(2);
     expect(asking.stderr).toMatch(/needs a terminal; for scripts use --non-interactive/);
+  });
+});
+
+describe.runIf(haveTerminal)('carapace setup on a terminal', () => {
+  it('asks for the key masked, proves it, offers the working backends and the name, and saves them', async () => {
+    const settings = join(dir, 'asked.env');
+    const key = 'sk-ant-api03-typed-key-0123456789abcdef';
+    const { code, screen } = await onTerminal(['node', CARAPACE_BIN, 'setup', '--settings', settings], env(), [
+      [/API key or OAuth token:/, `${key}\r`],
+      [/Which sandbox should run the agents\?/, '\r'], // the default: the setting (auto)
+      [/What should the assistant be called\?/, 'Zed\r'],
+      [/Link WhatsApp now/, '\r'], // default: no
+    ]);
+    expect(code, screen).toBe(0);
+    expect(screen).not.toContain(key); // typed, shown as *
+    expect(screen).toMatch(/API key or OAuth token: \*{39}/);
+    expect(screen).toMatch(/auto \(now: bwrap\)/);
+    expect(screen).toMatch(/✔ bwrap works: a test sandbox ran Node\.js/);
+    expect(readFileSync(settings, 'utf8')).toBe(`ANTHROPIC_API_KEY=${key}\nCARAPACE_RUNTIME=auto\nASSISTANT_NAME=Zed\n`);
+    expect(statSync(settings).mode & 0o777).toBe(0o600);
   });
 });
 

@@ -37,8 +37,9 @@ async function candidate(run: SetupRun, saved: Credentials, attempt: number): Pr
   const current = saved.apiKey ?? saved.oauthToken;
   if (current && attempt === 0) return saved;
   if (!run.interactive) throw new CliError('No model credential: pass --api-key-file <file> (or --oauth-token-file <file>).');
+  run.note('an API key from console.anthropic.com, or a Claude Code OAuth token from `claude setup-token`');
   const secret = await password({
-    message: 'Anthropic API key (console.anthropic.com) or Claude Code OAuth token (`claude setup-token`):',
+    message: 'API key or OAuth token:',
     mask: '*',
     validate: (v) => (v.trim().length >= 20 && !/\s/.test(v.trim()) ? true : 'Paste the whole key or token, without spaces.'),
   });
