@@ -74,7 +74,7 @@ describe('the first start', () => {
   const fakeReady = startFakeAnthropic();
   afterAll(async () => (await fakeReady).close());
 
-  it('audits once, says what is unsafe and logs it', async () => {
+  it('audits once, says what is unsafe and logs it; `status` names the sandbox backend it started with', async () => {
     const fake = await fakeReady;
     const dir = sandboxReadableTempDir('carapace-audit-start-');
     const child = await startChildCarapace(dir, fake.url, { CARAPACE_EGRESS_DEFAULT_ALLOW: '*.github.io' });
@@ -82,5 +82,7 @@ describe('the first start', () => {
     expect(readFileSync(join(dir, 'audited'), 'utf8')).toMatch(/^\d{4}-/);
     const log = readFileSync(join(dir, 'child.log'), 'utf8');
     expect(log).toMatch(/"msg":"security audit: [^"]*egress-broad/);
+    const status = await runCli(['status', '--json'], { cwd: dir, env: { PATH: process.env.PATH, HOME: join(dir, 'owner-home'), CARAPACE_DATA_DIR: dir } });
+    expect(JSON.parse(status.stdout).backend).toMatchObject({ kind: 'bwrap', since: expect.stringMatching(/^\d{4}-/) });
   });
 });
