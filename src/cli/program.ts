@@ -1,12 +1,15 @@
 // Every `carapace` command, its options and help, on commander. The actions live in their own modules; each
 // loads the configuration only when it runs, so `--help` has no side effects.
 import { Command } from 'commander';
+import { checkModelAccess, describeCheck } from '../boundary/model-check.js';
 import { addChannelCommands, channelSummaries, renderChannels, type ChannelSummary } from './channel.js';
 import { chat } from './chat.js';
 import { writeJson, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
+import { addAudit } from './audit.js';
+import { addSetup } from './setup.js';
 import { start } from './start.js';
 import { addGroupCommands } from './groups.js';
 import { renderStatus, statusReport, type StatusReport } from './status.js';
@@ -48,25 +51,27 @@ export function buildProgram(ctx: CliContext): Command {
       await withStore(
         ctx,
         (store, config) => print(ctx, o.json, { ...statusReport(store, config), channels }, render),
-        o.json ? { groups: [], runsInProgress: 0, recentRuns: [], pendingDeliveries: 0, channels } : undefined,
+        o.json ? { groups: [], runsInProgress: 0, recentRuns: [], pendingDeliveries: 0, backend: null, channels } : undefined,
       );
     });
   program
     .command('doctor')
     .description('which sandbox backends work here, their limits, how to install the missing ones; the bot channels')
     .option('--json', JSON_HELP)
-    .addHelpText('after', '\nExits 1 when the configured backend cannot run here.')
+    .addHelpText('after', '\nChecks the model key and endpoint with one tiny real call. Exits 1 when the configured backend cannot run\nhere, or the model API refuses the key or cannot be reached.')
     .action(async (o: { json?: boolean }) => {
       const config = ctx.config();
-      const report = { ...(await doctorReport(config)), channels: await channelSummaries(ctx) };
-      print(ctx, o.json, report, (r) => `${renderDoctor(r, config)}\n${renderChannels(r.channels)}`);
-      exitWith(report.chosen ? EXIT.ok : EXIT.failure);
+      const report = { ...(await doctorReport(config)), model: await checkModelAccess(config), channels: await channelSummaries(ctx) };
+      print(ctx, o.json, report, (r) => `${renderDoctor(r, config)}\n${describeCheck(r.model)}\n${renderChannels(r.channels)}`);
+      exitWith(report.chosen && !(report.model.ok === false && report.model.kind !== 'no-credentials') ? EXIT.ok : EXIT.failure);
     });
   addImage(program, ctx);
   addTasks(program, ctx);
   addGroupCommands(program, ctx);
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
+  addSetup(program, ctx);
+  addAudit(program, ctx);
   return program;
 }
 
