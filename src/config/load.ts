@@ -1,7 +1,9 @@
 // loadConfig: every setting from the environment, checked, with defaults; a bad one is a ConfigError saying how to fix it.
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, int, readEnv, type Env } from './env.js';
+import { APP_ROOT } from '../app-root.js';
+import { ConfigError, int, oneOf, readEnv, url, type Env } from './env.js';
 import { DEFAULT_BASE_IMAGE, RUNTIME_KINDS, type ImageConfig } from './sandbox-settings.js';
 import { botChannelsConfig } from './channels.js';
 import { egressConfig, whatsappConfig } from './sections.js';
@@ -89,6 +91,27 @@ function sandbox(env: Env): Config['sandbox'] {
   };
 }
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The local web chat and API: loopback by default; a host name or IP address, and a port (0: any free one). */
+function web(env: Env): Config['web'] {
+  const host = env.CARAPACE_WEB_HOST?.trim() || '127.0.0.1';
+  if (!isIP(host) && !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(host)) {
+    throw new ConfigError(`CARAPACE_WEB_HOST must be an IP address or host name like 127.0.0.1 or localhost, got "${host}".`);
+  }
+  return { host, port: int(env, 'CARAPACE_WEB_PORT', 4780, 0, 65535) };
+}
+
+function logs(env: Env): Pick<Config, 'logLevel' | 'logFile'> {
+  return {
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFile: { maxMb: int(env, 'CARAPACE_LOG_MAX_MB', 10, 1, 1024), keep: int(env, 'CARAPACE_LOG_KEEP', 5, 1, 100) },
+  };
+}
+
+/** Relative paths in settings are relative to the folder holding package.json, wherever Carapace is started from. */
+const fromRoot = (path: string) => resolve(APP_ROOT, path);
+
 export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean } = {}): Config {
   // Checked in this order, so the first problem reported is the same one as always.
   const creds = credentials(env, opts.requireCredentials !== false);
@@ -99,20 +122,20 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
   const homeDir = env.HOME || homedir();
   return {
     assistantName: name,
-    dataDir: resolve(env.CARAPACE_DATA_DIR || 'data'),
+    dataDir: fromRoot(env.CARAPACE_DATA_DIR || 'data'),
     timeZone: zone,
     model: env.CARAPACE_MODEL || 'claude-sonnet-4-5',
     credentials: creds,
-    upstreamUrl: env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com',
+    upstreamUrl: url(env, 'ANTHROPIC_BASE_URL', 'https://api.anthropic.com'),
     ...runSettings(env),
     runtime: kind,
     image: imageConfig,
     sandbox: sandbox(env),
-    web: { host: env.CARAPACE_WEB_HOST || '127.0.0.1', port: int(env, 'CARAPACE_WEB_PORT', 4780, 0) },
-    logLevel: env.LOG_LEVEL || 'info',
+    web: web(env),
+    ...logs(env),
     cliEnv: cliEnv(env),
     homeDir,
-    mountAllowlistPath: resolve(env.CARAPACE_MOUNT_ALLOWLIST || join(homeDir, '.config', 'carapace', 'mount-allowlist.json')),
+    mountAllowlistPath: fromRoot(env.CARAPACE_MOUNT_ALLOWLIST || join(homeDir, '.config', 'carapace', 'mount-allowlist.json')),
     egress: egressConfig(env),
     whatsapp: whatsappConfig(env),
     channels: botChannelsConfig(env),
