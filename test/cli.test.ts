@@ -14,7 +14,14 @@ import { until } from './support/wait.js';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'carapace-cli-'));
 /** Only what a user's shell would have, plus the settings given. */
-const env = (dir: string, extra: Record<string, string> = {}) => ({ PATH: process.env.PATH, HOME: dir, CARAPACE_TZ: 'UTC', ...extra });
+const env = (dir: string, extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH,
+  HOME: dir,
+  CARAPACE_TZ: 'UTC',
+  CARAPACE_DATA_DIR: join(dir, 'data'),
+  CARAPACE_ENV_FILE: join(dir, '.env'),
+  ...extra,
+});
 
 const COMMANDS = [
   ['start'], ['chat'], ['status'], ['doctor'], ['image'], ['image', 'build'], ['tasks'], ['tasks', 'list'], ['tasks', 'run'],

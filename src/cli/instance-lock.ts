@@ -47,6 +47,7 @@ export function lockDataDir(dataDir: string): InstanceLock {
   writeFileSync(paths.instancePid, `${process.pid}\n`, { mode: 0o600 });
   return {
     release() {
+      rmSync(paths.instanceInfo, { force: true });
       rmSync(paths.instancePid, { force: true });
       db.close();
     },

@@ -1,14 +1,16 @@
 // Every `carapace` command, its options and help, on commander. The actions live in their own modules; each
 // loads the configuration only when it runs, so `--help` has no side effects.
 import { Command } from 'commander';
-import { addChannelCommands, channelSummaries, renderChannels, type ChannelSummary } from './channel.js';
+import { addChannelCommands, channelSummaries, renderChannels } from './channel.js';
 import { chat } from './chat.js';
 import { writeJson, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
+import { addLogs } from './logs.js';
+import { addOpen } from './open.js';
 import { start } from './start.js';
-import { renderStatus, statusReport, type StatusReport } from './status.js';
+import { addStatus } from './status-command.js';
 import { renderTasks, runTaskNow, taskSummaries } from './tasks.js';
 import { logout, pair, parsePhone, status as whatsappStatus, type WhatsAppCliOptions } from './whatsapp.js';
 import { withStore } from './with-store.js';
@@ -37,19 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
     .description('talk to the running assistant from this terminal')
     .addHelpText('after', '\nExits 3 when Carapace is not running.')
     .action(async () => exitWith(await chat(ctx)));
-  program
-    .command('status')
-    .description('groups, token usage, runs and pending deliveries')
-    .option('--json', JSON_HELP)
-    .action(async (o: { json?: boolean }) => {
-      const channels = await channelSummaries(ctx);
-      const render = (r: StatusReport & { channels: ChannelSummary[] }) => `${renderStatus(r)}\n${renderChannels(r.channels)}`;
-      await withStore(
-        ctx,
-        (store, config) => print(ctx, o.json, { ...statusReport(store, config), channels }, render),
-        o.json ? { groups: [], runsInProgress: 0, recentRuns: [], pendingDeliveries: 0, channels } : undefined,
-      );
-    });
+  addStatus(program, ctx);
   program
     .command('doctor')
     .description('which sandbox backends work here, their limits, how to install the missing ones; the bot channels')
@@ -65,6 +55,8 @@ export function buildProgram(ctx: CliContext): Command {
   addTasks(program, ctx);
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
+  addLogs(program, ctx);
+  addOpen(program, ctx);
   return program;
 }
 
