@@ -1,6 +1,7 @@
 // What a command runs with: where it writes, its configuration (loaded only when a command runs, so `--help`
 // touches nothing), the exit code it ends with, and seams for tests.
 import type { Writable } from 'node:stream';
+import { InvalidArgumentError } from 'commander';
 import type { SocketFactory } from '../channels/whatsapp/socket.js';
 import { loadConfig, type Config } from '../config.js';
 
@@ -28,4 +29,11 @@ export function processContext(): CliContext {
 /** Write data as indented JSON (the `--json` output of every command that has one). */
 export function writeJson(ctx: CliContext, data: unknown): void {
   ctx.out.write(`${JSON.stringify(data, null, 2)}\n`);
+}
+
+/** A commander argument parser for counts and durations: a whole number ≥ 1. */
+export function positiveInt(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
+  return n;
 }

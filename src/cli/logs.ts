@@ -3,12 +3,12 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import pino from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import { LOG_LEVELS } from '../config/load.js';
 import { dataPaths } from '../fs/paths.js';
-import type { CliContext } from './context.js';
+import { positiveInt, type CliContext } from './context.js';
 import { PRETTY_IGNORE } from './logging.js';
 import { ifStore } from './with-store.js';
 
@@ -129,12 +129,6 @@ async function showLogs(ctx: CliContext, o: LogsOptions): Promise<void> {
   });
 }
 
-const positive = (raw: string) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
-  return n;
-};
-
 export function addLogs(program: Command, ctx: CliContext): void {
   program
     .command('logs')
@@ -142,7 +136,7 @@ export function addLogs(program: Command, ctx: CliContext): void {
     .option('-f, --follow', 'keep printing new lines as they are written (Ctrl-C to stop)')
     .option('-g, --group <name>', 'only lines about this group (its name or folder)')
     .addOption(new Option('-l, --level <level>', 'only lines at this level or above').choices(LOG_LEVELS.filter((l) => l !== 'silent')).default('info'))
-    .option('-n, --lines <count>', 'how many past lines to show first', positive, 100)
+    .option('-n, --lines <count>', 'how many past lines to show first', positiveInt, 100)
     .option('--json', 'print the JSON lines as they are stored')
     .action((o: LogsOptions) => showLogs(ctx, o));
 }

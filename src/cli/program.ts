@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { addChannelCommands, channelSummaries, renderChannels } from './channel.js';
 import { chat } from './chat.js';
-import { writeJson, type CliContext } from './context.js';
+import { positiveInt, writeJson, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
@@ -37,8 +37,9 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('chat')
     .description('talk to the running assistant from this terminal')
-    .addHelpText('after', '\nExits 3 when Carapace is not running.')
-    .action(async () => exitWith(await chat(ctx)));
+    .option('--wait <seconds>', 'with piped input (`echo hi | carapace chat`): how long to wait for the reply', positiveInt, 600)
+    .addHelpText('after', '\nWith piped input it sends each line, prints the reply and exits (1 when none came in time).\nExits 3 when Carapace is not running.')
+    .action(async (o: { wait: number }) => exitWith(await chat(ctx, o.wait)));
   addStatus(program, ctx);
   program
     .command('doctor')
