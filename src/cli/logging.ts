@@ -1,5 +1,6 @@
 // Where a running Carapace logs: JSON lines to a size-rotated file under the data directory (pino-roll), and to
 // the terminal — readable (pino-pretty) on a TTY, JSON lines when piped or run by a service manager.
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -13,7 +14,7 @@ interface RollOptions {
   size: string;
   limit: { count: number };
   symlink: boolean;
-  mkdir: boolean;
+  mode: number;
   extension: string;
   sync: boolean;
 }
@@ -25,13 +26,17 @@ export const PRETTY_IGNORE = 'pid,hostname,app';
 
 /** The rotating JSON-lines file: `carapace.<n>.log`, at most `keep` old ones beside the current. */
 export function openLogFile(config: Pick<Config, 'dataDir' | 'logFile'>): Promise<pino.DestinationStream> {
+  // Owner-only: the lines quote chats, and as root the data directory itself is traversable by the sandbox uid.
+  const dir = dataPaths(config.dataDir).logsDir;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   return pinoRoll({
-    file: join(dataPaths(config.dataDir).logsDir, 'carapace'),
+    file: join(dir, 'carapace'),
     extension: '.log',
     size: `${config.logFile.maxMb}m`,
     limit: { count: config.logFile.keep },
     symlink: true, // current.log: the file being written, for `carapace logs -f` and `tail -F`
-    mkdir: true,
+    mode: 0o600,
     sync: true, // the last lines before a crash are the ones worth having
   });
 }

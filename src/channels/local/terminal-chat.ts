@@ -96,7 +96,7 @@ async function converse(opts: TerminalChatOptions, session: Session, events: Res
   const piped = (opts.input as { isTTY?: boolean }).isTTY !== true;
   if (!piped) view.show(`Connected to Carapace at ${base}. Type a message and press Enter; /quit or Ctrl-D to leave.`);
   const replies = replyWatch();
-  const printer = eventPrinter(view.show, session.seen, replies);
+  const printer = eventPrinter(view.show, session.seen, replies, piped);
   const pump = pumpEvents(events, session, printer, view.show, stop.signal);
   const sent = await readAndSend(view, stop.signal, sender(session, view.show, opts.senderName, replies));
   let end: ChatEnd = piped && sent.sent < sent.typed ? 'failed' : 'closed';
@@ -201,7 +201,8 @@ function terminalView(input: NodeJS.ReadableStream, output: NodeJS.WritableStrea
 }
 
 /** Turns the server's events into lines: replies, messages sent from another window, and a typing notice. */
-function eventPrinter(show: (line: string) => void, seen: SeenLines, replies: ReplyWatch): (type: string, data: string) => void {
+/** `quiet`: piped input, where only what is said is printed. */
+function eventPrinter(show: (line: string) => void, seen: SeenLines, replies: ReplyWatch, quiet: boolean): (type: string, data: string) => void {
   let typing = false;
   return (type, data) => {
     const d = JSON.parse(data) as { text?: string; senderName?: string; typing?: boolean; timestamp?: number };
@@ -212,7 +213,7 @@ function eventPrinter(show: (line: string) => void, seen: SeenLines, replies: Re
     } else if (type === 'message') {
       show(seen.mark(d));
     } else if (type === 'typing') {
-      if (d.typing && !typing) show('(typing…)');
+      if (d.typing && !typing && !quiet) show('(typing…)');
       typing = d.typing === true;
       replies.typing(typing);
     }
