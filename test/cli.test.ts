@@ -140,7 +140,8 @@ describe('carapace chat', () => {
     const { proc, done } = spawnCli(['chat'], { cwd: dir, env: env(dir, { CARAPACE_WEB_PORT: port }) });
     let seen = '';
     proc.stdout!.on('data', (c: Buffer) => (seen += c.toString()));
-    await until(() => seen.includes('Connected to Carapace'));
+    // Piped input prints only what is said: a reply shows the chat is connected.
+    await until(async () => seen.includes('first reply') || void (await channel!.send('local:owner', 'first reply')), 10_000);
     proc.stdout!.destroy(); // like `head` exiting: the pipe's read end is closed
     for (let i = 0; !(await Promise.race([done.then(() => true), new Promise((r) => setTimeout(() => r(false), 100))])); i++) {
       await channel.send('local:owner', `reply ${i}`); // each one is written to the closed pipe

@@ -26,12 +26,15 @@ interface NextTask {
   prompt: string;
 }
 
-type FullStatus = { instance: InstanceStatus } & Partial<StatusReport> & {
+type FullStatus = { instance: InstanceStatus } & StatusReport & {
   /** Model tokens used today by every group (input, cache and output); money once the meter prices calls. */
-  spendToday?: { tokens: number };
-  nextTasks?: NextTask[];
+  spendToday: { tokens: number };
+  nextTasks: NextTask[];
   channels: ChannelSummary[];
 };
+
+/** Before the first start there is no store: the same shape, empty. */
+const NOTHING_YET: StatusReport = { groups: [], runsInProgress: 0, recentRuns: [], pendingDeliveries: 0 };
 
 function instanceStatus(config: Config, now = Date.now()): InstanceStatus {
   const info = runningInstance(config.dataDir);
@@ -58,23 +61,25 @@ function renderInstance(i: InstanceStatus): string {
 
 function render(s: FullStatus): string {
   const parts = [renderInstance(s.instance)];
-  if (s.groups) parts.push(renderStatus(s as StatusReport), `Tokens used today (all groups): ${s.spendToday!.tokens.toLocaleString('en-US')}`);
-  if (s.nextTasks?.length) parts.push(['Next tasks:', ...s.nextTasks.map((t) => `  ${t.nextRun}  ${t.id}  ${t.group ?? '?'}: ${t.prompt.replace(/\s+/g, ' ').slice(0, 60)}`)].join('\n'));
+  parts.push(renderStatus(s), `Tokens used today (all groups): ${s.spendToday.tokens.toLocaleString('en-US')}`);
+  if (s.nextTasks.length) parts.push(['Next tasks:', ...s.nextTasks.map((t) => `  ${t.nextRun}  ${t.id}  ${t.group ?? '?'}: ${t.prompt.replace(/\s+/g, ' ').slice(0, 60)}`)].join('\n'));
   parts.push(renderChannels(s.channels));
   return parts.join('\n');
 }
 
 async function status(ctx: CliContext, json: boolean | undefined): Promise<void> {
   const config = ctx.config();
-  let full: FullStatus = { instance: instanceStatus(config), channels: await channelSummaries(ctx) };
+  const instance = instanceStatus(config);
+  const channels = await channelSummaries(ctx);
+  let full: FullStatus | undefined;
   await ifStore(ctx, (store) => {
     const report = statusReport(store, config);
     const tokens = report.groups.reduce((sum, g) => sum + g.tokensToday, 0);
-    full = { ...full, ...report, spendToday: { tokens }, nextTasks: nextTasks(store, config.timeZone) };
+    full = { instance, ...report, spendToday: { tokens }, nextTasks: nextTasks(store, config.timeZone), channels };
   });
-  if (json) return writeJson(ctx, full);
-  ctx.out.write(`${render(full)}\n`);
-  if (!full.groups) ctx.out.write(`No data yet at ${config.dataDir}: start Carapace with \`npm start\`.\n`);
+  if (json) return writeJson(ctx, full ?? { instance, ...NOTHING_YET, spendToday: { tokens: 0 }, nextTasks: [], channels });
+  if (full) return void ctx.out.write(`${render(full)}\n`);
+  ctx.out.write(`${renderInstance(instance)}\nNo data yet at ${config.dataDir}: start Carapace with \`npm start\`.\n${renderChannels(channels)}\n`);
 }
 
 export function addStatus(program: Command, ctx: CliContext): void {

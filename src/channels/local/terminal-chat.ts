@@ -12,6 +12,9 @@ export interface TerminalChatOptions {
   output: NodeJS.WritableStream;
   senderName?: string;
   signal?: AbortSignal;
+  /** A person at a terminal (default: when `input` is a TTY): greeted, shown the history and typing notices.
+   * Otherwise (`echo hi | carapace chat`) only what is said is printed, and the chat waits for the reply. */
+  interactive?: boolean;
   /** With input that is not a terminal (`echo hi | carapace chat`): how long to wait for the reply after it ends. */
   replyTimeoutMs?: number;
 }
@@ -74,7 +77,7 @@ export async function runTerminalChat(opts: TerminalChatOptions): Promise<ChatEn
     let events: Response;
     try {
       // Piped input (a script) gets only the answer; a person gets the conversation so far.
-      const interactive = (opts.input as { isTTY?: boolean }).isTTY === true;
+      const interactive = isInteractive(opts);
       for (const m of await api.history()) if (interactive) output.write(`${seen.mark(m)}\n`);
       else seen.mark(m);
       events = await api.openEvents();
@@ -93,7 +96,7 @@ export async function runTerminalChat(opts: TerminalChatOptions): Promise<ChatEn
 /** The interactive part: print events above the prompt, send what the owner types, until they leave. */
 async function converse(opts: TerminalChatOptions, session: Session, events: Response, base: string, stop: AbortController): Promise<ChatEnd> {
   const view = terminalView(opts.input, opts.output);
-  const piped = (opts.input as { isTTY?: boolean }).isTTY !== true;
+  const piped = !isInteractive(opts);
   if (!piped) view.show(`Connected to Carapace at ${base}. Type a message and press Enter; /quit or Ctrl-D to leave.`);
   const replies = replyWatch();
   const printer = eventPrinter(view.show, session.seen, replies, piped);
@@ -111,6 +114,8 @@ async function converse(opts: TerminalChatOptions, session: Session, events: Res
   await pump;
   return end;
 }
+
+const isInteractive = (opts: TerminalChatOptions) => opts.interactive ?? (opts.input as { isTTY?: boolean }).isTTY === true;
 
 /** The API and what this terminal has already shown. */
 interface Session {
