@@ -9,6 +9,7 @@ import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
 import { addLogs } from './logs.js';
 import { addOpen } from './open.js';
+import { addService } from './service.js';
 import { start } from './start.js';
 import { addStatus } from './status-command.js';
 import { renderTasks, runTaskNow, taskSummaries } from './tasks.js';
@@ -58,6 +59,7 @@ export function buildProgram(ctx: CliContext): Command {
   addChannelCommands(program, ctx, exitWith);
   addLogs(program, ctx);
   addOpen(program, ctx);
+  addService(program, ctx);
   return program;
 }
 
