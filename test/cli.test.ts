@@ -26,6 +26,8 @@ const env = (dir: string, extra: Record<string, string> = {}) => ({
 const COMMANDS = [
   ['start'], ['chat'], ['status'], ['doctor'], ['image'], ['image', 'build'], ['tasks'], ['tasks', 'list'], ['tasks', 'run'],
   ['whatsapp'], ['whatsapp', 'pair'], ['whatsapp', 'status'], ['whatsapp', 'logout'],
+  ['logs'], ['open'], ['service'], ['service', 'install'], ['service', 'uninstall'], ['service', 'status'],
+  ['channel'], ['channel', 'add'], ['channel', 'pair'], ['channel', 'remove'], ['channel', 'list'],
 ];
 
 describe('carapace --help', () => {
@@ -49,7 +51,7 @@ describe('carapace --help', () => {
     for (const args of [['--help'], [], ['help']]) {
       const r = await runCli(args, { cwd: dir, env: env(dir) });
       expect(r.code).toBe(0);
-      for (const c of ['start', 'chat', 'status', 'doctor', 'image', 'tasks', 'whatsapp']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+      for (const c of ['start', 'chat', 'status', 'doctor', 'image', 'tasks', 'whatsapp', 'logs', 'open', 'service', 'channel']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
       expect(r.stdout).toMatch(/Exit codes:[\s\S]*2 +usage error[\s\S]*3 +Carapace is not running[\s\S]*4 +Carapace is already running/);
     }
     expect(readdirSync(dir)).toEqual([]);

@@ -31,6 +31,12 @@ export function writeJson(ctx: CliContext, data: unknown): void {
   ctx.out.write(`${JSON.stringify(data, null, 2)}\n`);
 }
 
+/** Data as JSON (`--json`), or as the text `render` makes of it. */
+export function printResult<T>(ctx: CliContext, json: boolean | undefined, data: T, render: (data: T) => string): void {
+  if (json) writeJson(ctx, data);
+  else ctx.out.write(`${render(data)}\n`);
+}
+
 /** A commander argument parser for counts and durations: a whole number ≥ 1. */
 export function positiveInt(raw: string): number {
   const n = Number(raw);

@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { dataPaths } from '../fs/paths.js';
+import { processAlive, readPid } from '../fs/pid-file.js';
 
 const InstanceInfo = z.object({
   pid: z.number().int().positive(),
@@ -18,15 +19,6 @@ export function writeInstanceInfo(dataDir: string, info: Omit<InstanceInfo, 'pid
   writeFileSync(dataPaths(dataDir).instanceInfo, `${JSON.stringify({ pid: process.pid, ...info })}\n`, { mode: 0o600 });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, but another user's
-  }
-}
-
 const readText = (file: string) => {
   try {
     return readFileSync(file, 'utf8');
@@ -38,9 +30,9 @@ const readText = (file: string) => {
 /** The running instance of this data directory, or undefined when none runs (or one died without cleaning up). */
 export function runningInstance(dataDir: string): InstanceInfo | undefined {
   const paths = dataPaths(dataDir);
-  const pid = Number(readText(paths.instancePid)?.trim());
+  const pid = readPid(paths.instancePid);
   const text = readText(paths.instanceInfo);
-  if (!pid || !text || !alive(pid)) return undefined;
+  if (!pid || !text || !processAlive(pid)) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { addChannelCommands, channelSummaries, renderChannels } from './channel.js';
 import { chat } from './chat.js';
-import { positiveInt, writeJson, type CliContext } from './context.js';
+import { positiveInt, printResult, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
@@ -50,7 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
     .action(async (o: { json?: boolean }) => {
       const config = ctx.config();
       const report = { ...(await doctorReport(config)), channels: await channelSummaries(ctx) };
-      print(ctx, o.json, report, (r) => `${renderDoctor(r, config)}\n${renderChannels(r.channels)}`);
+      printResult(ctx, o.json, report, (r) => `${renderDoctor(r, config)}\n${renderChannels(r.channels)}`);
       exitWith(report.chosen ? EXIT.ok : EXIT.failure);
     });
   addImage(program, ctx);
@@ -61,12 +61,6 @@ export function buildProgram(ctx: CliContext): Command {
   addOpen(program, ctx);
   addService(program, ctx);
   return program;
-}
-
-/** Data as JSON, or as the text `render` makes of it. */
-function print<T>(ctx: CliContext, json: boolean | undefined, data: T, render: (data: T) => string): void {
-  if (json) writeJson(ctx, data);
-  else ctx.out.write(`${render(data)}\n`);
 }
 
 function addImage(program: Command, ctx: CliContext): void {
@@ -87,7 +81,7 @@ function addTasks(program: Command, ctx: CliContext): void {
     .action((o: { json?: boolean }) =>
       withStore(
         ctx,
-        (store, config) => print(ctx, o.json, taskSummaries(store, config.timeZone), (s) => renderTasks(s, config.timeZone)),
+        (store, config) => printResult(ctx, o.json, taskSummaries(store, config.timeZone), (s) => renderTasks(s, config.timeZone)),
         o.json ? [] : undefined,
       ),
     );

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { APP_ROOT } from '../app-root.js';
 import type { Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
-import { writeJson, type CliContext } from './context.js';
+import { printResult, type CliContext } from './context.js';
 import { CliError } from './exit.js';
 import { runningInstance } from './instance-info.js';
 import { LAUNCHD_LABEL, launchdPlist, SYSTEMD_UNIT_NAME, systemdUnit, type ServiceSpec } from './service-units.js';
@@ -143,9 +143,5 @@ export function addService(program: Command, ctx: CliContext): void {
     .command('status')
     .description('whether the service is installed, what the service manager says, and whether Carapace runs')
     .option('--json', 'print the result as JSON')
-    .action(async (o: { json?: boolean }) => {
-      const s = await serviceStatus(ctx);
-      if (o.json) writeJson(ctx, s);
-      else ctx.out.write(`${renderServiceStatus(s)}\n`);
-    });
+    .action(async (o: { json?: boolean }) => printResult(ctx, o.json, await serviceStatus(ctx), renderServiceStatus));
 }
