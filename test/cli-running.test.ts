@@ -131,6 +131,7 @@ describe('a running Carapace through the CLI', () => {
     const logsDir = dataPaths(dataDir).logsDir;
     expect(readFileSync(join(logsDir, 'current.log'), 'utf8')).toMatch(/shutting down/);
     expect(statSync(logsDir).mode & 0o777).toBe(0o700);
+    expect(statSync(dataDir).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o711 : 0o700); // was 0755 before the first start
     expect(statSync(join(logsDir, 'current.log')).mode & 0o777).toBe(0o600);
   }, 30_000);
 });
