@@ -57,6 +57,8 @@ describe('every setting is checked', () => {
     [{ ANTHROPIC_BASE_URL: 'not-a-url' }, /ANTHROPIC_BASE_URL must be an http\(s\) URL like https:\/\/api.example.com, got "not-a-url"/],
     [{ ANTHROPIC_BASE_URL: 'ftp://x.org' }, /ANTHROPIC_BASE_URL must be an http\(s\) URL/],
     [{ CARAPACE_LOG_MAX_MB: '0' }, /CARAPACE_LOG_MAX_MB must be an integer from 1 to 1024/],
+    [{ CARAPACE_MODEL: 'claude sonnet' }, /CARAPACE_MODEL must be a model id like claude-sonnet-4-5 .*, got "claude sonnet"/],
+    [{ CLAUDE_CODE_MAX_RETRIES: 'many' }, /CLAUDE_CODE_MAX_RETRIES must be an integer from 0 to 100, got "many"/],
   ];
   it.each(bad)('%o is refused with a message naming the setting and what it allows', (env, message) => {
     expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', ...env })).toThrow(message);

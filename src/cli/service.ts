@@ -79,7 +79,10 @@ async function install(ctx: CliContext, start: boolean): Promise<void> {
   const m = serviceManager();
   const running = runningInstance(config.dataDir);
   if (start && running) {
-    throw new CliError(`Carapace already runs for ${config.dataDir} (pid ${running.pid}); stop it first, then install the service.`);
+    throw new CliError(
+      `Carapace already runs for ${config.dataDir} (pid ${running.pid}): stop it first (Ctrl-C where it runs, or ` +
+        '`carapace service uninstall` if it is this service), or use --no-start to only write the file.',
+    );
   }
   const spec = serviceSpec(config);
   mkdirSync(dirname(m.file), { recursive: true });

@@ -51,13 +51,23 @@ function image(env: Env): ImageConfig {
   return { base: env.CARAPACE_BASE_IMAGE || DEFAULT_BASE_IMAGE, chromium: chromium === '1' };
 }
 
-/** The Claude Code CLI settings passed through to sandboxes. */
+/** The Claude Code CLI settings passed through to sandboxes, checked as the CLI reads them. */
 function cliEnv(env: Env): Record<string, string> {
   const passed: Record<string, string> = {};
-  for (const key of ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH', 'ANTHROPIC_SMALL_FAST_MODEL']) {
-    if (env[key]) passed[key] = env[key]!;
-  }
+  if (env.CLAUDE_CODE_MAX_RETRIES) passed.CLAUDE_CODE_MAX_RETRIES = String(int(env, 'CLAUDE_CODE_MAX_RETRIES', 0, 0, 100));
+  if (env.ENABLE_TOOL_SEARCH) passed.ENABLE_TOOL_SEARCH = env.ENABLE_TOOL_SEARCH;
+  if (env.ANTHROPIC_SMALL_FAST_MODEL) passed.ANTHROPIC_SMALL_FAST_MODEL = modelId(env, 'ANTHROPIC_SMALL_FAST_MODEL', '');
   return passed;
+}
+
+/** A model id such as claude-sonnet-4-5 (letters, digits and . _ : / @ -), or the default when unset. */
+function modelId(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/.test(raw)) {
+    throw new ConfigError(`${name} must be a model id like claude-sonnet-4-5 (letters, digits and . _ : / @ -), got "${raw}".`);
+  }
+  return raw;
 }
 
 /** Timings and bounds of runs: concurrency, timeouts, retries, task intervals, prompt size. */
@@ -124,7 +134,7 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
     assistantName: name,
     dataDir: fromRoot(env.CARAPACE_DATA_DIR || 'data'),
     timeZone: zone,
-    model: env.CARAPACE_MODEL || 'claude-sonnet-4-5',
+    model: modelId(env, 'CARAPACE_MODEL', 'claude-sonnet-4-5'),
     credentials: creds,
     upstreamUrl: url(env, 'ANTHROPIC_BASE_URL', 'https://api.anthropic.com'),
     ...runSettings(env),
