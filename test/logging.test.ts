@@ -1,10 +1,13 @@
 // Logging: the rotating JSON-lines file (pino-roll) read back by the real `carapace logs`, and a library's
 // repeated warnings folded into one line.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { APP_ROOT } from '../src/app-root.js';
 import { openLogFile } from '../src/cli/logging.js';
 import { dataPaths } from '../src/fs/paths.js';
 import { createLogger, foldRepeats } from '../src/log.js';
@@ -42,6 +45,25 @@ describe('foldRepeats', () => {
     expect(lines).toHaveLength(4);
     await sleep(300);
     expect(lines).toHaveLength(4); // nothing folded this time, so no summary
+  });
+});
+
+describe('the logger of carapace start', () => {
+  // What `start` logs, in a child with a real terminal (util-linux `script` gives it a pty) and with a pipe.
+  const program = (dataDir: string) => `
+    const { openAppLogger } = await import(${JSON.stringify(join(APP_ROOT, 'dist/src/cli/logging.js'))});
+    const log = await openAppLogger({ dataDir: ${JSON.stringify(dataDir)}, logLevel: 'info', logFile: { maxMb: 1, keep: 1 } });
+    log.info({ group: 'main' }, 'hello'); log.debug('below the level');`;
+
+  it('is readable on a terminal, JSON lines when piped, and always JSON lines in the file', () => {
+    const dataDir = sandboxReadableTempDir('carapace-tty-');
+    const code = program(dataDir);
+    const tty = execFileSync('script', ['-qec', `${process.execPath} --input-type=module -e '${code.replace(/'/g, "'\\''")}'`, '/dev/null'], { encoding: 'utf8' });
+    expect(tty.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: hello\r?\n +group: "main"/);
+    const piped = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+    expect(JSON.parse(piped)).toMatchObject({ level: 30, group: 'main', msg: 'hello' });
+    const file = readFileSync(join(dataPaths(dataDir).logsDir, 'current.log'), 'utf8').trim().split('\n');
+    expect(file.map((l) => JSON.parse(l).msg)).toEqual(['hello', 'hello']);
   });
 });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APP_ROOT } from '../src/app-root.js';
 import { loadConfig, readEnv } from '../src/config.js';
+import { envFilePath } from '../src/config/env.js';
 import { parseDotenv } from '../src/config/dotenv.js';
 import { runCli } from './support/run-cli.js';
 
@@ -46,6 +47,7 @@ describe('.env parsing', () => {
     expect(readEnv(APP_ROOT, { CARAPACE_ENV_FILE: join(dir, 'other.env') }).ASSISTANT_NAME).toBe('Robin');
     writeFileSync(join(dir, '.env'), 'ASSISTANT_NAME=Kim\n');
     expect(readEnv(dir, {}).ASSISTANT_NAME).toBe('Kim');
+    expect(envFilePath(undefined, {})).toBe(join(APP_ROOT, '.env')); // not the working directory's
   });
 });
 
