@@ -134,6 +134,29 @@ describe('carapace chat', () => {
     expect(stopped.stdout).toContain('Carapace is not running at http://127.0.0.1:9');
   });
 
+  it('with piped input: prints the reply and exits 0; with no reply within --wait, says so and exits 1', async () => {
+    const dir = emptyDir();
+    let answer = true;
+    channel = new LocalChannel({ port: 0, token: localChatToken(join(dir, 'data')), history: () => [] });
+    // A reply (after a typing notice, which a pipe does not show) only when `answer` says so.
+    await channel.connect((m) => {
+      if (!answer) return;
+      void channel!.setTyping('local:owner', true);
+      setTimeout(() => void channel!.send('local:owner', `you said ${m.text}`), 300);
+    });
+    const port = new URL(channel.address().url).port;
+    const chat = () => {
+      const { proc, done } = spawnCli(['chat', '--wait', '2'], { cwd: dir, env: env(dir, { CARAPACE_WEB_PORT: port }) });
+      proc.stdin!.end('hello\n');
+      return done;
+    };
+    expect(await chat()).toMatchObject({ code: 0, stdout: 'Assistant: you said hello\n', stderr: '' });
+    answer = false;
+    const silent = await chat();
+    expect(silent.code).toBe(1);
+    expect(silent.stdout).toBe("No reply within 2 s; it will still be in the chat's history.\n");
+  });
+
   it('ends quietly when the reader of its output goes away (`carapace chat | head`)', async () => {
     const dir = emptyDir();
     channel = new LocalChannel({ port: 0, token: localChatToken(join(dir, 'data')), history: () => [] });

@@ -78,8 +78,10 @@ export async function runTerminalChat(opts: TerminalChatOptions): Promise<ChatEn
     try {
       // Piped input (a script) gets only the answer; a person gets the conversation so far.
       const interactive = isInteractive(opts);
-      for (const m of await api.history()) if (interactive) output.write(`${seen.mark(m)}\n`);
-      else seen.mark(m);
+      for (const m of await api.history()) {
+        const line = seen.mark(m);
+        if (interactive) output.write(`${line}\n`);
+      }
       events = await api.openEvents();
     } catch (err) {
       if (stop.signal.aborted) return 'closed';
@@ -104,9 +106,10 @@ async function converse(opts: TerminalChatOptions, session: Session, events: Res
   const sent = await readAndSend(view, stop.signal, sender(session, view.show, opts.senderName, replies));
   let end: ChatEnd = piped && sent.sent < sent.typed ? 'failed' : 'closed';
   if (piped && sent.sent > 0 && !stop.signal.aborted) {
-    const answered = await replies.settled(opts.replyTimeoutMs ?? 10 * 60_000, stop.signal);
+    const timeoutMs = opts.replyTimeoutMs ?? 600_000;
+    const answered = await replies.settled(timeoutMs, stop.signal);
     if (!answered && !stop.signal.aborted) {
-      view.show(`No reply within ${Math.round((opts.replyTimeoutMs ?? 600_000) / 1000)} s; it will still be in the chat's history.`);
+      view.show(`No reply within ${Math.round(timeoutMs / 1000)} s; it will still be in the chat's history.`);
       end = 'no-reply';
     }
   }
@@ -157,8 +160,11 @@ function replyWatch() {
   let wake = () => {};
   const settledNow = () => !waiting && !typing;
   return {
-    sent: () => void (waiting = true),
-    reply: () => ((waiting = false), wake()),
+    /** Before a message is posted (its reply may arrive before the post returns); `posted(false)` takes it back. */
+    sending: () => void (waiting = true),
+    posted: (ok: boolean) => void (waiting &&= ok),
+    /** A reply also ends the typing notice (as on screen); typing again within the quiet moment keeps waiting. */
+    reply: () => ((waiting = typing = false), wake()),
     typing: (on: boolean) => ((typing = on), wake()),
     /** Resolves true once answered and quiet for a moment (a reply may be followed by more), false on timeout. */
     async settled(timeoutMs: number, stop: AbortSignal): Promise<boolean> {
@@ -265,6 +271,7 @@ function sender(
 ): (text: string) => Promise<boolean> {
   return async (text) => {
     seen.sent(text);
+    replies.sending();
     try {
       const res = await api.request('/api/messages', {
         method: 'POST',
@@ -273,10 +280,11 @@ function sender(
       });
       const body = (await res.json().catch(() => ({}))) as { error?: string };
       if (!res.ok) show(`Not sent: ${body.error ?? `HTTP ${res.status}`}`);
-      else replies.sent();
+      replies.posted(res.ok);
       return res.ok;
     } catch (err) {
       show(err instanceof ChatError ? err.message : `Not sent: ${String(err)}`);
+      replies.posted(false);
       return false;
     }
   };
