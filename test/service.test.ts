@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APP_ROOT } from '../src/app-root.js';
 import { launchdPlist, systemdUnit, type ServiceSpec } from '../src/cli/service-units.js';
+import { serviceManager } from '../src/cli/service.js';
 import { startFakeAnthropic } from './support/fake-anthropic.js';
 import { sandboxReadableTempDir, testEnv } from './support/harness.js';
 import { runCli } from './support/run-cli.js';
@@ -93,6 +94,16 @@ describe('carapace service (systemd)', () => {
 function spec(appRoot: string): ServiceSpec {
   return { node: '/usr/bin/node', bin: join(appRoot, 'bin', 'carapace.js'), appRoot, dataDir: `${appRoot}/data`, stderrFile: '/tmp/err.log', env: { PATH: '/usr/bin' } };
 }
+
+describe('which service manager', () => {
+  it('launchd on macOS, systemd (honouring XDG_CONFIG_HOME) on Linux, a clear refusal elsewhere', () => {
+    expect(serviceManager({ HOME: '/Users/ada' }, 'darwin')).toMatchObject({ kind: 'launchd', file: '/Users/ada/Library/LaunchAgents/dev.carapace.assistant.plist' });
+    if (!process.env.WSL_DISTRO_NAME) {
+      expect(serviceManager({ HOME: '/home/ada', XDG_CONFIG_HOME: '/cfg' }, 'linux')).toMatchObject({ kind: 'systemd', file: '/cfg/systemd/user/carapace.service' });
+    }
+    expect(() => serviceManager({ HOME: 'C:\\Users\\ada' }, 'win32')).toThrow(/supports Linux \(systemd\) and macOS \(launchd\), not win32/);
+  });
+});
 
 describe('carapace service (launchd)', () => {
   it('writes a launch agent that runs at load, restarts only after a failure, with XML-escaped values', () => {

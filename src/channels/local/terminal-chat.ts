@@ -54,8 +54,8 @@ function chatApi(base: string, token: string, stop: AbortSignal) {
   return {
     clientId,
     request,
-    history: async (): Promise<ChatLine[]> => {
-      const res = expectOk(await request('/api/history?limit=20', { signal: stop }), '/api/history');
+    history: async (limit = 20): Promise<ChatLine[]> => {
+      const res = expectOk(await request(`/api/history?limit=${limit}`, { signal: stop }), '/api/history');
       return ((await res.json()) as { messages: ChatLine[] }).messages;
     },
     openEvents: async (): Promise<Response> =>
@@ -253,7 +253,7 @@ async function pumpEvents(
     try {
       res = await api.openEvents();
       delay = 500;
-      const missed = seen.missed(await api.history());
+      const missed = seen.missed(await api.history(200)); // more than a screenful may have been said meanwhile
       show(`Reconnected.${missed.length ? ` While away:` : ''}`);
       for (const m of missed) show(seen.mark(m));
     } catch {
