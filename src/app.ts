@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Channel, ChannelHealth, PairingPanel } from './channels/channel.js';
 import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/local-channel.js';
@@ -9,7 +9,7 @@ import { CHANNEL_PLUGINS } from './channels/registry.js';
 import type { Config } from './config.js';
 import { Orchestrator } from './core/orchestrator.js';
 import { runBoard } from './core/run-board.js';
-import { dataPaths } from './fs/paths.js';
+import { dataPaths, secureDataDir } from './fs/paths.js';
 import type { SandboxRuntime } from './sandbox/runtime.js';
 import { selectRuntime } from './sandbox/select.js';
 import { openDatabase } from './store/db.js';
@@ -33,7 +33,7 @@ export interface Carapace {
 export function localChatToken(dataDir: string): string {
   const file = dataPaths(dataDir).localToken;
   if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
+    secureDataDir(dataDir);
     writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
   }
   chmodSync(file, 0o600);

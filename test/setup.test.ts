@@ -116,6 +116,7 @@ describe.runIf(haveTerminal)('carapace setup on a terminal', () => {
       [/Set up slack now\?/, '\r'],
       [/Set up discord now\?/, '\r'],
       [/Link WhatsApp now/, '\r'], // default: no
+      [/Run Carapace as a service/, 'n\r'],
     ]);
     expect(code, screen).toBe(0);
     expect(screen).not.toContain(key); // typed, shown as *
