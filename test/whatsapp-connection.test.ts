@@ -231,3 +231,13 @@ describe('WhatsApp connection', () => {
     expect(statuses).toHaveLength(count);
   });
 });
+
+describe('describeStatus', () => {
+  it('says "no internet" when the machine cannot reach WhatsApp at all, and names the error otherwise', async () => {
+    const { describeStatus } = await import('../src/channels/whatsapp/connection.js');
+    expect(describeStatus({ status: 'reconnecting', attempt: 3, inMs: 8000, error: 'getaddrinfo ENOTFOUND web.whatsapp.com' })).toBe(
+      'no internet connection (getaddrinfo ENOTFOUND web.whatsapp.com): trying again in 8 s (attempt 3)',
+    );
+    expect(describeStatus({ status: 'reconnecting', attempt: 1, inMs: 2000, error: 'Connection Closed' })).toBe('reconnecting (attempt 1, in 2 s): Connection Closed');
+  });
+});

@@ -209,6 +209,9 @@ export class WhatsAppConnection {
   }
 }
 
+/** Errors that mean this machine cannot reach WhatsApp at all (no network, no DNS), not that WhatsApp refused. */
+const OFFLINE = /ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH|ECONNREFUSED|ETIMEDOUT|getaddrinfo/;
+
 export function describeStatus(s: ConnectionStatus): string {
   switch (s.status) {
     case 'open':
@@ -218,6 +221,7 @@ export function describeStatus(s: ConnectionStatus): string {
     case 'pairing-code':
       return `waiting for pairing code ${s.code} to be entered on ${s.phone}`;
     case 'reconnecting':
+      if (OFFLINE.test(s.error)) return `no internet connection (${s.error}): trying again in ${Math.round(s.inMs / 1000)} s (attempt ${s.attempt})`;
       return `reconnecting (attempt ${s.attempt}, in ${Math.round(s.inMs / 1000)} s): ${s.error}`;
     case 'logged-out':
     case 'replaced':
