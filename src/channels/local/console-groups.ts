@@ -15,6 +15,8 @@ export function groupView(g: Group) {
     folder: g.folder,
     isMain: g.isMain,
     isThread: g.parentId !== null,
+    /** 'source': a watched chat, stored but never answered. */
+    mode: g.mode,
     trigger: g.trigger,
     requiresTrigger: g.requiresTrigger,
     allowSessionCommands: cc.allowSessionCommands === true,

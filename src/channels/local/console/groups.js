@@ -38,7 +38,7 @@ function groupForm(g, reload) {
   const form = el(
     'form',
     { class: 'group', 'data-folder': g.folder },
-    el('h3', {}, g.name, ' ', el('small', {}, `${g.chatId} · folder ${g.folder}${g.isMain ? ' · main' : ''}${g.isThread ? ' · thread' : ''}`)),
+    el('h3', {}, g.name, ' ', el('small', {}, `${g.chatId} · folder ${g.folder}${g.isMain ? ' · main' : ''}${g.isThread ? ' · thread' : ''}${g.mode === 'source' ? ' · watched source (never answered)' : ''}`)),
     el('div', { class: 'grid' },
       field('Name', el('input', { name: 'name', value: g.name, required: true })),
       field('Trigger', el('input', { name: 'trigger', value: g.trigger, required: true })),
