@@ -1,6 +1,7 @@
 // Every `carapace` command, its options and help, on commander. The actions live in their own modules; each
 // loads the configuration only when it runs, so `--help` has no side effects.
 import { Command } from 'commander';
+import { addSecretCommands } from './secret.js';
 import { addChannelCommands, channelSummaries, renderChannels, type ChannelSummary } from './channel.js';
 import { chat } from './chat.js';
 import { writeJson, type CliContext } from './context.js';
@@ -67,6 +68,7 @@ export function buildProgram(ctx: CliContext): Command {
   addGroupCommands(program, ctx);
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
+  addSecretCommands(program, ctx);
   return program;
 }
 

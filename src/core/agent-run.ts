@@ -10,6 +10,8 @@ import { APP_MOUNT, type SandboxHandle, type SandboxRuntime, type SandboxSpec } 
 import { budgetGroupOf, type Group } from '../store/store.js';
 import { sandboxLimits } from '../groups/container-config.js';
 import { startEgressProxy } from '../boundary/egress-proxy.js';
+import { secretWiring } from '../boundary/sandbox-secrets.js';
+import { vaultDir } from '../boundary/secret-vault.js';
 import type { GroupPolicy } from '../groups/group-policy.js';
 import { startModelProxy } from '../boundary/model-proxy.js';
 import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
@@ -76,6 +78,8 @@ export class AgentRun {
   readonly dir: string;
   readonly sandboxName: string;
   private readonly runLog: Logger;
+  /** Placeholders for the group's granted secrets and the CA trust settings, for the agent's environment. */
+  private secretEnv: Record<string, string> = {};
 
   constructor(
     private readonly deps: RunDeps,
@@ -152,7 +156,17 @@ export class AgentRun {
       },
     });
     this.closers.push(model.close);
+    const secrets = secretWiring({
+      secrets: () => policy.grantedSecrets(this.group.id),
+      vaultDir: vaultDir(config.dataDir),
+      runDir: this.dir,
+      upstreamCaFile: config.egress.upstreamCaFile,
+      log: this.runLog.child({ proxy: 'egress' }),
+      onLeak: (d) => this.board.egress({ group: this.group.folder, ...d, allowed: false }),
+    });
+    this.secretEnv = secrets.env;
     const egress = await startEgressProxy({
+      intercept: secrets.intercept,
       socketPath: sockets.egress,
       rules: () => policy.egressRules(this.group.id),
       privateAllow: config.egress.privateAllow,
@@ -179,7 +193,7 @@ export class AgentRun {
       authMode: config.credentials.apiKey ? 'apiKey' : 'oauth',
       idleTimeoutMs: config.idleTimeoutMs,
       heartbeatMs: config.heartbeatMs,
-      cliEnv: config.cliEnv,
+      cliEnv: { ...config.cliEnv, ...this.secretEnv },
     };
   }
 
