@@ -37,9 +37,9 @@ function certificate(subjectCn: string, publicPem: string, validMs: number): for
   return cert;
 }
 
-function createCa(certPath: string, keyPath: string): void {
+function createCa(certPath: string, keyPath: string, name: string): void {
   const keys = rsaPem();
-  const cert = certificate('Carapace egress interception CA', keys.publicKey, 10 * YEAR_MS);
+  const cert = certificate(name, keys.publicKey, 10 * YEAR_MS);
   cert.setIssuer(cert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
@@ -52,14 +52,14 @@ function createCa(certPath: string, keyPath: string): void {
 }
 
 /** Load the install's CA from `dir`, making it on first use; a key file others could read is refused. */
-export function loadInterceptCa(dir: string): InterceptCa {
+export function loadInterceptCa(dir: string, name = 'Carapace egress interception CA'): InterceptCa {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const certPath = join(dir, 'ca.pem');
   const keyPath = join(dir, 'ca-key.pem');
   try {
     lstatSync(keyPath);
   } catch {
-    createCa(certPath, keyPath);
+    createCa(certPath, keyPath, name);
   }
   const st = lstatSync(keyPath);
   if (!st.isFile() || (st.mode & 0o077) !== 0) throw new Error(`${keyPath} must be a regular file only its owner can read (chmod 600)`);

@@ -25,13 +25,19 @@ export class VaultError extends Error {}
 const NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 const HEADER = /^[A-Za-z0-9-]{1,64}$/;
 const ENV = /^[A-Z_][A-Z0-9_]{0,63}$/;
-const HOST = /^[a-z0-9.-]{1,253}$/;
+const HOST = /^[a-z0-9.-]{1,253}(?::\d{1,5})?$/;
+
+/** Does secret `s` go to host:port? Its host may name a port (a home API on 8443); otherwise HTTPS's 443. */
+export function sentTo(s: Pick<SecretRoute, 'host'>, host: string, port: number): boolean {
+  const [h, p] = s.host.split(':');
+  return h === host && Number(p ?? 443) === port;
+}
 
 /** Check and normalise what `secret add` was given; throws a VaultError naming what is wrong. */
 export function checkSecret(s: Secret): Secret {
   const route = { ...s, host: normalizeHost(s.host), header: s.header.toLowerCase() };
   if (!NAME.test(route.name)) throw new VaultError(`secret name "${s.name}" must be lower case letters, digits, - or _ (starting with a letter)`);
-  if (!HOST.test(route.host) || !route.host.includes('.')) throw new VaultError(`"${s.host}" is not a host name like api.github.com`);
+  if (!HOST.test(route.host) || !route.host.includes('.')) throw new VaultError(`"${s.host}" is not a host name like api.github.com (or host:port)`);
   if (!HEADER.test(route.header)) throw new VaultError(`"${s.header}" is not an HTTP header name`);
   if (route.format.split('{}').length !== 2) throw new VaultError(`the format must contain {} exactly once (where the secret goes), got "${s.format}"`);
   if (!ENV.test(route.env)) throw new VaultError(`"${s.env}" is not an environment variable name like GITHUB_TOKEN`);

@@ -11,7 +11,7 @@ import { createSecureContext, rootCertificates, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { InterceptCa } from './intercept-ca.js';
 import { redactStream, redactText } from './redact-stream.js';
-import { PLACEHOLDER_PATTERN, placeholder, type Secret } from './secret-vault.js';
+import { PLACEHOLDER_PATTERN, placeholder, sentTo, type Secret } from './secret-vault.js';
 
 export interface InterceptTarget {
   host: string;
@@ -39,7 +39,7 @@ export interface InterceptorOptions {
 }
 
 export interface Interceptor {
-  /** Is a CONNECT to host:port terminated here (some granted secret is for that host)? */
+  /** Is a CONNECT to host:port terminated here (some granted secret is for that host and port)? */
   wants(host: string, port: number): boolean;
   /** Take over an allowed CONNECT: answer 200, then speak TLS to the client as `target.host`. */
   take(client: Duplex, head: Buffer, target: InterceptTarget): void;
@@ -50,16 +50,15 @@ export interface Interceptor {
 
 const UPSTREAM_TIMEOUT_MS = 30_000;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'transfer-encoding']);
-const INTERCEPT_PORT = 443;
 
 type Rewrite = { ok: true; headers: OutgoingHttpHeaders } | { ok: false; reason: string };
 
 /** Why one header value holding a placeholder may not carry it, or the value with the secret put in. */
-function substituted(secrets: readonly Secret[], host: string, header: string, value: string): { value: string } | { reason: string } {
+function substituted(secrets: readonly Secret[], to: { host: string; port: number }, header: string, value: string): { value: string } | { reason: string } {
   const names = [...value.matchAll(new RegExp(PLACEHOLDER_PATTERN, 'gi'))].map((m) => m[1].toLowerCase());
   const secret = secrets.find((s) => s.name === names[0]);
   if (names.length !== 1 || !secret) return { reason: `placeholder ${names.map(placeholder).join(', ')} in ${header} is not a secret granted to this chat` };
-  if (secret.host !== host) return { reason: `secret "${secret.name}" may only be sent to ${secret.host}, not ${host}` };
+  if (!sentTo(secret, to.host, to.port)) return { reason: `secret "${secret.name}" may only be sent to ${secret.host}, not ${to.host}:${to.port}` };
   if (header !== secret.header) return { reason: `secret "${secret.name}" may only be sent in the ${secret.header} header, not ${header}` };
   const shaped = secret.format.replace('{}', placeholder(secret.name));
   if (value !== shaped && value !== placeholder(secret.name)) return { reason: `the ${header} header must be "${shaped}"` };
@@ -67,8 +66,8 @@ function substituted(secrets: readonly Secret[], host: string, header: string, v
 }
 
 /** The request's headers for upstream, each granted placeholder replaced; refused if one is anywhere else. */
-export function rewriteRequest(secrets: readonly Secret[], host: string, url: string, headers: IncomingHttpHeaders): Rewrite {
-  if (PLACEHOLDER_PATTERN.test(decodeURIComponentSafe(url))) return { ok: false, reason: `a secret placeholder in the URL is never sent (${host})` };
+export function rewriteRequest(secrets: readonly Secret[], to: { host: string; port: number }, url: string, headers: IncomingHttpHeaders): Rewrite {
+  if (PLACEHOLDER_PATTERN.test(decodeURIComponentSafe(url))) return { ok: false, reason: `a secret placeholder in the URL is never sent (${to.host})` };
   const out: OutgoingHttpHeaders = {};
   for (const [name, raw] of Object.entries(headers)) {
     if (raw === undefined || HOP_BY_HOP.has(name)) continue;
@@ -79,7 +78,7 @@ export function rewriteRequest(secrets: readonly Secret[], host: string, url: st
         rewritten.push(value);
         continue;
       }
-      const s = substituted(secrets, host, name, value);
+      const s = substituted(secrets, to, name, value);
       if ('reason' in s) return { ok: false, reason: s.reason };
       rewritten.push(s.value);
     }
@@ -149,7 +148,7 @@ export function createInterceptor(opts: InterceptorOptions): Interceptor {
   const server = createServer((req, res) => {
     const target = targets.get(req.socket);
     if (!target) return refuse(res, 500, 'lost track of the connection');
-    const rewrite = rewriteRequest(opts.secrets(), target.host, req.url ?? '/', req.headers);
+    const rewrite = rewriteRequest(opts.secrets(), target, req.url ?? '/', req.headers);
     if (!rewrite.ok) {
       report({ host: target.host, port: target.port, method: req.method ?? '', reason: rewrite.reason });
       return refuse(res, 403, rewrite.reason);
@@ -159,7 +158,7 @@ export function createInterceptor(opts: InterceptorOptions): Interceptor {
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   return {
-    wants: (host, port) => port === INTERCEPT_PORT && opts.secrets().some((s) => s.host === host),
+    wants: (host, port) => opts.secrets().some((s) => sentTo(s, host, port)),
     take(client, head, target) {
       if (head.length) client.unshift(head);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');

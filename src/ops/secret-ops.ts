@@ -19,7 +19,8 @@ function groupNamed(store: Store, ref: string): Group {
 function reachNote(ctx: OpContext, group: Group, host: string): string {
   const own = (group.containerConfig.egress as { allow?: string[] } | undefined)?.allow;
   const rules = parseAllowlist(own ?? ctx.host.defaultEgressAllow);
-  return allows(rules, host, 443) ? '' : ` Note: ${host} is not on that chat's allowed list yet (set_allowed_domains), so it cannot be reached.`;
+  const [name, port] = host.split(':');
+  return allows(rules, name, Number(port ?? 443)) ? '' : ` Note: ${host} is not on that chat's allowed list yet (set_allowed_domains), so it cannot be reached.`;
 }
 
 export const secretOps: Record<string, Op<unknown>> = {
