@@ -1,5 +1,5 @@
 // A local HTTPS "upstream" with its own test CA, standing in for api.github.com and friends: it serves any host
-// name (a certificate per SNI name, signed by the test CA) and answers every request with a JSON echo of what
+// name (a certificate per SNI name, signed by the test CA; 127.0.0.1 without SNI) and answers every request with a JSON echo of what
 // reached it, so tests see exactly what the egress proxy forwarded. Only tests trust its CA
 // (CARAPACE_EGRESS_UPSTREAM_CA / the interceptor's upstreamCa).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +33,7 @@ export async function startHttpsUpstream(): Promise<HttpsUpstream> {
   const ca = loadInterceptCa(dir, 'Carapace test upstream CA'); // a CA of its own: unrelated to any install's
   const received: Received[] = [];
   const server: Server = createServer(
-    { ...ca.leaf('localhost'), SNICallback: (name, cb) => cb(null, createSecureContext(ca.leaf(name))) },
+    { ...ca.leaf('127.0.0.1'), SNICallback: (name, cb) => cb(null, createSecureContext(ca.leaf(name))) },
     (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
