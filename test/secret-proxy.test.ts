@@ -3,10 +3,8 @@
 // anywhere else it is refused and reported; echoes are redacted; hosts without a secret tunnel untouched.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllowlist } from '../src/boundary/egress-policy.js';
@@ -14,7 +12,7 @@ import { startEgressProxy } from '../src/boundary/egress-proxy.js';
 import { interceptCa } from '../src/boundary/intercept-ca.js';
 import type { Secret } from '../src/boundary/secret-vault.js';
 import { createInterceptor, type LeakReport } from '../src/boundary/tls-intercept.js';
-import { startHttpsUpstream, type HttpsUpstream } from './support/https-upstream.js';
+import { requestViaProxy, startHttpsUpstream, type HttpsUpstream } from './support/https-upstream.js';
 
 const VALUE = 'ghp_REALvalue0123456789abcdef';
 const NOTION = 'secret_notionREAL987654321';
@@ -48,47 +46,7 @@ async function proxy(opts: { upstreamCa?: boolean; secrets?: Secret[] } = {}): P
   return socket;
 }
 
-interface Answer {
-  status: number;
-  head: string;
-  body: string;
-  /** Who issued the certificate the client was shown. */
-  issuer?: string;
-}
-
-/** CONNECT through the proxy, TLS to `host` trusting the install's bundle and the test CA, one raw request. */
-function viaProxy(socket: string, host: string, raw: (authority: string) => string): Promise<Answer> {
-  const authority = `${host}:${up.port}`;
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, method: 'CONNECT', path: authority });
-    req.on('connect', (res, sock: Socket) => {
-      if (res.statusCode !== 200) return resolve({ status: res.statusCode ?? 0, head: '', body: '' });
-      const tls = tlsConnect({ socket: sock, servername: host, ca: [bundle, up.caPem] }, () => tls.write(raw(authority)));
-      let text = '';
-      tls.on('data', (d) => (text += d));
-      tls.on('error', reject);
-      tls.on('end', () => {
-        const [head, ...rest] = text.split('\r\n\r\n');
-        const body = rest.join('\r\n\r\n');
-        const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]);
-        resolve({ status, head, body: /transfer-encoding: chunked/i.test(head) ? dechunk(body) : body, issuer: tls.getPeerCertificate().issuer?.CN });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function dechunk(chunked: string): string {
-  let out = '';
-  for (let at = 0; ; ) {
-    const eol = chunked.indexOf('\r\n', at);
-    const size = parseInt(chunked.slice(at, eol), 16);
-    if (!size) return out;
-    out += chunked.slice(eol + 2, eol + 2 + size);
-    at = eol + 2 + size + 2;
-  }
-}
+const viaProxy = (socket: string, host: string, raw: (authority: string) => string) => requestViaProxy(socket, host, up.port, [bundle, up.caPem], raw);
 
 const get = (path: string, headers: string, body = '') => (authority: string) =>
   `POST ${path} HTTP/1.1\r\nhost: ${authority}\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;

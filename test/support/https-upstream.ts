@@ -4,10 +4,11 @@
 // (CARAPACE_EGRESS_UPSTREAM_CA / the interceptor's upstreamCa).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { loadInterceptCa } from '../../src/boundary/intercept-ca.js';
 
 export interface Received {
@@ -60,4 +61,50 @@ export async function startHttpsUpstream(): Promise<HttpsUpstream> {
         });
       }),
   };
+}
+
+export interface ProxiedAnswer {
+  status: number;
+  head: string;
+  body: string;
+  /** Who issued the certificate the client was shown: the install's CA when intercepted. */
+  issuer?: string;
+}
+
+/** A chunked body, decoded. */
+export function dechunk(chunked: string): string {
+  let out = '';
+  for (let at = 0; ; ) {
+    const eol = chunked.indexOf('\r\n', at);
+    const size = parseInt(chunked.slice(at, eol), 16);
+    if (!size) return out;
+    out += chunked.slice(eol + 2, eol + 2 + size);
+    at = eol + 2 + size + 2;
+  }
+}
+
+/**
+ * What a sandbox client does, on a fresh connection: CONNECT through the egress proxy's socket, TLS to `host`
+ * trusting `ca`, one raw request (written exactly as given), the whole answer.
+ */
+export function requestViaProxy(socketPath: string, host: string, port: number, ca: string[], raw: (authority: string) => string): Promise<ProxiedAnswer> {
+  const authority = `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath, method: 'CONNECT', path: authority });
+    req.on('connect', (res, sock: Socket) => {
+      if (res.statusCode !== 200) return resolve({ status: res.statusCode ?? 0, head: '', body: '' });
+      const tls = tlsConnect({ socket: sock, servername: isIP(host) ? undefined : host, ca }, () => tls.write(raw(authority)));
+      let text = '';
+      tls.on('data', (d) => (text += d));
+      tls.on('error', reject);
+      tls.on('end', () => {
+        const [head, ...rest] = text.split('\r\n\r\n');
+        const body = rest.join('\r\n\r\n');
+        const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]);
+        resolve({ status, head, body: /transfer-encoding: chunked/i.test(head) ? dechunk(body) : body, issuer: String(tls.getPeerCertificate().issuer?.CN) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
