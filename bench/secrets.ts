@@ -60,7 +60,7 @@ export async function measureSecretSubstitution(requests = REQUESTS) {
   }
   return {
     requests,
-    note: 'fresh connection per request (CONNECT + TLS + one GET), local upstream; intercepted adds a TLS termination and a second handshake upstream',
+    note: 'a fresh client connection per request (CONNECT + TLS + one GET) to a local upstream; intercepted adds a TLS termination, the check and swap, and the upstream leg (kept alive)',
     tunnelledMs: stats(tunnelled, 3),
     interceptedMs: stats(intercepted, 3),
     addedMs: stats(intercepted.map((t, i) => t - tunnelled[i]), 3),

@@ -4,7 +4,7 @@
 // request goes on over verified TLS. A placeholder anywhere else is refused and reported; a response that
 // echoes a value gets the placeholder back in its place.
 import { createServer, type IncomingMessage, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, rootCertificates, TLSSocket } from 'node:tls';
@@ -113,7 +113,7 @@ function redactHeaders(headers: IncomingHttpHeaders, pairs: [string, string][]):
 }
 
 /** Forward one checked request over verified TLS and stream the redacted answer back. */
-function forward(opts: InterceptorOptions, target: InterceptTarget, req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders): void {
+function forward(opts: InterceptorOptions, agent: Agent, target: InterceptTarget, req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders): void {
   const pairs = opts.secrets().map((s): [string, string] => [s.value, placeholder(s.name)]);
   const up = httpsRequest(
     {
@@ -123,9 +123,8 @@ function forward(opts: InterceptorOptions, target: InterceptTarget, req: Incomin
       method: req.method,
       path: req.url,
       headers,
-      ca: opts.upstreamCa ? [...rootCertificates, opts.upstreamCa] : undefined,
       timeout: UPSTREAM_TIMEOUT_MS,
-      agent: false,
+      agent,
     },
     (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, redactHeaders(upRes.headers, pairs));
@@ -145,6 +144,8 @@ export function createInterceptor(opts: InterceptorOptions): Interceptor {
     opts.log.warn(leak, 'secret placeholder refused');
     opts.onLeak?.(leak);
   };
+  // Upstream connections are kept alive and reused: the second handshake is paid once per host, not per request.
+  const agent = new Agent({ keepAlive: true, ca: opts.upstreamCa ? [...rootCertificates, opts.upstreamCa] : undefined });
   const server = createServer((req, res) => {
     const target = targets.get(req.socket);
     if (!target) return refuse(res, 500, 'lost track of the connection');
@@ -154,7 +155,7 @@ export function createInterceptor(opts: InterceptorOptions): Interceptor {
       return refuse(res, 403, rewrite.reason);
     }
     opts.log.info({ host: target.host, method: req.method }, 'egress intercepted');
-    forward(opts, target, req, res, rewrite.headers);
+    forward(opts, agent, target, req, res, rewrite.headers);
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   return {
@@ -179,6 +180,7 @@ export function createInterceptor(opts: InterceptorOptions): Interceptor {
     },
     close() {
       for (const c of open) c.destroy();
+      agent.destroy();
       server.close();
     },
   };
