@@ -67,7 +67,7 @@ function substituted(secrets: readonly Secret[], to: { host: string; port: numbe
 
 /** The request's headers for upstream, each granted placeholder replaced; refused if one is anywhere else. */
 export function rewriteRequest(secrets: readonly Secret[], to: { host: string; port: number }, url: string, headers: IncomingHttpHeaders): Rewrite {
-  if (PLACEHOLDER_PATTERN.test(decodeURIComponentSafe(url))) return { ok: false, reason: `a secret placeholder in the URL is never sent (${to.host})` };
+  if (hasPlaceholder(url)) return { ok: false, reason: `a secret placeholder in the URL is never sent (${to.host})` };
   const out: OutgoingHttpHeaders = {};
   for (const [name, raw] of Object.entries(headers)) {
     if (raw === undefined || HOP_BY_HOP.has(name)) continue;
@@ -88,12 +88,9 @@ export function rewriteRequest(secrets: readonly Secret[], to: { host: string; p
   return { ok: true, headers: out };
 }
 
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
+/** Does `text` hold a placeholder, also percent-encoded (byte by byte: malformed escapes cannot hide one)? */
+function hasPlaceholder(text: string): boolean {
+  return PLACEHOLDER_PATTERN.test(text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
 }
 
 function refuse(res: ServerResponse, status: number, reason: string): void {
@@ -172,7 +169,7 @@ export function createInterceptor(opts: InterceptorOptions): Interceptor {
       server.emit('connection', tls);
     },
     plainLeak(host, port, req) {
-      const found = [req.url ?? '', ...Object.values(req.headers).flat()].some((v) => typeof v === 'string' && PLACEHOLDER_PATTERN.test(decodeURIComponentSafe(v)));
+      const found = [req.url ?? '', ...Object.values(req.headers).flat()].some((v) => typeof v === 'string' && hasPlaceholder(v));
       if (!found) return undefined;
       const reason = `a secret placeholder is never sent over plain HTTP (${host})`;
       report({ host, port, method: req.method ?? '', reason });
