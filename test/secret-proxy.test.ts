@@ -95,6 +95,13 @@ describe('secret substitution at the egress proxy', () => {
     expect(up.received.length).toBe(before); // nothing reached the upstream
   });
 
+  it('sends the secret only with the host it is for, whatever Host header the client claims', async () => {
+    const socket = await proxy();
+    const a = await viaProxy(socket, 'api.github.test', () => 'GET /user HTTP/1.1\r\nhost: evil.test\r\nauthorization: Bearer carapace:secret:github\r\nconnection: close\r\n\r\n');
+    expect(a.status).toBe(200);
+    expect(up.received.at(-1)!.host).toBe(`api.github.test:${up.port}`);
+  });
+
   it('never substitutes a placeholder smuggled in the body', async () => {
     const socket = await proxy();
     const a = await viaProxy(socket, 'api.github.test', get('/gist', 'content-type: text/plain\r\n', 'token=carapace:secret:github'));

@@ -85,6 +85,7 @@ export function rewriteRequest(secrets: readonly Secret[], to: { host: string; p
     out[name] = Array.isArray(raw) ? rewritten : rewritten[0];
   }
   out['accept-encoding'] = 'identity'; // a compressed answer could not be redacted
+  out.host = to.port === 443 ? to.host : `${to.host}:${to.port}`; // the host the secret is for, whatever the client claimed
   return { ok: true, headers: out };
 }
 
