@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type IncomingHttpHeaders, type Outg
 import { Agent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, rootCertificates, TLSSocket } from 'node:tls';
+import { createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { InterceptCa } from './intercept-ca.js';
 import { redactStream, redactText } from './redact-stream.js';
@@ -137,6 +137,7 @@ function forward(opts: InterceptorOptions, agent: Agent, target: InterceptTarget
 
 export function createInterceptor(opts: InterceptorOptions): Interceptor {
   const targets = new WeakMap<object, InterceptTarget>();
+  const contexts = new WeakMap<object, SecureContext>(); // per leaf certificate (the CA caches those per host)
   const open = new Set<Duplex>();
   const report = (leak: LeakReport) => {
     opts.log.warn(leak, 'secret placeholder refused');
@@ -162,7 +163,8 @@ export function createInterceptor(opts: InterceptorOptions): Interceptor {
       if (head.length) client.unshift(head);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       const leaf = opts.ca.leaf(target.host);
-      const tls = new TLSSocket(client, { isServer: true, secureContext: createSecureContext(leaf), ALPNProtocols: ['http/1.1'] });
+      const secureContext = contexts.get(leaf) ?? contexts.set(leaf, createSecureContext(leaf)).get(leaf)!;
+      const tls = new TLSSocket(client, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
       targets.set(tls, target);
       open.add(client);
       tls.on('error', () => client.destroy());
