@@ -47,8 +47,9 @@ function createCa(certPath: string, keyPath: string, name: string): void {
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(forge.pki.privateKeyFromPem(keys.privateKey), forge.md.sha256.create());
+  // The key is written last: its presence marks a complete CA (a stale certificate from a crash is replaced).
+  writeFileSync(certPath, forge.pki.certificateToPem(cert), { mode: 0o644 });
   writeFileSync(keyPath, keys.privateKey, { flag: 'wx', mode: 0o600 });
-  writeFileSync(certPath, forge.pki.certificateToPem(cert), { flag: 'wx', mode: 0o644 });
 }
 
 /** Load the install's CA from `dir`, making it on first use; a key file others could read is refused. */
