@@ -95,6 +95,15 @@ describe('secret substitution at the egress proxy', () => {
     expect(up.received.length).toBe(before); // nothing reached the upstream
   });
 
+  it('redacts an echo inside an answer compressed against its wishes', async () => {
+    const socket = await proxy();
+    const a = await viaProxy(socket, 'api.github.test', get('/gzip', 'authorization: Bearer carapace:secret:github\r\n'));
+    expect(a.status).toBe(200);
+    expect(up.received.at(-1)!.headers['accept-encoding']).toBe('identity');
+    expect(a.head).not.toMatch(/content-encoding/i);
+    expect(JSON.parse(a.body).headers.authorization).toBe('Bearer carapace:secret:github');
+  });
+
   it('sends the secret only with the host it is for, whatever Host header the client claims', async () => {
     const socket = await proxy();
     const a = await viaProxy(socket, 'api.github.test', () => 'GET /user HTTP/1.1\r\nhost: evil.test\r\nauthorization: Bearer carapace:secret:github\r\nconnection: close\r\n\r\n');

@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { InterceptCa } from './intercept-ca.js';
@@ -110,6 +111,16 @@ function redactHeaders(headers: IncomingHttpHeaders, pairs: [string, string][]):
   return out;
 }
 
+const DECODERS: Record<string, () => Duplex> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+
+/** The answer's body as plain bytes (an upstream may compress although asked not to), or undefined if it cannot be. */
+function plainBody(upRes: IncomingMessage): Readable | undefined {
+  const encoding = String(upRes.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return upRes;
+  const decoder = DECODERS[encoding];
+  return decoder ? upRes.pipe(decoder()) : undefined;
+}
+
 /** Forward one checked request over verified TLS and stream the redacted answer back. */
 function forward(opts: InterceptorOptions, agent: Agent, target: InterceptTarget, req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders): void {
   const pairs = opts.secrets().map((s): [string, string] => [s.value, placeholder(s.name)]);
@@ -125,8 +136,12 @@ function forward(opts: InterceptorOptions, agent: Agent, target: InterceptTarget
       agent,
     },
     (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, redactHeaders(upRes.headers, pairs));
-      upRes.pipe(redactStream(pairs)).pipe(res);
+      const body = plainBody(upRes);
+      if (!body) return refuse(res, 502, `${target.host} answered in an encoding that cannot be checked for the secret (${upRes.headers['content-encoding']})`);
+      const { 'content-encoding': _dropped, ...headers } = redactHeaders(upRes.headers, pairs);
+      res.writeHead(upRes.statusCode ?? 502, headers);
+      body.on('error', () => res.destroy());
+      body.pipe(redactStream(pairs)).pipe(res);
     },
   );
   up.on('timeout', () => up.destroy(new Error('the site did not answer in time')));

@@ -9,6 +9,7 @@ import { isIP, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
+import { gzipSync } from 'node:zlib';
 import { loadInterceptCa } from '../../src/boundary/intercept-ca.js';
 
 export interface Received {
@@ -41,8 +42,10 @@ export async function startHttpsUpstream(): Promise<HttpsUpstream> {
       req.on('end', () => {
         const r: Received = { host: req.headers.host ?? '', method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
         received.push(r);
-        res.writeHead(200, { 'content-type': 'application/json', 'x-echo-authorization': String(req.headers.authorization ?? '') });
-        res.end(JSON.stringify(r));
+        // Under /gzip it compresses whatever the client asked for, as some servers do.
+        const gzip = r.url.startsWith('/gzip');
+        res.writeHead(200, { 'content-type': 'application/json', 'x-echo-authorization': String(req.headers.authorization ?? ''), ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+        res.end(gzip ? gzipSync(JSON.stringify(r)) : JSON.stringify(r));
       });
     },
   );
