@@ -20,6 +20,7 @@ import { messageToModel } from './message-to-model.js';
 import { channelSections } from './channels.js';
 import { measureProxyOverhead } from './proxy.js';
 import { measureSafeWrite } from './safe-write.js';
+import { measureSecretSubstitution } from './secrets.js';
 import { schedulerLateness } from './scheduler.js';
 import { stats } from './stats.js';
 
@@ -265,6 +266,8 @@ async function hostSections() {
   const channels = await channelSections();
   const modelProxy = await measureProxyOverhead();
   console.log('model proxy overhead per call (ms)', modelProxy.shortReply.addedPerCallMs, 'stream MB/s', modelProxy.longStream.throughputMBps);
+  const secretSubstitution = await measureSecretSubstitution();
+  console.log('secret substitution, added per request (ms)', secretSubstitution.addedMs);
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
   const { tasksInStore, occurrences, spacingMs, groups } = lateness;
   const scheduler = {
@@ -277,7 +280,7 @@ async function hostSections() {
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
   const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
   console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
-  return { channels, modelProxy, scheduler, safeWrite };
+  return { channels, modelProxy, secretSubstitution, scheduler, safeWrite };
 }
 
 async function main() {
@@ -292,12 +295,12 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { channels, modelProxy, scheduler, safeWrite } = await hostSections();
+  const { channels, modelProxy, secretSubstitution, scheduler, safeWrite } = await hostSections();
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
   const hostOverhead = { channelsWarm: channels, target: 'warm p50 < 50 ms, each channel within 5 ms of the local chat (backends.bwrap.hostOverhead.warm)' };
-  const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, safeWrite, sourceSize: size };
+  const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, secretSubstitution, schedulerLateness: scheduler, safeWrite, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `foundation-${date.slice(0, 10)}.json`);

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { allows, forbiddenReason, normalizeHost, type DomainRule } from './egress-policy.js';
 import { listenForSandbox } from './sandbox-socket.js';
+import type { Interceptor } from './tls-intercept.js';
 
 export type Lookup = (host: string) => Promise<{ address: string; family: number }[]>;
 
@@ -21,6 +22,8 @@ export interface EgressProxyOptions {
   maxConnections?: number;
   /** Told every decision, as logged (the owner's console shows them). */
   onDecision?: (d: { host: string; port: number; method: string; allowed: boolean; reason?: string }) => void;
+  /** Secret substitution (tls-intercept.ts): takes allowed CONNECTs to hosts with a granted secret. */
+  intercept?: Interceptor;
 }
 
 type Decision = { ok: true; ip: string } | { ok: false; status: number; reason: string };
@@ -85,6 +88,9 @@ async function onConnect(state: ProxyState, req: IncomingMessage, client: Duplex
   if (!m) return refuseTunnel(client, 400, 'CONNECT needs host:port', target);
   const decision = await decide(state, m[1], Number(m[2]), 'CONNECT');
   if (!decision.ok) return refuseTunnel(client, decision.status, decision.reason, target);
+  const intercept = state.opts.intercept;
+  const host = normalizeHost(m[1]);
+  if (intercept?.wants(host, Number(m[2]))) return intercept.take(client, head, { host, port: Number(m[2]), ip: decision.ip });
   const upstream = connect({ host: decision.ip, port: Number(m[2]), timeout: CONNECT_TIMEOUT_MS });
   state.tunnels.add(upstream);
   upstream.once('connect', () => {
@@ -124,6 +130,8 @@ async function onRequest(state: ProxyState, req: IncomingMessage, res: ServerRes
   const port = Number(url.port || 80);
   const decision = await decide(state, url.hostname, port, req.method ?? 'GET');
   if (!decision.ok) return refuse(decision.status, decision.reason, url.host);
+  const leak = state.opts.intercept?.plainLeak(normalizeHost(url.hostname), port, req);
+  if (leak) return refuse(403, leak, url.host);
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
   headers.host = url.host;
@@ -150,6 +158,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<{ clos
   server.on('clientError', (_err, socket) => socket.destroy());
   server.maxConnections = opts.maxConnections ?? 128;
   return listenForSandbox(server, opts.socketPath, () => {
+    opts.intercept?.close();
     for (const t of state.tunnels) t.destroy();
   });
 }

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { checkModelAccess, describeCheck } from '../boundary/model-check.js';
 import { addChannelCommands, channelSummaries, renderChannels } from './channel.js';
+import { addSecretCommands } from './secret.js';
 import { chat } from './chat.js';
 import { positiveInt, printResult, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
@@ -67,6 +68,7 @@ export function buildProgram(ctx: CliContext): Command {
   addLogs(program, ctx);
   addOpen(program, ctx);
   addService(program, ctx);
+  addSecretCommands(program, ctx);
   return program;
 }
 

@@ -1,4 +1,5 @@
 // The parts of the configuration with rules of their own: egress and WhatsApp.
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { DEFAULT_ALLOWLIST, parseDomainRule } from './domain-rules.js';
 import { ConfigError, flag, int, list, type Env } from './env.js';
@@ -20,7 +21,9 @@ export function egressConfig(env: Env): Config['egress'] {
     if (!m || !isIP(m[1]) || Number(m[2]) < 1 || Number(m[2]) > 65535)
       throw new ConfigError(`CARAPACE_EGRESS_PRIVATE_ALLOW entries are ip:port (e.g. 192.168.1.20:8123), got "${entry}".`);
   }
-  return { defaultAllow: [...defaultAllow], privateAllow };
+  const upstreamCaFile = env.CARAPACE_EGRESS_UPSTREAM_CA || undefined;
+  if (upstreamCaFile && !existsSync(upstreamCaFile)) throw new ConfigError(`CARAPACE_EGRESS_UPSTREAM_CA: no file at ${upstreamCaFile}.`);
+  return { defaultAllow: [...defaultAllow], privateAllow, upstreamCaFile };
 }
 
 export function whatsappConfig(env: Env): WhatsAppConfig {

@@ -43,6 +43,8 @@ export interface Config {
     defaultAllow: string[];
     /** `ip:port` LAN destinations exempt from the private-address block (each must still be on a group's list). */
     privateAllow: string[];
+    /** CARAPACE_EGRESS_UPSTREAM_CA: a PEM file of extra roots for upstreams of intercepted (secret) hosts; tests only. */
+    upstreamCaFile?: string;
   };
   whatsapp: WhatsAppConfig;
   /** Telegram, Slack and Discord: their API endpoints and media cap (credentials live in the data directory). */

@@ -2,19 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { APP_ROOT } from '../app-root.js';
 import type { Config } from '../config.js';
 import { listReady, watchDir, writeJsonAtomic } from '../ipc/files.js';
-import { EGRESS_SOCKET, GROUP_MOUNT, HEARTBEAT_FILE, IPC_MOUNT, MODEL_SOCKET, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
-import { APP_MOUNT, type SandboxHandle, type SandboxRuntime, type SandboxSpec } from '../sandbox/runtime.js';
+import { HEARTBEAT_FILE, seqName, type Input, type Output, type StartRequest } from '../ipc/protocol.js';
+import type { SandboxHandle, SandboxRuntime } from '../sandbox/runtime.js';
 import { budgetGroupOf, type Group } from '../store/store.js';
-import { sandboxLimits } from '../groups/container-config.js';
 import { startEgressProxy } from '../boundary/egress-proxy.js';
+import { secretWiring } from '../boundary/sandbox-secrets.js';
+import { vaultDir } from '../boundary/secret-vault.js';
 import type { GroupPolicy } from '../groups/group-policy.js';
 import { credentialFix } from '../boundary/model-check.js';
 import { startModelProxy } from '../boundary/model-proxy.js';
 import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
+import { runSandboxSpec } from './run-sandbox-spec.js';
 import { runBoard, type ToolCall } from './run-board.js';
 
 export interface RunDeps {
@@ -82,6 +83,8 @@ export class AgentRun {
   readonly dir: string;
   readonly sandboxName: string;
   private readonly runLog: Logger;
+  /** Placeholders for the group's granted secrets and the CA trust settings, for the agent's environment. */
+  private secretEnv: Record<string, string> = {};
 
   constructor(
     private readonly deps: RunDeps,
@@ -108,7 +111,7 @@ export class AgentRun {
     try {
       const sockets = await this.startProxies();
       writeJsonAtomic(join(this.dir, 'start.json'), this.startRequest(prompt, sessionId, sockets.token));
-      this.handle = await this.deps.runtime.start(this.sandboxSpec(groupDir, stateDir, sockets));
+      this.handle = await this.deps.runtime.start(runSandboxSpec({ deps: this.deps, group: this.group, runId: this.id, runDir: this.dir, name: this.sandboxName }, groupDir, stateDir, sockets));
     } catch (err) {
       await this.cleanup(); // no half-started run leaves a socket or directory behind
       throw err;
@@ -163,7 +166,17 @@ export class AgentRun {
       },
     });
     this.closers.push(model.close);
+    const secrets = secretWiring({
+      secrets: () => policy.grantedSecrets(this.group.id),
+      vaultDir: vaultDir(config.dataDir),
+      runDir: this.dir,
+      upstreamCaFile: config.egress.upstreamCaFile,
+      log: this.runLog.child({ proxy: 'egress' }),
+      onLeak: (d) => this.board.egress({ group: this.group.folder, ...d, allowed: false }),
+    });
+    this.secretEnv = secrets.env;
     const egress = await startEgressProxy({
+      intercept: secrets.intercept,
       socketPath: sockets.egress,
       rules: () => policy.egressRules(this.group.id),
       privateAllow: config.egress.privateAllow,
@@ -193,42 +206,7 @@ export class AgentRun {
       authMode: config.credentials.apiKey ? 'apiKey' : 'oauth',
       idleTimeoutMs: config.idleTimeoutMs,
       heartbeatMs: config.heartbeatMs,
-      cliEnv: config.cliEnv,
-    };
-  }
-
-  private sandboxSpec(groupDir: string, stateDir: string, sockets: { model: string; egress: string }): SandboxSpec {
-    const { config, paths, policy } = this.deps;
-    return {
-      name: this.sandboxName,
-      labels: { ...this.deps.installLabels, 'carapace.group': this.group.folder, 'carapace.run': this.id },
-      mounts: [
-        { host: groupDir, sandbox: GROUP_MOUNT, readonly: false },
-        { host: stateDir, sandbox: '/home/agent/.claude', readonly: false },
-        // Everyone reads global memory; only main may change it.
-        { host: paths.globalMemory, sandbox: '/workspace/global', readonly: !this.group.isMain },
-        // The run dir is read-only so the agent cannot swap in/ or out/ for links into the host.
-        { host: this.dir, sandbox: IPC_MOUNT, readonly: true },
-        { host: join(this.dir, 'in'), sandbox: `${IPC_MOUNT}/in`, readonly: false },
-        { host: join(this.dir, 'out'), sandbox: `${IPC_MOUNT}/out`, readonly: false },
-        { host: sockets.model, sandbox: MODEL_SOCKET, readonly: true },
-        { host: sockets.egress, sandbox: EGRESS_SOCKET, readonly: true },
-        ...policy.extraMounts(this.group),
-      ],
-      // The runner's package at APP_MOUNT: bwrap mounts it from here, image backends carry it in their image.
-      appDir: APP_ROOT,
-      workdir: GROUP_MOUNT,
-      env: {
-        PATH: '/usr/local/bin:/usr/bin:/bin',
-        HOME: '/home/agent',
-        CLAUDE_CONFIG_DIR: '/home/agent/.claude',
-        LANG: 'C.UTF-8',
-        TZ: config.timeZone,
-      },
-      user: { uid: config.sandbox.uid, gid: config.sandbox.gid },
-      network: { mode: 'none' },
-      limits: sandboxLimits(config, this.group),
-      command: ['node', `${APP_MOUNT}/dist/src/runner/main.js`],
+      cliEnv: { ...config.cliEnv, ...this.secretEnv },
     };
   }
 

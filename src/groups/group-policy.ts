@@ -11,6 +11,7 @@ import { loadMountAllowlist, resolveExtraMounts, type MountDecision } from '../b
 import type { CallAdmission, CallEstimate } from '../boundary/model-proxy.js';
 import { Budget, type BudgetState, type Verdict } from './budget.js';
 import { estimateCost } from './prices.js';
+import { SecretVault, vaultDir, type Secret } from '../boundary/secret-vault.js';
 import { dueAlerts, type SpendAlert } from './spend-alerts.js';
 
 export interface GroupPolicyDeps {
@@ -30,6 +31,7 @@ export class GroupPolicy {
   private readonly budgets: Budget;
   /** The config problem last logged per group, so a bad config is reported once, not on every request. */
   private readonly reported = new Map<number, string>();
+  private vault: SecretVault | undefined;
 
   constructor(private readonly deps: GroupPolicyDeps) {
     this.defaultRules = parseAllowlist(deps.config.egress.defaultAllow);
@@ -55,6 +57,12 @@ export class GroupPolicy {
       );
     }
     return config;
+  }
+
+  /** The vault's secrets granted to the group, opened (for its egress proxy only); read fresh, so a revoke applies at once. */
+  grantedSecrets(groupId: number): Secret[] {
+    this.vault ??= new SecretVault(this.deps.store.db, vaultDir(this.deps.config.dataDir));
+    return this.vault.granted(groupId);
   }
 
   egressRules(groupId: number): DomainRule[] {

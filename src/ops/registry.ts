@@ -10,6 +10,7 @@ import { registerChat } from './register.js';
 import { assertNotSource } from './delivery-target.js';
 import { groupOps } from './group-ops.js';
 import { spendOps } from './spend-ops.js';
+import { secretOps } from './secret-ops.js';
 
 export { OpError, type OpContext, type OpHost } from './op.js';
 
@@ -115,6 +116,7 @@ const ops: Record<string, Op<unknown>> = {
   ...messageOps,
   ...groupOps,
   ...spendOps,
+  ...secretOps,
 };
 
 /** Run a request, or throw an OpError whose message the agent sees. */

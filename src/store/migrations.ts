@@ -267,4 +267,25 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    id: '0012-secrets',
+    sql: `
+      -- the vault: each secret sealed with AES-256-GCM under a key kept in its own file, never in this database
+      CREATE TABLE secrets (
+        name       TEXT PRIMARY KEY,
+        host       TEXT NOT NULL,   -- the only destination its placeholder is replaced for
+        header     TEXT NOT NULL,   -- the only request header it is put into
+        format     TEXT NOT NULL,   -- that header's value, {} standing for the secret
+        env        TEXT NOT NULL,   -- the variable holding the placeholder inside sandboxes
+        sealed     BLOB NOT NULL,   -- iv (12) | tag (16) | ciphertext
+        created_at INTEGER NOT NULL
+      );
+      -- which chats may use which secret (granted from the main chat)
+      CREATE TABLE secret_grants (
+        group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        secret   TEXT NOT NULL REFERENCES secrets(name) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, secret)
+      );
+    `,
+  },
 ];

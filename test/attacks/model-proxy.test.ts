@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { GroupPolicy } from '../../src/groups/group-policy.js';
 import { openDatabase } from '../../src/store/db.js';
 import { Store, totalTokens } from '../../src/store/store.js';
+import { dechunk } from '../support/https-upstream.js';
 
 const TOKEN = 'run-token-attack';
 let dir: string;
@@ -86,16 +87,6 @@ function raw(socketPath: string, method: string, target: string, body = ''): Pro
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
-}
-function dechunk(chunked: string): string {
-  let out = '';
-  for (let at = 0; ; ) {
-    const eol = chunked.indexOf('\r\n', at);
-    const size = parseInt(chunked.slice(at, eol), 16);
-    if (!size) return out;
-    out += chunked.slice(eol + 2, eol + 2 + size);
-    at = eol + 2 + size + 2;
-  }
 }
 const call = (maxTokens: number, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ model: 'm', max_tokens: maxTokens, stream: true, messages: [{ role: 'user', content: 'hi' }], ...extra });
