@@ -9,6 +9,7 @@ import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
 import { start } from './start.js';
 import { addGroupCommands } from './groups.js';
+import { addSessions } from './sessions.js';
 import { renderStatus, statusReport, type StatusReport } from './status.js';
 import { renderTasks, runTaskNow, taskSummaries } from './tasks.js';
 import { logout, pair, parsePhone, status as whatsappStatus, type WhatsAppCliOptions } from './whatsapp.js';
@@ -65,6 +66,7 @@ export function buildProgram(ctx: CliContext): Command {
   addImage(program, ctx);
   addTasks(program, ctx);
   addGroupCommands(program, ctx);
+  addSessions(program, ctx);
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
   return program;
