@@ -58,7 +58,7 @@ function whileStopped<T>(config: Config, inChat: string, fn: () => T): T {
 }
 
 const inChat = (command: string, group: Group) =>
-  `send ${group.trigger ? `"${group.trigger} /${command}"` : `/${command}`} in the ${group.name} chat (the main chat always may; other chats when allowSessionCommands is on)`;
+  `send ${group.requiresTrigger ? `"${group.trigger} /${command}"` : `"/${command}"`} in the ${group.name} chat (the main chat always may; other chats when allowSessionCommands is on)`;
 
 function listText(rows: { folder: string; sessions: SessionFile[] }[]): string {
   const lines: string[] = [];
