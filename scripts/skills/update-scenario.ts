@@ -1,0 +1,78 @@
+// The update skill, rehearsed twice on real git repositories cloned from this checkout: a copy with a local
+// customisation takes a synthetic upstream commit (merged, checked, kept), and takes a broken one (rolled back to
+// exactly where it was). The check the update runs is the type check, which the broken commit fails.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { APP_ROOT } from '../../src/app-root.js';
+import type { Scenario, Stage } from './rehearse.js';
+
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const commitAs = ['-c', 'user.name=Rehearsal', '-c', 'user.email=rehearsal@example.invalid', 'commit', '-qam'];
+
+function expect(ok: unknown, what: string): void {
+  if (!ok) throw new Error(what);
+}
+
+/** upstream.git (this checkout's HEAD), the user's copy with one customisation, and a second clone to push from. */
+function repositories(work: string, upstreamChange: { file: string; line: string; message: string }) {
+  mkdirSync(work, { recursive: true });
+  const upstream = join(work, 'upstream.git');
+  git(work, 'clone', '-q', '--bare', APP_ROOT, upstream);
+  const copy = join(work, 'copy');
+  git(work, 'clone', '-q', '--origin', 'upstream', upstream, copy);
+  symlinkSync(join(APP_ROOT, 'node_modules'), join(copy, 'node_modules'));
+  appendFileSync(join(copy, 'src/memory/templates.ts'), '\n// local: my assistant signs with a crab\nexport const SIGNATURE = "🦀";\n');
+  git(copy, ...commitAs, 'local: a signature');
+  const maintainer = join(work, 'maintainer');
+  git(work, 'clone', '-q', upstream, maintainer);
+  appendFileSync(join(maintainer, upstreamChange.file), upstreamChange.line);
+  git(maintainer, ...commitAs, upstreamChange.message);
+  git(maintainer, 'push', '-q', 'origin', `HEAD:${git(copy, 'rev-parse', '--abbrev-ref', 'HEAD')}`);
+  return { copy, before: git(copy, 'rev-parse', 'HEAD'), branch: git(copy, 'rev-parse', '--abbrev-ref', 'HEAD') };
+}
+
+function stage(copy: string, branch: string, rest: Pick<Stage, 'verify' | 'expectFailure'>): Stage {
+  return {
+    env: { CARAPACE_UPSTREAM_BRANCH: branch, CARAPACE_UPDATE_TEST: 'npx tsc -p tsconfig.json --noEmit' },
+    cwd: copy,
+    close: async () => {},
+    ...rest,
+  };
+}
+
+export function updateScenario(): Scenario[] {
+  const merged: Scenario = {
+    skill: 'update',
+    title: 'an upstream commit is merged into a customised copy and checked',
+    async prepare(work) {
+      const change = { file: 'src/time.ts', line: '\n// upstream: a helpful comment\n', message: 'upstream: a comment' };
+      const { copy, before, branch } = repositories(work, change);
+      return stage(copy, branch, {
+        async verify() {
+          expect(git(copy, 'rev-parse', 'HEAD^1') === before, 'HEAD is not a merge on top of the customised copy');
+          expect(readFileSync(join(copy, 'src/memory/templates.ts'), 'utf8').includes('SIGNATURE'), 'the customisation was lost');
+          expect(readFileSync(join(copy, 'src/time.ts'), 'utf8').includes('upstream: a helpful comment'), "upstream's change is missing");
+          expect(git(copy, 'status', '--porcelain', '--untracked-files=no') === '', 'the copy has uncommitted leftovers');
+        },
+      });
+    },
+  };
+  const rolledBack: Scenario = {
+    skill: 'update',
+    title: 'a broken upstream commit is rolled back, leaving the copy as it was',
+    async prepare(work) {
+      const change = { file: 'src/time.ts', line: '\nexport const broken: number = "not a number";\n', message: 'upstream: broken' };
+      const { copy, before, branch } = repositories(work, change);
+      return stage(copy, branch, {
+        expectFailure: [1],
+        async verify() {
+          expect(git(copy, 'rev-parse', 'HEAD') === before, 'the copy was not rolled back to its previous commit');
+          expect(git(copy, 'status', '--porcelain', '--untracked-files=no') === '', 'the rollback left changes behind');
+          expect(!readFileSync(join(copy, 'src/time.ts'), 'utf8').includes('broken'), 'the broken change is still there');
+        },
+      });
+    },
+  };
+  return [merged, rolledBack];
+}
