@@ -1,5 +1,6 @@
 // A temporary install for rehearsals: a data directory the sandbox user can reach, the fake Anthropic API, and the
 // real `carapace start` in a child process, with a way to talk to it through the local chat's API.
+import { createServer, type AddressInfo } from 'node:net';
 import { startChildCarapace, type ChildCarapace } from '../../test/support/child-carapace.js';
 import { startFakeAnthropic, type FakeAnthropic, type Script } from '../../test/support/fake-anthropic.js';
 import { sandboxReadableTempDir, testEnv } from '../../test/support/harness.js';
@@ -18,9 +19,21 @@ export interface Install {
   close(): Promise<void>;
 }
 
-export async function temporaryInstall(extraEnv: Record<string, string> = {}, script?: Script): Promise<Install> {
+/** A port free right now: the commands a skill runs find the running assistant's local API there. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export async function temporaryInstall(moreEnv: Record<string, string> = {}, script?: Script): Promise<Install> {
   const dataDir = sandboxReadableTempDir('carapace-rehearse-');
   const model = await startFakeAnthropic({ script });
+  const extraEnv = { CARAPACE_WEB_PORT: String(await freePort()), ...moreEnv };
   const env = testEnv(dataDir, model.url, extraEnv);
   const install: Install = {
     dataDir,
