@@ -72,6 +72,11 @@ function resolve(program: Command, line: string): { path: string[]; flags: strin
 
 const isDefault = (parent: Command, child: Command) => (parent as unknown as { _defaultCommandName?: string })._defaultCommandName === child.name();
 
+/** Whether `carapace <name>` is a command of this build. */
+export function commandExists(name: string): boolean {
+  return buildProgram(quietContext()).commands.some((c) => c.name() === name);
+}
+
 /** `carapace <path> --help`, in process: its exit code and text. */
 export async function helpOf(path: string[]): Promise<{ code: number; text: string }> {
   const ctx = quietContext();

@@ -9,7 +9,7 @@ import { APP_ROOT } from '../../src/app-root.js';
 import { defaultScript, toolUse } from '../../test/support/fake-anthropic.js';
 import { dmWith, FakeTelegram, people, supergroup, TOKEN } from '../../test/support/fake-telegram.js';
 import { until } from '../../test/support/wait.js';
-import { helpOf } from './commands.js';
+import { commandExists } from './commands.js';
 import { temporaryInstall } from './install.js';
 import { readText, type Scenario } from './rehearse.js';
 import { updateScenario } from './update-scenario.js';
@@ -101,7 +101,7 @@ const setup: Scenario = {
   skill: 'setup',
   title: 'setup from a key file, then a reply in the local chat',
   async unavailable() {
-    return (await helpOf(['setup'])).code === 0 ? undefined : 'carapace setup is not in this build yet (branch wizard)';
+    return commandExists('setup') ? undefined : 'carapace setup is not in this build yet (branch wizard)';
   },
   async prepare(work) {
     const install = await temporaryInstall();
@@ -109,7 +109,7 @@ const setup: Scenario = {
     writeFileSync(keyFile, `${install.env.ANTHROPIC_API_KEY}\n`, { mode: 0o600 });
     const { ANTHROPIC_API_KEY: _key, ...env } = install.env; // the key comes from the file, as the skill says
     return {
-      env: { ...env, KEY_FILE: keyFile },
+      env: { ...env, KEY_FILE: keyFile, SETTINGS_FILE: join(install.dataDir, '.env') }, // never the checkout's .env
       cwd: install.dataDir,
       async verify() {
         await install.start();
