@@ -3,16 +3,14 @@
 // transcript directory the agent turned into links.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CliContext } from '../src/cli/context.js';
 import { lockDataDir } from '../src/cli/instance-lock.js';
-import { runCli } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
 import { dataPaths } from '../src/fs/paths.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { sandboxReadableTempDir } from './support/harness.js';
+import { cliInProcess } from './support/run-cli.js';
 
 const OLD = '11111111-1111-4111-8111-111111111111';
 const NOW = '22222222-2222-4222-8222-222222222222';
@@ -42,16 +40,7 @@ function install() {
   transcript(OLD, 'what is the capital of France?', 'Paris.', 40);
   transcript(NOW, 'plan my week', 'Here is a plan.', 0);
   store.setSession(main.id, NOW);
-  const run = async (...argv: string[]) => {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = '';
-    let stderr = '';
-    out.on('data', (c) => (stdout += c));
-    err.on('data', (c) => (stderr += c));
-    const code = await runCli(argv, { out, err, config: () => config, exitCode: 0 } as CliContext);
-    return { code, stdout, stderr };
-  };
+  const run = (...argv: string[]) => cliInProcess(config, ...argv);
   return { dataDir, paths, main, run, store: store! };
 }
 

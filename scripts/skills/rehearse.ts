@@ -130,3 +130,8 @@ export function readText(file: string): string {
   if (!existsSync(file)) throw new Error(`${file} was not written`);
   return readFileSync(file, 'utf8');
 }
+
+/** A scenario's check: throws `what` (what is wrong) unless `ok`. */
+export function must(ok: unknown, what: string): void {
+  if (!ok) throw new Error(what);
+}

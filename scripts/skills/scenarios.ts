@@ -11,12 +11,8 @@ import { dmWith, FakeTelegram, people, supergroup, TOKEN } from '../../test/supp
 import { until } from '../../test/support/wait.js';
 import { commandExists } from './commands.js';
 import { temporaryInstall } from './install.js';
-import { readText, type Scenario } from './rehearse.js';
+import { must, readText, type Scenario } from './rehearse.js';
 import { updateScenario } from './update-scenario.js';
-
-function expect(ok: unknown, what: string): void {
-  if (!ok) throw new Error(what);
-}
 
 const sessions: Scenario = {
   skill: 'sessions',
@@ -30,12 +26,12 @@ const sessions: Scenario = {
       env: { ...install.env, EXPORT_DIR: work },
       cwd: install.dataDir,
       async verify(vars) {
-        expect(readText(join(work, 'conversation.md')).includes('remember the word pineapple'), 'the export lacks the conversation');
+        must(readText(join(work, 'conversation.md')).includes('remember the word pineapple'), 'the export lacks the conversation');
         await install.start();
         await install.sayAndWait('what was the word?', 2);
         const last = install.model.requests.filter((r) => r.kind === 'main').at(-1);
         const history = JSON.stringify(last?.body?.messages ?? []);
-        expect(history.includes('pineapple') && history.includes('what was the word?'), `the resumed session ${vars.SESSION} did not carry the earlier conversation`);
+        must(history.includes('pineapple') && history.includes('what was the word?'), `the resumed session ${vars.SESSION} did not carry the earlier conversation`);
       },
       close: () => install.close(),
     };
@@ -78,7 +74,7 @@ const addTelegram: Scenario = {
         const mention = '@carapace_test_bot';
         telegram.receive(FAMILY, people.bob, { text: `${mention} how are you?`, entities: [{ type: 'mention', offset: 0, length: mention.length }] });
         const [answer] = await until(() => telegram.sentTo(FAMILY.id).length >= 1 && telegram.sentTo(FAMILY.id), 60_000, () => 'an answer in the Family group');
-        expect(/ECHO:[\s\S]*how are you\?/.test(answer.text ?? ''), `the group's answer was not the agent's: ${answer.text}`);
+        must(/ECHO:[\s\S]*how are you\?/.test(answer.text ?? ''), `the group's answer was not the agent's: ${answer.text}`);
       },
       async close() {
         await install.close();
@@ -114,7 +110,7 @@ const setup: Scenario = {
       async verify() {
         await install.start();
         const reply = await install.sayAndWait('hello after setup', 1);
-        expect(reply.includes('hello after setup'), `the first reply was ${reply}`);
+        must(reply.includes('hello after setup'), `the first reply was ${reply}`);
       },
       close: () => install.close(),
     };

@@ -5,15 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_ROOT } from '../../src/app-root.js';
-import type { Scenario, Stage } from './rehearse.js';
+import { must, type Scenario } from './rehearse.js';
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const TSC_FLAGS = '--strict --target es2022 --module nodenext --moduleResolution nodenext --skipLibCheck --types node';
 const commitAs = ['-c', 'user.name=Rehearsal', '-c', 'user.email=rehearsal@example.invalid', 'commit', '-qam'];
-
-function expect(ok: unknown, what: string): void {
-  if (!ok) throw new Error(what);
-}
 
 /** upstream.git (this checkout's HEAD), the user's copy with one customisation, and a second clone to push from. */
 function repositories(work: string, upstreamChange: { file: string; line: string; message: string }) {
@@ -33,48 +29,55 @@ function repositories(work: string, upstreamChange: { file: string; line: string
   return { copy, before: git(copy, 'rev-parse', 'HEAD'), branch: git(copy, 'rev-parse', '--abbrev-ref', 'HEAD') };
 }
 
-function stage(copy: string, branch: string, rest: Pick<Stage, 'verify' | 'expectFailure'>): Stage {
+interface UpdateCase {
+  title: string;
+  change: { file: string; line: string; message: string };
+  /** The blocks that must fail (the update itself, when it is rolled back). */
+  expectFailure?: number[];
+  verify(copy: string, before: string): void;
+}
+
+function updateCase({ title, change, expectFailure, verify }: UpdateCase): Scenario {
   return {
-    // the whole suite is the default; here the type check of the files both sides touch, to keep CI short
-    env: { CARAPACE_UPSTREAM_BRANCH: branch, CARAPACE_UPDATE_TEST: `npx tsc --noEmit ${TSC_FLAGS} src/time.ts src/memory/templates.ts` },
-    cwd: copy,
-    close: async () => {},
-    ...rest,
+    skill: 'update',
+    title,
+    async prepare(work) {
+      const { copy, before, branch } = repositories(work, change);
+      return {
+        // the whole suite is the default; here the type check of the files both sides touch, to keep CI short
+        env: { CARAPACE_UPSTREAM_BRANCH: branch, CARAPACE_UPDATE_TEST: `npx tsc --noEmit ${TSC_FLAGS} src/time.ts src/memory/templates.ts` },
+        cwd: copy,
+        expectFailure,
+        verify: async () => {
+          verify(copy, before);
+          must(git(copy, 'status', '--porcelain', '--untracked-files=no') === '', 'the copy has uncommitted leftovers');
+        },
+        close: async () => {},
+      };
+    },
   };
 }
 
+const read = (copy: string, file: string) => readFileSync(join(copy, file), 'utf8');
+
 export function updateScenario(): Scenario[] {
-  const merged: Scenario = {
-    skill: 'update',
+  const merged = updateCase({
     title: 'an upstream commit is merged into a customised copy and checked',
-    async prepare(work) {
-      const change = { file: 'src/time.ts', line: '\n// upstream: a helpful comment\n', message: 'upstream: a comment' };
-      const { copy, before, branch } = repositories(work, change);
-      return stage(copy, branch, {
-        async verify() {
-          expect(git(copy, 'rev-parse', 'HEAD^1') === before, 'HEAD is not a merge on top of the customised copy');
-          expect(readFileSync(join(copy, 'src/memory/templates.ts'), 'utf8').includes('SIGNATURE'), 'the customisation was lost');
-          expect(readFileSync(join(copy, 'src/time.ts'), 'utf8').includes('upstream: a helpful comment'), "upstream's change is missing");
-          expect(git(copy, 'status', '--porcelain', '--untracked-files=no') === '', 'the copy has uncommitted leftovers');
-        },
-      });
+    change: { file: 'src/time.ts', line: '\n// upstream: a helpful comment\n', message: 'upstream: a comment' },
+    verify(copy, before) {
+      must(git(copy, 'rev-parse', 'HEAD^1') === before, 'HEAD is not a merge on top of the customised copy');
+      must(read(copy, 'src/memory/templates.ts').includes('SIGNATURE'), 'the customisation was lost');
+      must(read(copy, 'src/time.ts').includes('upstream: a helpful comment'), "upstream's change is missing");
     },
-  };
-  const rolledBack: Scenario = {
-    skill: 'update',
+  });
+  const rolledBack = updateCase({
     title: 'a broken upstream commit is rolled back, leaving the copy as it was',
-    async prepare(work) {
-      const change = { file: 'src/time.ts', line: '\nexport const broken: number = "not a number";\n', message: 'upstream: broken' };
-      const { copy, before, branch } = repositories(work, change);
-      return stage(copy, branch, {
-        expectFailure: [1],
-        async verify() {
-          expect(git(copy, 'rev-parse', 'HEAD') === before, 'the copy was not rolled back to its previous commit');
-          expect(git(copy, 'status', '--porcelain', '--untracked-files=no') === '', 'the rollback left changes behind');
-          expect(!readFileSync(join(copy, 'src/time.ts'), 'utf8').includes('broken'), 'the broken change is still there');
-        },
-      });
+    change: { file: 'src/time.ts', line: '\nexport const broken: number = "not a number";\n', message: 'upstream: broken' },
+    expectFailure: [1],
+    verify(copy, before) {
+      must(git(copy, 'rev-parse', 'HEAD') === before, 'the copy was not rolled back to its previous commit');
+      must(!read(copy, 'src/time.ts').includes('broken'), 'the broken change is still there');
     },
-  };
+  });
   return [merged, rolledBack];
 }

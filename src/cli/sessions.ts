@@ -11,11 +11,11 @@ import type { Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
 import { SessionFiles, type SessionFile } from '../memory/session-files.js';
 import { archiveOnClear } from '../memory/transcript.js';
-import { findGroup } from '../ops/group-ops.js';
 import type { Group, Store } from '../store/store.js';
 import { writeJson, type CliContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
-import { lockDataDir } from './instance-lock.js';
+import { groupOrFail } from './groups.js';
+import { whileStopped } from './instance-lock.js';
 import { withStore } from './with-store.js';
 
 const JSON_HELP = 'print the result as JSON';
@@ -25,12 +25,6 @@ function print<T>(ctx: CliContext, json: boolean | undefined, data: T, text: (d:
   else ctx.out.write(text(data));
 }
 
-function groupOrFail(store: Store, ref: string): Group {
-  const group = findGroup(store, ref);
-  if (!group) throw new CliError(`No registered group "${ref}"; \`carapace groups\` lists them.`);
-  return group;
-}
-
 const filesOf = (store: Store, config: Config, group: Group) => new SessionFiles(dataPaths(config.dataDir), group.folder, store.sessionOf(group.id));
 
 function sessionOrFail(files: SessionFiles, id: string | undefined): SessionFile {
@@ -38,22 +32,6 @@ function sessionOrFail(files: SessionFiles, id: string | undefined): SessionFile
     return files.find(id);
   } catch (err) {
     throw new CliError((err as Error).message);
-  }
-}
-
-/** Run `fn` holding the data directory's lock; while Carapace runs, say what to do in the chat instead. */
-function whileStopped<T>(config: Config, inChat: string, fn: () => T): T {
-  let lock;
-  try {
-    lock = lockDataDir(config.dataDir);
-  } catch (err) {
-    if (err instanceof CliError && err.exitCode === EXIT.alreadyRunning) throw new CliError(`Carapace is running: ${inChat}, or stop it first.`);
-    throw err;
-  }
-  try {
-    return fn();
-  } finally {
-    lock.release();
   }
 }
 
@@ -133,7 +111,7 @@ function addChanges(sessions: Command, ctx: CliContext): void {
       withStore(ctx, (store, config) => {
         const group = groupOrFail(store, ref);
         const previous = store.sessionOf(group.id);
-        const saved = whileStopped(config, inChat('clear', group), () => {
+        const saved = whileStopped(config.dataDir, inChat('clear', group), () => {
           const log = pino({ level: 'warn' }, ctx.err);
           const said = previous ? archiveOnClear({ paths: dataPaths(config.dataDir), folder: group.folder, workspace: group.workspace, sessionId: previous, owner: config.sandbox, log }) : '';
           store.clearSession(group.id);
@@ -164,7 +142,7 @@ function addChanges(sessions: Command, ctx: CliContext): void {
         const group = groupOrFail(store, ref);
         const session = sessionOrFail(filesOf(store, config, group), id);
         const previous = store.sessionOf(group.id);
-        whileStopped(config, 'stop it to switch conversations (or /clear in the chat to start fresh)', () => store.setSession(group.id, session.sessionId));
+        whileStopped(config.dataDir, 'stop it to switch conversations (or /clear in the chat to start fresh)', () => store.setSession(group.id, session.sessionId));
         print(ctx, o.json, { group: group.folder, resumed: session.sessionId, previous: previous ?? null }, (r) =>
           `${r.group} continues ${r.resumed} with its next message${r.previous && r.previous !== r.resumed ? ` (was ${r.previous}; it stays listed)` : ''}.\n`,
         );
@@ -193,7 +171,7 @@ function addPrune(sessions: Command, ctx: CliContext): void {
             };
             return { group: g.folder, ...filesOf(store, config, g).prune(o.olderThan, Date.now(), o.dryRun === true, keep) };
           });
-        const results = o.dryRun ? prune() : whileStopped(config, 'stop it first (pruning never touches a live conversation, but takes the lock to be sure)', prune);
+        const results = o.dryRun ? prune() : whileStopped(config.dataDir, 'stop it first (pruning never touches a live conversation, but takes the lock to be sure)', prune);
         print(ctx, o.json, results, (rs) =>
           rs.map((r) => `${r.group}: ${o.dryRun ? 'would prune' : 'pruned'} ${r.removed.length}${r.removed.length ? ` (readable copies in ${r.archivedTo})` : ''}`).join('\n') + '\n',
         );
