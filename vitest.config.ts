@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A developer's own .env (next to package.json) must not leak into tests or the commands they run.
+    env: { CARAPACE_ENV_FILE: '/nonexistent/carapace-tests.env' },
   },
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Channel, ChannelHealth, PairingPanel } from './channels/channel.js';
 import { LocalChannel, OWNER_CHAT_ID, type ChatLine } from './channels/local/local-channel.js';
@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { Orchestrator } from './core/orchestrator.js';
 import { runBoard } from './core/run-board.js';
 import { APP_ROOT } from './app-root.js';
-import { dataPaths, ensureSandboxDir } from './fs/paths.js';
+import { dataPaths, ensureSandboxDir, secureDataDir } from './fs/paths.js';
 import { installAgentSkills } from './memory/agent-skills.js';
 import type { SandboxRuntime } from './sandbox/runtime.js';
 import { selectRuntime } from './sandbox/select.js';
@@ -35,7 +35,7 @@ export interface Carapace {
 export function localChatToken(dataDir: string): string {
   const file = dataPaths(dataDir).localToken;
   if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
+    secureDataDir(dataDir);
     writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
   }
   chmodSync(file, 0o600);

@@ -9,6 +9,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { APP_ROOT } from '../src/app-root.js';
 import { agentImageInputs, stageBuildContext, StepTimer } from '../src/sandbox/image.js';
 import { DockerRuntime } from '../src/sandbox/docker.js';
+import { dockerRequired, testImageConfig, usableForTests } from './support/usable-engines.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'carapace-image-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -25,15 +26,22 @@ beforeEach(() => {
   app = fs.mkdtempSync(path.join(tmp, 'app-'));
   write('container/Dockerfile', 'FROM scratch\n');
   write('package.json', '{"name":"carapace","type":"module"}');
-  write('dist/src/runner/main.js', 'console.log(1)\n');
-  write('dist/src/ipc/protocol.js', 'export {}\n');
+  write('dist/src/runner/main.js', "import { query } from '@anthropic-ai/claude-agent-sdk';\nimport '../ipc/protocol.js';\nconsole.log(1)\n");
+  write('dist/src/ipc/protocol.js', "export { z } from 'zod';\n");
+  write('dist/src/channels/telegram.js', "import 'grammy';\n"); // the orchestrator's, not the runner's
   write('dist/test/support/harness.js', 'not for the image\n');
   const packages: Record<string, object> = {
     '': { name: 'carapace' },
-    'node_modules/zod': { version: '4.0.0', integrity: 'sha512-zod' },
+    'node_modules/zod': { version: '4.0.0', integrity: 'sha512-zod', dependencies: { inner: '^1' } },
+    'node_modules/grammy': { version: '1.0.0', integrity: 'sha512-grammy' },
     'node_modules/zod/node_modules/inner': { version: '1.0.0', integrity: 'sha512-inner' },
     'node_modules/vitest': { version: '4.0.0', integrity: 'sha512-vitest', dev: true },
-    'node_modules/@anthropic-ai/claude-agent-sdk': { version: '0.3.330', integrity: 'sha512-sdk' },
+    'node_modules/@anthropic-ai/claude-agent-sdk': {
+      version: '0.3.330',
+      integrity: 'sha512-sdk',
+      optionalDependencies: Object.fromEntries(['linux-x64', 'linux-arm64', 'darwin-arm64'].map((p) => [`@anthropic-ai/claude-agent-sdk-${p}`, '0.3.330'])),
+      peerDependencies: { zod: '^4' },
+    },
     'node_modules/@anthropic-ai/claude-agent-sdk-linux-x64': { version: '0.3.330', integrity: 'sha512-x64', optional: true },
     'node_modules/@anthropic-ai/claude-agent-sdk-linux-arm64': { version: '0.3.330', integrity: 'sha512-arm64', optional: true },
     'node_modules/@anthropic-ai/claude-agent-sdk-darwin-arm64': { version: '0.3.330', integrity: 'sha512-darwin', optional: true },
@@ -43,6 +51,7 @@ beforeEach(() => {
   write('node_modules/zod/index.js', 'zod');
   pkg('node_modules/zod/node_modules/inner', 'inner');
   pkg('node_modules/vitest', 'vitest');
+  pkg('node_modules/grammy', 'grammy');
   pkg('node_modules/@anthropic-ai/claude-agent-sdk', '@anthropic-ai/claude-agent-sdk');
   pkg('node_modules/@anthropic-ai/claude-agent-sdk-linux-x64', '@anthropic-ai/claude-agent-sdk-linux-x64');
   write('node_modules/@anthropic-ai/claude-agent-sdk-linux-x64/claude', 'binary');
@@ -57,9 +66,10 @@ describe('agent image inputs', () => {
     expect(first).toMatch(/^carapace-agent:[0-9a-f]{16}$/);
     expect(tag()).toBe(first);
     write('dist/test/support/harness.js', 'changed, but not part of the image');
+    write('dist/src/channels/telegram.js', "import 'grammy';\n// the runner never imports this\n");
     expect(tag()).toBe(first);
     const changes: [string, () => string][] = [
-      ['code', () => (write('dist/src/runner/main.js', 'console.log(2)\n'), tag())],
+      ['code', () => (write('dist/src/ipc/protocol.js', "export { z } from 'zod';\nexport const v = 2;\n"), tag())],
       ['Dockerfile', () => (write('container/Dockerfile', 'FROM scratch\nUSER 1000\n'), tag())],
       ['base', () => agentImageInputs(app, { ...cfg, base: 'carapace-base:bookworm' }, 'x64').tag],
       ['chromium', () => agentImageInputs(app, { ...cfg, chromium: true }, 'x64').tag],
@@ -73,7 +83,7 @@ describe('agent image inputs', () => {
     }
   });
 
-  it('take production packages only, and the SDK binary for the image’s own Linux CPU', () => {
+  it('take only the packages the runner imports (and their dependencies), and the SDK binary for the image’s own Linux CPU', () => {
     const x64 = agentImageInputs(app, cfg, 'x64');
     expect(x64.packages.map((p) => p.dir).sort()).toEqual([
       'node_modules/@anthropic-ai/claude-agent-sdk',
@@ -141,8 +151,10 @@ describe('build progress', () => {
   });
 });
 
-const docker = new DockerRuntime({ stateDir: tmp });
-const dockerHere = (await docker.available()).ok || process.env.CARAPACE_REQUIRE_DOCKER === '1';
+const docker = new DockerRuntime({ stateDir: tmp, image: testImageConfig });
+const usable = await usableForTests(docker);
+if (!usable.ok) console.warn(`[agent-image] docker left out on this machine: ${usable.reason}`);
+const dockerHere = usable.ok || dockerRequired;
 
 describe.runIf(dockerHere)('carapace image build (real docker)', () => {
   const cli = (args: string[]) =>

@@ -14,11 +14,20 @@ import { until } from './support/wait.js';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'carapace-cli-'));
 /** Only what a user's shell would have, plus the settings given. */
-const env = (dir: string, extra: Record<string, string> = {}) => ({ PATH: process.env.PATH, HOME: dir, CARAPACE_TZ: 'UTC', ...extra });
+const env = (dir: string, extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH,
+  HOME: dir,
+  CARAPACE_TZ: 'UTC',
+  CARAPACE_DATA_DIR: join(dir, 'data'),
+  CARAPACE_ENV_FILE: join(dir, '.env'),
+  ...extra,
+});
 
 const COMMANDS = [
   ['start'], ['chat'], ['status'], ['doctor'], ['image'], ['image', 'build'], ['tasks'], ['tasks', 'list'], ['tasks', 'run'],
   ['whatsapp'], ['whatsapp', 'pair'], ['whatsapp', 'status'], ['whatsapp', 'logout'],
+  ['logs'], ['open'], ['service'], ['service', 'install'], ['service', 'uninstall'], ['service', 'status'],
+  ['channel'], ['channel', 'add'], ['channel', 'pair'], ['channel', 'remove'], ['channel', 'list'],
 ];
 
 describe('carapace --help', () => {
@@ -42,7 +51,7 @@ describe('carapace --help', () => {
     for (const args of [['--help'], [], ['help']]) {
       const r = await runCli(args, { cwd: dir, env: env(dir) });
       expect(r.code).toBe(0);
-      for (const c of ['start', 'chat', 'status', 'doctor', 'image', 'tasks', 'whatsapp']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+      for (const c of ['start', 'chat', 'status', 'doctor', 'image', 'tasks', 'whatsapp', 'logs', 'open', 'service', 'channel']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
       expect(r.stdout).toMatch(/Exit codes:[\s\S]*2 +usage error[\s\S]*3 +Carapace is not running[\s\S]*4 +Carapace is already running/);
     }
     expect(readdirSync(dir)).toEqual([]);
@@ -125,6 +134,29 @@ describe('carapace chat', () => {
     expect(stopped.stdout).toContain('Carapace is not running at http://127.0.0.1:9');
   });
 
+  it('with piped input: prints the reply and exits 0; with no reply within --wait, says so and exits 1', async () => {
+    const dir = emptyDir();
+    let answer = true;
+    channel = new LocalChannel({ port: 0, token: localChatToken(join(dir, 'data')), history: () => [] });
+    // A reply (after a typing notice, which a pipe does not show) only when `answer` says so.
+    await channel.connect((m) => {
+      if (!answer) return;
+      void channel!.setTyping('local:owner', true);
+      setTimeout(() => void channel!.send('local:owner', `you said ${m.text}`), 300);
+    });
+    const port = new URL(channel.address().url).port;
+    const chat = () => {
+      const { proc, done } = spawnCli(['chat', '--wait', '2'], { cwd: dir, env: env(dir, { CARAPACE_WEB_PORT: port }) });
+      proc.stdin!.end('hello\n');
+      return done;
+    };
+    expect(await chat()).toMatchObject({ code: 0, stdout: 'Assistant: you said hello\n', stderr: '' });
+    answer = false;
+    const silent = await chat();
+    expect(silent.code).toBe(1);
+    expect(silent.stdout).toBe("No reply within 2 s; it will still be in the chat's history.\n");
+  });
+
   it('ends quietly when the reader of its output goes away (`carapace chat | head`)', async () => {
     const dir = emptyDir();
     channel = new LocalChannel({ port: 0, token: localChatToken(join(dir, 'data')), history: () => [] });
@@ -133,7 +165,8 @@ describe('carapace chat', () => {
     const { proc, done } = spawnCli(['chat'], { cwd: dir, env: env(dir, { CARAPACE_WEB_PORT: port }) });
     let seen = '';
     proc.stdout!.on('data', (c: Buffer) => (seen += c.toString()));
-    await until(() => seen.includes('Connected to Carapace'));
+    // Piped input prints only what is said: a reply shows the chat is connected.
+    await until(async () => seen.includes('first reply') || void (await channel!.send('local:owner', 'first reply')), 10_000);
     proc.stdout!.destroy(); // like `head` exiting: the pipe's read end is closed
     for (let i = 0; !(await Promise.race([done.then(() => true), new Promise((r) => setTimeout(() => r(false), 100))])); i++) {
       await channel.send('local:owner', `reply ${i}`); // each one is written to the closed pipe

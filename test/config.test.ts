@@ -71,7 +71,11 @@ describe('configuration', () => {
 
 describe('carapace command', () => {
   const run = (args: string[], cwd: string) =>
-    spawnSync(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, HOME: cwd }, encoding: 'utf8' });
+    spawnSync(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: cwd, CARAPACE_DATA_DIR: join(cwd, 'data'), CARAPACE_ENV_FILE: join(cwd, '.env') },
+      encoding: 'utf8',
+    });
 
   it('start without credentials exits 1 with the instruction, before touching anything', () => {
     const dir = mkdtempSync(join(tmpdir(), 'carapace-cli-'));

@@ -190,7 +190,7 @@ describe('runTerminalChat', () => {
     const output = new PassThrough();
     const out = { text: '' };
     output.on('data', (c: Buffer) => (out.text += c.toString()));
-    const done = runTerminalChat({ url, token: extra.token ?? TOKEN, input, output, senderName: 'Ada (terminal)' });
+    const done = runTerminalChat({ url, token: extra.token ?? TOKEN, input, output, senderName: 'Ada (terminal)', interactive: true });
     return { input, out, done };
   }
 
@@ -242,7 +242,7 @@ describe('runTerminalChat', () => {
     const output = new PassThrough();
     let text = '';
     output.on('data', (c: Buffer) => (text += c.toString()));
-    const done = runTerminalChat({ url, token: TOKEN, input: new PassThrough(), output, signal: ctl.signal });
+    const done = runTerminalChat({ url, token: TOKEN, input: new PassThrough(), output, signal: ctl.signal, interactive: true });
     await until(() => text.includes('Connected'));
     ctl.abort();
     await done;

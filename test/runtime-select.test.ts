@@ -25,32 +25,45 @@ function fakes(working: Partial<Record<RuntimeKind, LimitsReport>>) {
       limitsEnforced: async () => working[kind]!,
       imageExists: async () => false,
       prepare: async () => {
+        prepared.push(kind);
         if (unpreparable.includes(kind)) throw new Error(`cannot pull the base image for ${kind}`);
       },
     }) as unknown as SandboxRuntime;
 }
 let unpreparable: RuntimeKind[] = [];
+let prepared: RuntimeKind[] = [];
 const full: LimitsReport = { memory: true, pids: true, cpu: true, mechanism: 'cgroup-v2' };
 
 describe('runtime selection', () => {
-  it('auto prefers an engine the user runs, then falls back: Linux docker > podman > bwrap, macOS apple > docker > podman', async () => {
-    expect(autoOrder('linux')).toEqual(['docker', 'podman', 'bwrap']);
+  const opts = (base = 'b') => ({ stateDir: mkdtempSync(join(tmpdir(), 'carapace-sel-state-')), image: { base, chromium: false } });
+
+  it('auto prefers what needs no image, then the engines: Linux bwrap > docker > podman, macOS apple > docker > podman', async () => {
+    expect(autoOrder('linux')).toEqual(['bwrap', 'docker', 'podman']);
     expect(autoOrder('darwin')).toEqual(['apple', 'docker', 'podman']);
-    const opts = { stateDir: '/x', image: { base: 'b', chromium: false } };
-    expect((await selectRuntime('auto', opts, fakes({ bwrap: full }), 'linux')).kind).toBe('bwrap');
-    expect((await selectRuntime('auto', opts, fakes({ bwrap: full, podman: full }), 'linux')).kind).toBe('podman');
-    expect((await selectRuntime('auto', opts, fakes({ docker: full, apple: full }), 'darwin')).kind).toBe('apple');
+    expect((await selectRuntime('auto', opts(), fakes({ bwrap: full, docker: full }), 'linux')).kind).toBe('bwrap');
+    expect((await selectRuntime('auto', opts(), fakes({ podman: full }), 'linux')).kind).toBe('podman');
+    expect((await selectRuntime('auto', opts(), fakes({ docker: full, apple: full }), 'darwin')).kind).toBe('apple');
   });
 
-  it('auto moves on when an installed engine cannot build its image; a named backend fails with the reason', async () => {
-    const opts = { stateDir: '/x', image: { base: 'b', chromium: false } };
+  it('auto moves on when an installed engine cannot build its image, and remembers it; a named backend fails with the reason', async () => {
+    const state = opts();
     unpreparable = ['docker'];
     try {
       const lines: string[] = [];
-      const chosen = await selectRuntime('auto', opts, fakes({ docker: full, bwrap: full }), 'linux', (l) => lines.push(l));
-      expect(chosen.kind).toBe('bwrap');
-      expect(lines).toEqual(['docker could not be prepared; trying the next backend']);
-      await expect(selectRuntime('docker', opts, fakes({ docker: full, bwrap: full }), 'linux')).rejects.toThrow(
+      const chosen = await selectRuntime('auto', state, fakes({ docker: full, podman: full }), 'linux', (l) => lines.push(l));
+      expect(chosen.kind).toBe('podman');
+      expect(lines).toEqual(['docker could not be prepared; trying the next backend (it is skipped from now on)']);
+      // The next start does not try docker again …
+      prepared = [];
+      lines.length = 0;
+      expect((await selectRuntime('auto', state, fakes({ docker: full, podman: full }), 'linux', (l) => lines.push(l))).kind).toBe('podman');
+      expect(prepared).toEqual(['podman']);
+      expect(lines).toEqual([expect.stringMatching(/^docker skipped: it could not be prepared on \d{4}-.*\(cannot pull the base image for docker\); `carapace image build` tries again$/)]);
+      // … until the image settings change.
+      prepared = [];
+      await selectRuntime('auto', { ...state, image: { base: 'other', chromium: false } }, fakes({ docker: full, podman: full }), 'linux');
+      expect(prepared).toEqual(['docker', 'podman']);
+      await expect(selectRuntime('docker', state, fakes({ docker: full, bwrap: full }), 'linux')).rejects.toThrow(
         /CARAPACE_RUNTIME=docker, but it cannot run here:\n  docker: could not prepare it: cannot pull the base image for docker\n.*CARAPACE_RUNTIME=bwrap/,
       );
     } finally {
@@ -59,11 +72,10 @@ describe('runtime selection', () => {
   });
 
   it('explains what failed when nothing (or the named backend) works', async () => {
-    const opts = { stateDir: '/x', image: { base: 'b', chromium: false } };
-    await expect(selectRuntime('auto', opts, fakes({}), 'linux')).rejects.toThrow(
-      /No sandbox backend works on this machine \(tried docker, podman, bwrap\):\n  docker: docker is missing here\n[\s\S]*carapace doctor/,
+    await expect(selectRuntime('auto', opts(), fakes({}), 'linux')).rejects.toThrow(
+      /No sandbox backend works on this machine \(tried bwrap, docker, podman\):\n  bwrap: bwrap is missing here\n[\s\S]*carapace doctor/,
     );
-    await expect(selectRuntime('podman', opts, fakes({ docker: full }), 'linux')).rejects.toThrow(/CARAPACE_RUNTIME=podman, but it cannot run here:\n  podman: podman is missing here/);
+    await expect(selectRuntime('podman', opts(), fakes({ docker: full }), 'linux')).rejects.toThrow(/CARAPACE_RUNTIME=podman, but it cannot run here:\n  podman: podman is missing here/);
   });
 
   it('CARAPACE_RUNTIME and CARAPACE_IMAGE_CHROMIUM are validated', () => {
@@ -95,11 +107,12 @@ describe('carapace doctor', () => {
     expect(report.ok).toBe(true);
     const lines = report.text.split('\n');
     expect(lines.find((l) => l.includes('✘ docker'))).toMatch(/✘ docker +docker is missing here$/);
-    expect(lines.find((l) => l.includes('✔ podman'))).toMatch(/works {3}← used$/);
+    expect(lines.find((l) => l.includes('✔ podman'))).toMatch(/works$/);
+    expect(lines.find((l) => l.includes('✔ bwrap'))).toMatch(/works {3}← used$/);
     expect(report.text).toContain('limits: memory ✔  pids ✘  cpu ✔  wall clock ✔  (cgroup-v2; rootless)');
     expect(report.text).toMatch(/image: carapace-agent:[0-9a-f]{16} not built yet/);
     expect(report.text).toContain('image: none needed');
-    expect(report.text).toMatch(/Carapace will run agents with podman\. Defaults per sandbox: 2048 MB, 512 pids, 2 CPUs, 60 min/);
+    expect(report.text).toMatch(/Carapace will run agents with bwrap\. Defaults per sandbox: 2048 MB, 512 pids, 2 CPUs, 60 min/);
   });
 
   it('fails when the configured backend cannot run', async () => {

@@ -1,8 +1,8 @@
 // The conformance suite: ONE set of tests that every sandbox backend available on this machine must pass, with
 // real processes and real containers. Boundaries (mounts, users, processes, network), limits (memory hog, fork
 // bomb), the full message → real SDK in the sandbox → fake API → reply path, crash cleanup and stopping.
-// A backend that cannot run here is excluded with its reason printed; CARAPACE_REQUIRE_DOCKER=1 (CI) turns a
-// missing docker into a failure.
+// A backend that cannot run here (or an engine that cannot build the agent image without a registry) is excluded
+// with its reason printed; CARAPACE_REQUIRE_DOCKER=1 (CI) turns a missing or unusable docker into a failure.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,6 +16,7 @@ import { createRuntime, type RuntimeOptions } from '../src/sandbox/select.js';
 import { defaultScript, text, toolUse } from './support/fake-anthropic.js';
 import { REAL_KEY, sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
 import { collect, runToEnd, SANDBOX_UID, testSpec } from './support/sandboxes.js';
+import { usableForTests } from './support/usable-engines.js';
 import { until } from './support/wait.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -30,7 +31,7 @@ const opts = (kind: string): RuntimeOptions => ({
 const probed = await Promise.all(
   RUNTIME_KINDS.map(async (kind) => {
     const runtime = createRuntime(kind, opts(kind));
-    return { runtime, availability: await runtime.available() };
+    return { runtime, availability: await usableForTests(runtime) };
   }),
 );
 const backends = probed.filter((p) => p.availability.ok).map((p) => p.runtime);

@@ -110,16 +110,19 @@ describe('security features end to end', () => {
       }),
     });
     await h.say('fetch');
-    const [denied] = await h.waitForReplies(1);
+    // The chat hears of the refusal from Carapace itself, and the agent sees the proxy's explanation.
+    const [notice, denied] = await h.waitForReplies(2);
+    expect(notice.text).toMatch(new RegExp(`^🔒 The agent was blocked from reaching localhost:${port} \\(localhost:${port} is not on this chat's allowed list\\)\\. If it should`));
     expect(denied.text).toContain(`Carapace egress policy: localhost:${port} is blocked (localhost:${port} is not on this chat's allowed list)`);
     await h.say('allow');
-    const [, allowed] = await h.waitForReplies(2);
+    const allowed = (await h.waitForReplies(3))[2];
     expect(allowed.text).toContain(`"allow": [\n    "localhost:${port}"\n  ]`);
     await h.say('fetch');
+    await h.waitForReplies(4); // one at a time: sent together, both could land in one turn
     await h.say('tunnel');
-    const replies = await h.waitForReplies(4);
-    expect(replies[2].text).toBe(`RESULT fetch:\nhello from the web: GET /page exit=0`);
-    expect(replies[3].text).toBe(`RESULT tunnel:\nhello from the web: GET /page exit=0`);
+    const replies = await h.waitForReplies(5);
+    expect(replies[3].text).toBe(`RESULT fetch:\nhello from the web: GET /page exit=0`);
+    expect(replies[4].text).toBe(`RESULT tunnel:\nhello from the web: GET /page exit=0`);
     const log = logLines(h);
     expect(log.filter((l) => l.msg === 'egress allowed' && l.host === 'localhost' && l.group === 'main').map((l) => l.method)).toEqual(['GET', 'CONNECT']);
     expect(log.some((l) => l.msg === 'egress denied' && l.host === 'localhost' && l.group === 'main')).toBe(true);

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import { sameSecret } from '../secret-compare.js';
+import { isCredentialRefusal } from './model-check.js';
 import { listenForSandbox } from './sandbox-socket.js';
 import { meterResponse, type MeteredUsage } from './usage-meter.js';
 
@@ -37,6 +38,8 @@ export interface ModelProxyOptions {
    * daily budget cannot cover it) is answered without a call. The ticket is settled or released when it ends.
    */
   reserve?: (tokens: number, call: CallEstimate) => CallAdmission;
+  /** The upstream refused the credential (401/403): retrying cannot help, so the run should end and say why. */
+  onCredentialRefused?: (status: number) => void;
 }
 
 /**
@@ -115,6 +118,17 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
+/** The sandbox's request headers as sent upstream: its own credential swapped for the real one. */
+function upstreamHeaders(req: IncomingMessage, credentials: ModelProxyOptions['credentials'], length: number): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
+  if (credentials.apiKey) headers['x-api-key'] = credentials.apiKey;
+  else if (credentials.oauthToken) headers['authorization'] = `Bearer ${credentials.oauthToken}`;
+  headers['accept-encoding'] = 'identity'; // so usage can be read off the stream (compressed answers are decoded too)
+  headers['content-length'] = String(length);
+  return headers;
+}
+
 /**
  * The sandbox's only route to the model: an HTTP server on a Unix socket that is mounted into the sandbox.
  * It checks the run's token, swaps in the real credential, and streams the upstream response back untouched.
@@ -154,15 +168,11 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
   };
 
   function forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer, ticket: ModelCallTicket | undefined): void {
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
-    if (opts.credentials.apiKey) headers['x-api-key'] = opts.credentials.apiKey;
-    else if (opts.credentials.oauthToken) headers['authorization'] = `Bearer ${opts.credentials.oauthToken}`;
-    headers['accept-encoding'] = 'identity'; // so usage can be read off the stream (compressed answers are decoded too)
-    headers['content-length'] = String(body.length);
+    const headers = upstreamHeaders(req, opts.credentials, body.length);
     let answered = false;
     const up = send({ protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path, headers }, (upRes) => {
       answered = true;
+      if (isCredentialRefusal(upRes.statusCode)) opts.onCredentialRefused?.(upRes.statusCode!);
       upRes.on('error', () => undefined); // cut short: the meter reports what arrived, the client sees the cut
       res.writeHead(upRes.statusCode ?? 502, Object.fromEntries(Object.entries(upRes.headers).filter(([k]) => !DROP_FROM_UPSTREAM.has(k))));
       if (ticket) meterResponse(upRes, (usage) => (usage ? ticket.settle(usage) : ticket.release()));

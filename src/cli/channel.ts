@@ -14,7 +14,7 @@ import { setupIO } from './setup-io.js';
 import { ifStore, onStore } from './with-store.js';
 
 type BotPlugin = ChannelPlugin & { setup: ChannelSetup };
-const botPlugins = (): BotPlugin[] => CHANNEL_PLUGINS.filter((p): p is BotPlugin => p.setup !== undefined);
+export const botPlugins = (): BotPlugin[] => CHANNEL_PLUGINS.filter((p): p is BotPlugin => p.setup !== undefined);
 
 function botPlugin(name: string): BotPlugin {
   const plugin = botPlugins().find((p) => p.name === name);
@@ -108,7 +108,7 @@ export function addChannelCommands(program: Command, ctx: CliContext, exitWith: 
     });
 }
 
-async function addChannel(ctx: CliContext, plugin: BotPlugin, opts: Record<string, unknown>): Promise<number> {
+export async function addChannel(ctx: CliContext, plugin: BotPlugin, opts: Record<string, unknown>): Promise<number> {
   try {
     const account = await plugin.setup.add(opts, setupIO(ctx));
     const live = (await liveHealth(ctx.config(), true))?.[plugin.name];

@@ -1,6 +1,7 @@
 // What a command runs with: where it writes, its configuration (loaded only when a command runs, so `--help`
 // touches nothing), the exit code it ends with, and seams for tests.
 import type { Writable } from 'node:stream';
+import { InvalidArgumentError } from 'commander';
 import type { SocketFactory } from '../channels/whatsapp/socket.js';
 import { loadConfig, type Config } from '../config.js';
 
@@ -28,4 +29,17 @@ export function processContext(): CliContext {
 /** Write data as indented JSON (the `--json` output of every command that has one). */
 export function writeJson(ctx: CliContext, data: unknown): void {
   ctx.out.write(`${JSON.stringify(data, null, 2)}\n`);
+}
+
+/** Data as JSON (`--json`), or as the text `render` makes of it. */
+export function printResult<T>(ctx: CliContext, json: boolean | undefined, data: T, render: (data: T) => string): void {
+  if (json) writeJson(ctx, data);
+  else ctx.out.write(`${render(data)}\n`);
+}
+
+/** A commander argument parser for counts and durations: a whole number ≥ 1. */
+export function positiveInt(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
+  return n;
 }

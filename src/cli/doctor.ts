@@ -7,6 +7,7 @@ import { dataPaths } from '../fs/paths.js';
 import { agentImageInputs } from '../sandbox/image.js';
 import { hostOs } from '../sandbox/install-hints.js';
 import { RUNTIME_KINDS, type LimitsReport, type RuntimeKind } from '../sandbox/runtime.js';
+import { PrepareMemory, type PrepareFailure } from '../sandbox/prepare-memory.js';
 import { autoOrder, createRuntime, probeRuntimes, usesImage, type Probed } from '../sandbox/select.js';
 
 /** The agent image of an image backend: its tag and whether it is built, or why that cannot be told. */
@@ -20,6 +21,8 @@ export interface BackendReport {
   used: boolean;
   limits?: LimitsReport;
   image?: ImageState;
+  /** It works, but could not be prepared last time: `auto` skips it until `carapace image build` succeeds. */
+  prepareFailure?: PrepareFailure;
 }
 
 export interface DoctorReport {
@@ -54,22 +57,25 @@ async function imageState(p: Probed, config: Config): Promise<ImageState> {
   }
 }
 
-async function backendReport(p: Probed, used: boolean, config: Config): Promise<BackendReport> {
+async function backendReport(p: Probed, used: boolean, config: Config, failure?: PrepareFailure): Promise<BackendReport> {
   if (!p.availability.ok) return { kind: p.runtime.kind, works: false, reason: p.availability.reason, used };
-  return { kind: p.runtime.kind, works: true, used, limits: await p.runtime.limitsEnforced(), image: await imageState(p, config) };
+  const report: BackendReport = { kind: p.runtime.kind, works: true, used, limits: await p.runtime.limitsEnforced(), image: await imageState(p, config) };
+  return failure ? { ...report, prepareFailure: failure } : report;
 }
 
 /** Probe every backend. `make` and `platform` are for tests. */
 export async function doctorReport(config: Config, make = createRuntime, platform: string = process.platform): Promise<DoctorReport> {
   const order = autoOrder(platform);
   const kinds: RuntimeKind[] = [...order, ...RUNTIME_KINDS.filter((k) => !order.includes(k))];
-  const probed = await probeRuntimes(kinds, { stateDir: dataPaths(config.dataDir).sandboxState, image: config.image }, make);
+  const stateDir = dataPaths(config.dataDir).sandboxState;
+  const probed = await probeRuntimes(kinds, { stateDir, image: config.image }, make);
+  const memory = new PrepareMemory(stateDir, config.image);
   const chosen =
     config.runtime === 'auto'
-      ? probed.find((p) => order.includes(p.runtime.kind) && p.availability.ok)
+      ? probed.find((p) => order.includes(p.runtime.kind) && p.availability.ok && !memory.failure(p.runtime.kind))
       : probed.find((p) => p.runtime.kind === config.runtime);
   const backends: BackendReport[] = [];
-  for (const p of probed) backends.push(await backendReport(p, p === chosen, config));
+  for (const p of probed) backends.push(await backendReport(p, p === chosen, config, memory.failure(p.runtime.kind)));
   const engineEnv: Record<string, string> = {};
   for (const v of ['DOCKER_HOST', 'DOCKER_CONTEXT', 'CONTAINER_HOST']) if (process.env[v]) engineEnv[v] = process.env[v]!;
   return {
@@ -120,6 +126,8 @@ export function renderDoctor(r: DoctorReport, config: Config): string {
     lines.push(`  ${mark(true)} ${b.kind.padEnd(6)} works${pick}`);
     lines.push(`           ${describeLimits(b.limits!)}`);
     lines.push(`           ${describeImage(b.image!, config)}`);
+    if (b.prepareFailure)
+      lines.push(`           could not be prepared on ${b.prepareFailure.at}: ${b.prepareFailure.reason}\n           (auto skips it; \`carapace image build\` tries again)`);
   }
   for (const [v, value] of Object.entries(r.engineEnv))
     lines.push(`${v}=${value}: the engine must see this machine's paths (sandboxes bind-mount them).`);

@@ -1,6 +1,7 @@
 // `carapace image build`: the agent image for the container engines.
 import type { Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
+import { PrepareMemory } from '../sandbox/prepare-memory.js';
 import { autoOrder, probeRuntimes, usesImage } from '../sandbox/select.js';
 import type { CliContext } from './context.js';
 import { CliError } from './exit.js';
@@ -23,7 +24,17 @@ async function imageEngine(config: Config) {
 export async function imageBuild(ctx: CliContext, force: boolean): Promise<void> {
   const engine = await imageEngine(ctx.config());
   const t0 = performance.now();
-  const { tag, built } = await engine.ensureImage((line) => ctx.err.write(`${line}\n`), force);
+  const config = ctx.config();
+  const memory = new PrepareMemory(dataPaths(config.dataDir).sandboxState, config.image);
+  let result: { tag: string; built: boolean };
+  try {
+    result = await engine.ensureImage((line) => ctx.err.write(`${line}\n`), force);
+  } catch (err) {
+    memory.remember(engine.kind, (err as Error).message);
+    throw err;
+  }
+  memory.forget(engine.kind); // `auto` may use it again
+  const { tag, built } = result;
   const took = ((performance.now() - t0) / 1000).toFixed(1);
   ctx.out.write(`${built ? tag : `${tag} is up to date (checked in ${took} s; --force rebuilds it)`}\n`);
 }

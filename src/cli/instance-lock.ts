@@ -2,22 +2,14 @@
 // as it runs. SQLite locks are the kernel's file locks, so they end with the process that held them: a start after
 // a crash or `kill -9` takes over at once, and no pid or timestamp decides who owns the data. A pid file beside
 // it only names the holder in the message a second start shows.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { dataPaths, secureDataDir } from '../fs/paths.js';
+import { readPid } from '../fs/pid-file.js';
 import { CliError, EXIT } from './exit.js';
 
 export interface InstanceLock {
   release(): void;
-}
-
-function holderPid(pidFile: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function alreadyRunning(dataDir: string, pid: number | undefined): CliError {
@@ -41,12 +33,13 @@ export function lockDataDir(dataDir: string): InstanceLock {
     db.exec('BEGIN EXCLUSIVE; COMMIT');
   } catch (err) {
     db.close();
-    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw alreadyRunning(dataDir, holderPid(paths.instancePid));
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw alreadyRunning(dataDir, readPid(paths.instancePid));
     throw err;
   }
   writeFileSync(paths.instancePid, `${process.pid}\n`, { mode: 0o600 });
   return {
     release() {
+      rmSync(paths.instanceInfo, { force: true });
       rmSync(paths.instancePid, { force: true });
       db.close();
     },

@@ -1,16 +1,22 @@
 // Every `carapace` command, its options and help, on commander. The actions live in their own modules; each
 // loads the configuration only when it runs, so `--help` has no side effects.
 import { Command } from 'commander';
-import { addChannelCommands, channelSummaries, renderChannels, type ChannelSummary } from './channel.js';
+import { checkModelAccess, describeCheck } from '../boundary/model-check.js';
+import { addChannelCommands, channelSummaries, renderChannels } from './channel.js';
 import { chat } from './chat.js';
-import { writeJson, type CliContext } from './context.js';
+import { positiveInt, printResult, type CliContext } from './context.js';
 import { doctorReport, renderDoctor } from './doctor.js';
 import { EXIT, EXIT_CODES_HELP } from './exit.js';
 import { imageBuild } from './image.js';
-import { start } from './start.js';
+import { addAudit } from './audit.js';
 import { addGroupCommands } from './groups.js';
+import { addLogs } from './logs.js';
+import { addOpen } from './open.js';
+import { addService } from './service.js';
 import { addSessions } from './sessions.js';
-import { renderStatus, statusReport, type StatusReport } from './status.js';
+import { addSetup } from './setup.js';
+import { start } from './start.js';
+import { addStatus } from './status-command.js';
 import { renderTasks, runTaskNow, taskSummaries } from './tasks.js';
 import { logout, pair, parsePhone, status as whatsappStatus, type WhatsAppCliOptions } from './whatsapp.js';
 import { withStore } from './with-store.js';
@@ -37,31 +43,20 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('chat')
     .description('talk to the running assistant from this terminal')
-    .addHelpText('after', '\nExits 3 when Carapace is not running.')
-    .action(async () => exitWith(await chat(ctx)));
-  program
-    .command('status')
-    .description("groups, today's and this month's spend, runs and pending deliveries")
-    .option('--json', JSON_HELP)
-    .action(async (o: { json?: boolean }) => {
-      const channels = await channelSummaries(ctx);
-      const render = (r: StatusReport & { channels: ChannelSummary[] }) => `${renderStatus(r)}\n${renderChannels(r.channels)}`;
-      await withStore(
-        ctx,
-        (store, config) => print(ctx, o.json, { ...statusReport(store, config), channels }, render),
-        o.json ? { groups: [], runsInProgress: 0, recentRuns: [], pendingDeliveries: 0, channels } : undefined,
-      );
-    });
+    .option('--wait <seconds>', 'with piped input (`echo hi | carapace chat`): how long to wait for the reply', positiveInt, 600)
+    .addHelpText('after', '\nWith piped input it sends each line, prints the reply and exits (1 when none came in time).\nExits 3 when Carapace is not running.')
+    .action(async (o: { wait: number }) => exitWith(await chat(ctx, o.wait)));
+  addStatus(program, ctx);
   program
     .command('doctor')
     .description('which sandbox backends work here, their limits, how to install the missing ones; the bot channels')
     .option('--json', JSON_HELP)
-    .addHelpText('after', '\nExits 1 when the configured backend cannot run here.')
+    .addHelpText('after', '\nChecks the model key and endpoint with one tiny real call. Exits 1 when the configured backend cannot run\nhere, or the model API refuses the key or cannot be reached.')
     .action(async (o: { json?: boolean }) => {
       const config = ctx.config();
-      const report = { ...(await doctorReport(config)), channels: await channelSummaries(ctx) };
-      print(ctx, o.json, report, (r) => `${renderDoctor(r, config)}\n${renderChannels(r.channels)}`);
-      exitWith(report.chosen ? EXIT.ok : EXIT.failure);
+      const report = { ...(await doctorReport(config)), model: await checkModelAccess(config), channels: await channelSummaries(ctx) };
+      printResult(ctx, o.json, report, (r) => `${renderDoctor(r, config)}\n${describeCheck(r.model)}\n${renderChannels(r.channels)}`);
+      exitWith(report.chosen && !(report.model.ok === false && report.model.kind !== 'no-credentials') ? EXIT.ok : EXIT.failure);
     });
   addImage(program, ctx);
   addTasks(program, ctx);
@@ -69,13 +64,12 @@ export function buildProgram(ctx: CliContext): Command {
   addSessions(program, ctx);
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
+  addSetup(program, ctx);
+  addAudit(program, ctx);
+  addLogs(program, ctx);
+  addOpen(program, ctx);
+  addService(program, ctx);
   return program;
-}
-
-/** Data as JSON, or as the text `render` makes of it. */
-function print<T>(ctx: CliContext, json: boolean | undefined, data: T, render: (data: T) => string): void {
-  if (json) writeJson(ctx, data);
-  else ctx.out.write(`${render(data)}\n`);
 }
 
 function addImage(program: Command, ctx: CliContext): void {
@@ -96,7 +90,7 @@ function addTasks(program: Command, ctx: CliContext): void {
     .action((o: { json?: boolean }) =>
       withStore(
         ctx,
-        (store, config) => print(ctx, o.json, taskSummaries(store, config.timeZone), (s) => renderTasks(s, config.timeZone)),
+        (store, config) => printResult(ctx, o.json, taskSummaries(store, config.timeZone), (s) => renderTasks(s, config.timeZone)),
         o.json ? [] : undefined,
       ),
     );

@@ -4,17 +4,23 @@ import { startCarapace, type Carapace } from '../app.js';
 import { readPairing } from '../channels/whatsapp/auth.js';
 import { loadConfig, type Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
-import { createLogger, installCrashHandlers } from '../log.js';
+import { recordBackend } from '../sandbox/backend-record.js';
+import { installCrashHandlers } from '../log.js';
+import { firstStartAudit } from './audit.js';
 import type { CliContext } from './context.js';
+import { writeInstanceInfo } from './instance-info.js';
 import { lockDataDir, type InstanceLock } from './instance-lock.js';
+import { openAppLogger } from './logging.js';
+import { preflightModel } from './model-preflight.js';
 
 export async function start(ctx: CliContext): Promise<void> {
   const config = loadConfig(); // start needs model credentials; nothing is touched before they are checked
-  const log = createLogger(config.logLevel);
-  installCrashHandlers(log); // a true bug ends the process loudly (non-zero) for the supervisor to restart
   const say = (line: string) => ctx.err.write(`${line}\n`);
+  await preflightModel(config, say);
   // Before anything else (orphan cleanup removes sandboxes this data directory's instance would own).
   const lock = lockDataDir(config.dataDir);
+  const log = await openAppLogger(config);
+  installCrashHandlers(log); // a true bug ends the process loudly (non-zero) for the supervisor to restart
   // Handlers first: a signal that found none would end the process at once, leaving its pid file behind.
   const stopper = stopOnSignals(lock, log, config);
   let app: Carapace;
@@ -24,7 +30,10 @@ export async function start(ctx: CliContext): Promise<void> {
     lock.release();
     throw err;
   }
-  say(`\nCarapace is running. Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n`);
+  recordBackend(dataPaths(config.dataDir).sandboxState, app.runtime.kind);
+  writeInstanceInfo(config.dataDir, { startedAt: Date.now(), backend: app.runtime.kind, webUrl: app.local.address().url });
+  firstStartAudit(config, app.store, say, log);
+  say(`\nCarapace is running (sandbox: ${app.runtime.kind}). Chat with ${config.assistantName}:\n  web:      ${app.chatUrl}\n  terminal: npm run chat\n  logs:     carapace logs -f (${dataPaths(config.dataDir).logsDir})\n`);
   if (app.pairing && !readPairing(dataPaths(config.dataDir).whatsappAuth).paired) {
     say('WhatsApp is not paired yet: scan the QR code on the web page, or run `carapace whatsapp pair`.\n');
   }

@@ -3,6 +3,8 @@
 import type { Config } from '../config.js';
 import { formatUsd } from '../groups/prices.js';
 import { spendReport, type Amount, type Limits } from '../groups/spend.js';
+import { dataPaths } from '../fs/paths.js';
+import { backendInUse, type BackendInUse } from '../sandbox/backend-record.js';
 import type { RunRow, Store, UsageTotals } from '../store/store.js';
 
 export interface GroupStatus {
@@ -28,6 +30,8 @@ export interface StatusReport {
   pendingDeliveries: number;
   /** Every group's spend together (removed groups included), against the install's total budget. */
   totalSpend: { today: Amount; month: Amount; limits: Limits };
+  /** The sandbox backend of the running (or last started) Carapace. */
+  backend: BackendInUse | null;
 }
 
 export function statusReport(store: Store, config: Config): StatusReport {
@@ -56,7 +60,8 @@ export function statusReport(store: Store, config: Config): StatusReport {
     error: r.error,
     usage: store.runUsage(r.id),
   }));
-  return { groups, runsInProgress: store.runningRuns().length, recentRuns, pendingDeliveries: store.pendingOutbox().length, totalSpend: spend.total };
+  const backend = backendInUse(dataPaths(config.dataDir).sandboxState);
+  return { groups, runsInProgress: store.runningRuns().length, recentRuns, pendingDeliveries: store.pendingOutbox().length, totalSpend: spend.total, backend };
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -86,5 +91,6 @@ export function renderStatus(report: StatusReport): string {
     lines.push(`  ${time(r.startedAt)} ${r.id} group=${r.groupId} ${r.status} (${took})${spent}${r.error ? ` error: ${r.error}` : ''}`);
   }
   lines.push(`Replies waiting for delivery: ${report.pendingDeliveries}`);
+  lines.push(`Sandbox backend: ${report.backend ? `${report.backend.kind} (since ${time(Date.parse(report.backend.since))})` : 'none yet (Carapace has not started)'}`);
   return lines.join('\n');
 }

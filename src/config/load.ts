@@ -1,7 +1,9 @@
 // loadConfig: every setting from the environment, checked, with defaults; a bad one is a ConfigError saying how to fix it.
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, int, readEnv, type Env } from './env.js';
+import { APP_ROOT } from '../app-root.js';
+import { ConfigError, int, oneOf, readEnv, url, type Env } from './env.js';
 import { DEFAULT_BASE_IMAGE, RUNTIME_KINDS, type ImageConfig } from './sandbox-settings.js';
 import { botChannelsConfig } from './channels.js';
 import { egressConfig, whatsappConfig } from './sections.js';
@@ -49,13 +51,23 @@ function image(env: Env): ImageConfig {
   return { base: env.CARAPACE_BASE_IMAGE || DEFAULT_BASE_IMAGE, chromium: chromium === '1' };
 }
 
-/** The Claude Code CLI settings passed through to sandboxes. */
+/** The Claude Code CLI settings passed through to sandboxes, checked as the CLI reads them. */
 function cliEnv(env: Env): Record<string, string> {
   const passed: Record<string, string> = {};
-  for (const key of ['CLAUDE_CODE_MAX_RETRIES', 'ENABLE_TOOL_SEARCH', 'ANTHROPIC_SMALL_FAST_MODEL']) {
-    if (env[key]) passed[key] = env[key]!;
-  }
+  if (env.CLAUDE_CODE_MAX_RETRIES) passed.CLAUDE_CODE_MAX_RETRIES = String(int(env, 'CLAUDE_CODE_MAX_RETRIES', 0, 0, 100));
+  if (env.ENABLE_TOOL_SEARCH) passed.ENABLE_TOOL_SEARCH = env.ENABLE_TOOL_SEARCH;
+  if (env.ANTHROPIC_SMALL_FAST_MODEL) passed.ANTHROPIC_SMALL_FAST_MODEL = modelId(env, 'ANTHROPIC_SMALL_FAST_MODEL', '');
   return passed;
+}
+
+/** A model id such as claude-sonnet-4-5 (letters, digits and . _ : / @ -), or the default when unset. */
+function modelId(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/.test(raw)) {
+    throw new ConfigError(`${name} must be a model id like claude-sonnet-4-5 (letters, digits and . _ : / @ -), got "${raw}".`);
+  }
+  return raw;
 }
 
 /** Timings and bounds of runs: concurrency, timeouts, retries, task intervals, prompt size. */
@@ -89,6 +101,27 @@ function sandbox(env: Env): Config['sandbox'] {
   };
 }
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The local web chat and API: loopback by default; a host name or IP address, and a port (0: any free one). */
+function web(env: Env): Config['web'] {
+  const host = env.CARAPACE_WEB_HOST?.trim() || '127.0.0.1';
+  if (!isIP(host) && !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(host)) {
+    throw new ConfigError(`CARAPACE_WEB_HOST must be an IP address or host name like 127.0.0.1 or localhost, got "${host}".`);
+  }
+  return { host, port: int(env, 'CARAPACE_WEB_PORT', 4780, 0, 65535) };
+}
+
+function logs(env: Env): Pick<Config, 'logLevel' | 'logFile'> {
+  return {
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFile: { maxMb: int(env, 'CARAPACE_LOG_MAX_MB', 10, 1, 1024), keep: int(env, 'CARAPACE_LOG_KEEP', 5, 1, 100) },
+  };
+}
+
+/** Relative paths in settings are relative to the folder holding package.json, wherever Carapace is started from. */
+const fromRoot = (path: string) => resolve(APP_ROOT, path);
+
 export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean } = {}): Config {
   // Checked in this order, so the first problem reported is the same one as always.
   const creds = credentials(env, opts.requireCredentials !== false);
@@ -99,20 +132,20 @@ export function loadConfig(env = readEnv(), opts: { requireCredentials?: boolean
   const homeDir = env.HOME || homedir();
   return {
     assistantName: name,
-    dataDir: resolve(env.CARAPACE_DATA_DIR || 'data'),
+    dataDir: fromRoot(env.CARAPACE_DATA_DIR || 'data'),
     timeZone: zone,
-    model: env.CARAPACE_MODEL || 'claude-sonnet-4-5',
+    model: modelId(env, 'CARAPACE_MODEL', 'claude-sonnet-4-5'),
     credentials: creds,
-    upstreamUrl: env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com',
+    upstreamUrl: url(env, 'ANTHROPIC_BASE_URL', 'https://api.anthropic.com'),
     ...runSettings(env),
     runtime: kind,
     image: imageConfig,
     sandbox: sandbox(env),
-    web: { host: env.CARAPACE_WEB_HOST || '127.0.0.1', port: int(env, 'CARAPACE_WEB_PORT', 4780, 0) },
-    logLevel: env.LOG_LEVEL || 'info',
+    web: web(env),
+    ...logs(env),
     cliEnv: cliEnv(env),
     homeDir,
-    mountAllowlistPath: resolve(env.CARAPACE_MOUNT_ALLOWLIST || join(homeDir, '.config', 'carapace', 'mount-allowlist.json')),
+    mountAllowlistPath: fromRoot(env.CARAPACE_MOUNT_ALLOWLIST || join(homeDir, '.config', 'carapace', 'mount-allowlist.json')),
     egress: egressConfig(env),
     whatsapp: whatsappConfig(env),
     channels: botChannelsConfig(env),

@@ -28,7 +28,10 @@ export interface Config {
   /** The sandbox user and the default per-sandbox limits (a group's container_config may override the limits). */
   sandbox: { uid: number; gid: number; memoryMb: number; pids: number; cpus: number };
   web: { host: string; port: number };
-  logLevel: string;
+  /** pino's level names, or silent. */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** The JSON-lines log under the data directory: rotated at `maxMb`, `keep` old files kept. */
+  logFile: { maxMb: number; keep: number };
   /** Extra environment for the Claude Code CLI inside sandboxes (e.g. CLAUDE_CODE_MAX_RETRIES). */
   cliEnv: Record<string, string>;
   /** The owner's home (what `~` means in the mount allowlist). */

@@ -11,6 +11,7 @@ import { budgetGroupOf, type Group } from '../store/store.js';
 import { sandboxLimits } from '../groups/container-config.js';
 import { startEgressProxy } from '../boundary/egress-proxy.js';
 import type { GroupPolicy } from '../groups/group-policy.js';
+import { credentialFix } from '../boundary/model-check.js';
 import { startModelProxy } from '../boundary/model-proxy.js';
 import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
@@ -67,6 +68,11 @@ export class AgentRun {
   spokeInTurn = false;
   /** Set when the model proxy refused a call because the group's budget is spent: say so instead of retrying. */
   budgetRefusal: string | undefined;
+  /** Set when the model API refused the credential (401/403): no retry can help, the owner must fix it. */
+  credentialRefusal: string | undefined;
+  /** Told once per destination the egress proxy refused during the run (the first few), to tell the chat. */
+  onEgressDenied: ((target: string, reason: string) => void) | undefined;
+  private readonly egressDenied = new Set<string>();
   /** Its conversation was cleared: it finishes its turn but takes no new messages. */
   retired = false;
   /** The owner stopped it (from the console): its turn ends unanswered, with a note, and is not retried. */
@@ -150,6 +156,11 @@ export class AgentRun {
         if (!verdict.ok) this.budgetRefusal = verdict.message;
         return verdict;
       },
+      onCredentialRefused: (status) => {
+        if (this.credentialRefusal) return;
+        this.credentialRefusal = credentialFix(status);
+        this.fail(this.credentialRefusal);
+      },
     });
     this.closers.push(model.close);
     const egress = await startEgressProxy({
@@ -157,7 +168,10 @@ export class AgentRun {
       rules: () => policy.egressRules(this.group.id),
       privateAllow: config.egress.privateAllow,
       log: this.runLog.child({ proxy: 'egress' }),
-      onDecision: (d) => this.board.egress({ group: this.group.folder, ...d }),
+      onDecision: (d) => {
+        this.board.egress({ group: this.group.folder, ...d });
+        if (!d.allowed) this.egressRefused(`${d.host}:${d.port}`, d.reason ?? 'refused');
+      },
     });
     this.closers.push(egress.close);
     return sockets;
@@ -279,6 +293,13 @@ export class AgentRun {
    * Something the agent controls (its in/ or out/ files) made the host's part of the run fail: end this run,
    * with the reason logged and kept as its error, and never let the error travel further up.
    */
+  /** The chat hears of the first few destinations refused during the run, each once. */
+  private egressRefused(target: string, reason: string): void {
+    if (this.egressDenied.has(target) || this.egressDenied.size >= 3) return;
+    this.egressDenied.add(target);
+    this.onEgressDenied?.(target, reason);
+  }
+
   private fail(what: string, err?: unknown): void {
     const reason = err === undefined ? what : `${what}: ${err instanceof Error ? err.message : String(err)}`;
     this.runLog.warn({ reason, err }, 'stopping the run');

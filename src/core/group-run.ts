@@ -7,7 +7,7 @@ import type { GroupPolicy } from '../groups/group-policy.js';
 import { AgentRun, newRunId, type RunDeps, type RunExit } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
 import { pipeMessages, pipeTasks } from './live-runs.js';
-import { noteTaskEnds, postNote } from './notes.js';
+import { egressNote, noteTaskEnds, postNote, postNotice } from './notes.js';
 import type { OutputContext } from './outputs.js';
 import { hasWork, planRun, type RunPlan } from './run-plan.js';
 import { resumableSession } from './session-commands.js';
@@ -70,6 +70,7 @@ function launch(core: Core, deps: GroupRunDeps, group: Group, plan: RunPlan, att
     taskRun: plan.taskRun?.id,
   });
   for (const input of rest) store.recordInput(runId, run.send(input.text, input.lastId), input.lastId);
+  run.onEgressDenied = (target, reason) => postNotice(core, group, `egress-${runId}-${target}`, egressNote(target, reason));
   core.live.set(group.id, run);
   if (plan.mode === 'chat') setTyping(core, group.chatId, true);
   if (plan.mode === 'task') {
@@ -111,6 +112,11 @@ function failed(core: Core, group: Group, run: AgentRun, exit: RunExit, attempt:
   if (run.cancelled) {
     log.info({ group: group.folder, run: run.id, reason: run.cancelled }, 'run stopped by the owner');
     postNote(core, group, run.lastSentMessage, `⏹ Stopped: ${run.cancelled}.`);
+    return 'done';
+  }
+  if (run.credentialRefusal) {
+    log.error({ group: group.folder, run: run.id }, run.credentialRefusal);
+    postNote(core, group, run.lastSentMessage, `⚠️ I can't answer: ${run.credentialRefusal}`);
     return 'done';
   }
   if (run.budgetRefusal) {

@@ -44,5 +44,20 @@ export function giveUp(core: Core, groupId: number, attempts: number): void {
   if (pending.length === 0) return;
   const error = core.lastErrors.get(groupId) ?? 'unknown error';
   core.log.error({ group: group.folder, attempts, error }, 'giving up on pending messages');
-  postNote(core, group, pending.at(-1)!.id, `⚠️ Sorry, I couldn't answer that: the agent failed ${attempts} times (${error}). Please try again.`);
+  postNote(core, group, pending.at(-1)!.id, `⚠️ Sorry, I couldn't answer that: the agent failed ${attempts} times (${error}). ${failureAdvice(error)}`);
+}
+
+/** What the owner can do about a run that kept failing, by what failed. */
+export function failureAdvice(error: string): string {
+  if (error.startsWith('could not start sandbox'))
+    return 'The sandbox would not start: run `carapace doctor` on the host to see what it needs, then send the message again.';
+  return 'Send the message again to retry; if it keeps failing, `carapace status` on the host shows the failed runs and their errors.';
+}
+
+/** A destination the egress proxy refused during a run, and how the owner allows one. */
+export function egressNote(target: string, reason: string): string {
+  return (
+    `🔒 The agent was blocked from reaching ${target} (${reason}). ` +
+    'If it should reach that site, ask the assistant in the main chat to add it to this chat’s allowed domains.'
+  );
 }

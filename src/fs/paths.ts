@@ -34,6 +34,10 @@ export function dataPaths(dataDir: string) {
     rejectedDir: join(dataDir, 'rejected'),
     sandboxState: join(dataDir, 'sandboxes'),
     localToken: join(dataDir, 'local-chat.token'),
+    /** JSON-lines logs, rotated by size: carapace.1.log, carapace.2.log, …; current.log links to the one written. */
+    logsDir: join(dataDir, 'logs'),
+    /** What the running instance tells `carapace status`: pid, start time, backend, web address (no secrets). */
+    instanceInfo: join(dataDir, 'instance.json'),
     /** The running `carapace start` holds an exclusive SQLite lock on this file: one instance per data directory. */
     instanceLock: join(dataDir, 'instance.lock'),
     /** The pid of the instance holding the lock, for what a second start says. */

@@ -1,5 +1,5 @@
 // The agent image (container/Dockerfile) for Docker, Podman and Apple Container: the base image plus the runner's
-// compiled code and production node_modules, copied from the host (npm never runs inside the build, whose TLS may
+// compiled code and the packages it imports (see image-closure.ts), copied from the host (npm never runs inside the build, whose TLS may
 // be intercepted). Its tag is a hash of every input, so an image is built once per code version and reused.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ImageConfig } from '../config/sandbox-settings.js';
 import { runCli, type Cli } from './cli.js';
+import { dependencyClosure, runnerFiles, type LockEntry } from './image-closure.js';
 
 export const IMAGE_REPOSITORY = 'carapace-agent';
 export { DEFAULT_BASE_IMAGE, type ImageConfig } from '../config/sandbox-settings.js';
@@ -45,28 +46,23 @@ export function sdkPlatformPackage(arch: string = process.arch): string {
   return `@anthropic-ai/claude-agent-sdk-linux-${arch}`;
 }
 
-function walkFiles(dir: string, base = dir): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? walkFiles(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))]))
-    .sort();
-}
-
-/** Production packages from package-lock.json that are installed (optional ones for other platforms are not). */
-function productionPackages(appRoot: string): { installed: Package[]; byName: Map<string, Package> } {
+/**
+ * The installed packages the runner needs (`roots` and their dependency closure in package-lock.json), plus
+ * every lock entry by name (for fetching a platform binary the host does not have).
+ */
+function runnerPackages(appRoot: string, roots: Set<string>): { installed: Package[]; byName: Map<string, Package> } {
   const lockFile = path.join(appRoot, 'package-lock.json');
   if (!fs.existsSync(lockFile)) throw new Error(`${lockFile} is missing: run \`npm install\` first`);
-  const lock = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as {
-    packages?: Record<string, { version?: string; integrity?: string; dev?: boolean; name?: string }>;
-  };
+  const lock = (JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { packages?: Record<string, LockEntry> }).packages ?? {};
+  const needed = dependencyClosure(lock, roots);
   const byName = new Map<string, Package>();
   const installed: Package[] = [];
-  for (const [dir, entry] of Object.entries(lock.packages ?? {})) {
+  for (const [dir, entry] of Object.entries(lock)) {
     if (!dir.startsWith('node_modules/') || entry.dev) continue;
     const name = entry.name ?? dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length);
     const pkg = { dir, name, version: entry.version ?? '', integrity: entry.integrity };
     byName.set(name, pkg);
-    if (fs.existsSync(path.join(appRoot, dir, 'package.json'))) installed.push(pkg);
+    if (needed.has(dir) && fs.existsSync(path.join(appRoot, dir, 'package.json'))) installed.push(pkg);
   }
   if (installed.length === 0) throw new Error(`no installed packages under ${appRoot}/node_modules: run \`npm ci\` first`);
   return { installed, byName };
@@ -74,13 +70,14 @@ function productionPackages(appRoot: string): { installed: Package[]; byName: Ma
 
 /**
  * Everything the image is made of, and its tag. node_modules is identified through the lock file's integrity
- * hashes (npm ci installs exactly those) rather than by reading ~500 MB on every start.
+ * hashes (npm ci installs exactly those) rather than by reading hundreds of MB on every start.
  */
 export function agentImageInputs(appRoot: string, cfg: ImageConfig, arch: string = process.arch): ImageInputs {
   const dist = path.join(appRoot, 'dist', 'src');
   if (!fs.existsSync(path.join(dist, 'runner', 'main.js')))
     throw new Error(`${dist}/runner/main.js is missing: run \`npm run build\` first (TypeScript is never compiled in the image)`);
-  const { installed, byName } = productionPackages(appRoot);
+  const { files: distFiles, packages: roots } = runnerFiles(dist);
+  const { installed, byName } = runnerPackages(appRoot, roots);
   const platform = sdkPlatformPackage(arch);
   // The host may have another platform's binary (macOS); the image needs Linux glibc for its own CPU.
   const packages = installed.filter((p) => !p.name.startsWith('@anthropic-ai/claude-agent-sdk-') || p.name === platform);
@@ -90,7 +87,6 @@ export function agentImageInputs(appRoot: string, cfg: ImageConfig, arch: string
     if (!fetchPackage) throw new Error(`package-lock.json does not list ${platform}; the agent image cannot get its CLI binary`);
   }
   const buildArgs = { BASE_IMAGE: cfg.base, WITH_CHROMIUM: cfg.chromium ? '1' : '0' };
-  const distFiles = walkFiles(dist);
   const h = createHash('sha256');
   const add = (label: string, data: string | Buffer) => h.update(`${label}\0${data.length}\0`).update(data);
   add('dockerfile', fs.readFileSync(path.join(appRoot, 'container', 'Dockerfile')));
@@ -169,6 +165,14 @@ export async function stageBuildContext(appRoot: string, inputs: ImageInputs, di
   return { bytes, files };
 }
 
+/** Why an image cannot be built: its base is not on this machine, and a build never pulls one from a registry. */
+export function baseImageMissing(kind: string, base: string): string {
+  return (
+    `the base image ${base} is not on this machine, and Carapace never pulls from a registry. ` +
+    `Pull it yourself (\`${kind} pull ${base}\`), or build one offline with container/build-base.sh and set CARAPACE_BASE_IMAGE.`
+  );
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /**
@@ -236,6 +240,7 @@ export async function ensureAgentImage(
   const t0 = performance.now();
   const inputs = agentImageInputs(appRoot, cfg);
   if (!force && (await engine.imageExists(inputs.tag))) return { tag: inputs.tag, built: false };
+  if (!(await engine.imageExists(cfg.base))) throw new Error(baseImageMissing(engine.kind, cfg.base));
 
   onProgress(`Building agent image ${inputs.tag} with ${engine.kind} (base ${cfg.base}${cfg.chromium ? ', with Chromium' : ''})`);
   onProgress(`[1/3] inputs: ${inputs.distFiles.length} compiled files, ${inputs.packages.length} production packages … ${seconds(performance.now() - t0)}`);

@@ -6,6 +6,7 @@ import { BwrapRuntime } from './bwrap.js';
 import { DockerRuntime, PodmanRuntime } from './docker.js';
 import type { EngineRuntime } from './engine.js';
 import type { ImageConfig } from './image.js';
+import { PrepareMemory } from './prepare-memory.js';
 import type { Availability, RuntimeKind, SandboxRuntime } from './runtime.js';
 
 export interface RuntimeOptions {
@@ -16,9 +17,12 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** `auto`'s preference order on each OS. */
+/**
+ * `auto`'s preference order on each OS. On Linux bubblewrap comes first where its self-test passes: it needs no
+ * image (nothing to build or pull) and starts fastest; the engines follow for machines without user namespaces.
+ */
 export function autoOrder(platform: string = process.platform): RuntimeKind[] {
-  return platform === 'darwin' ? ['apple', 'docker', 'podman'] : ['docker', 'podman', 'bwrap'];
+  return platform === 'darwin' ? ['apple', 'docker', 'podman'] : ['bwrap', 'docker', 'podman'];
 }
 
 export function createRuntime(kind: RuntimeKind, opts: RuntimeOptions): SandboxRuntime {
@@ -59,18 +63,26 @@ export async function selectRuntime(
   progress: (line: string) => void = () => undefined,
 ): Promise<SandboxRuntime> {
   const kinds = setting === 'auto' ? autoOrder(platform) : [setting];
+  const memory = new PrepareMemory(opts.stateDir, opts.image);
   const failures: string[] = [];
   for (const { runtime, availability } of await probeRuntimes(kinds, opts, make)) {
-    if (!availability.ok) {
-      failures.push(`  ${runtime.kind}: ${availability.reason}`);
+    const remembered = setting === 'auto' ? memory.failure(runtime.kind) : undefined;
+    if (!availability.ok || remembered) {
+      const why = availability.ok ? `could not be prepared on ${remembered!.at} (${remembered!.reason}); \`carapace image build\` tries again` : availability.reason;
+      failures.push(`  ${runtime.kind}: ${why}`);
+      if (remembered) progress(`${runtime.kind} skipped: it ${why}`);
       continue;
     }
     try {
       await runtime.prepare(progress);
+      memory.forget(runtime.kind);
       return runtime;
     } catch (err) {
       failures.push(`  ${runtime.kind}: could not prepare it: ${(err as Error).message}`);
-      if (setting === 'auto') progress(`${runtime.kind} could not be prepared; trying the next backend`);
+      if (setting === 'auto') {
+        memory.remember(runtime.kind, (err as Error).message);
+        progress(`${runtime.kind} could not be prepared; trying the next backend (it is skipped from now on)`);
+      }
     }
   }
   throw new Error(

@@ -28,6 +28,13 @@ export function openDatabase(file: string): DB {
   return db;
 }
 
+/** Read an existing store without changing anything (not even file modes): for `carapace audit`. */
+export function openDatabaseReadonly(file: string): DB {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
 /** The database file exists with our private mode before SQLite opens it. */
 function createPrivately(file: string): void {
   secureDataDir(dirname(file));

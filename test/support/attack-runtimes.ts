@@ -1,22 +1,24 @@
-// Every sandbox backend the attack suites attack: bubblewrap always, docker and podman when they run here
+// Every sandbox backend the attack suites attack: bubblewrap always, docker and podman when they run here and can build the image
 // (CI requires docker; the conformance suite checks that). A new backend adds one line here.
-import { loadConfig } from '../../src/config.js';
 import { BwrapRuntime } from '../../src/sandbox/bwrap.js';
 import type { SandboxRuntime } from '../../src/sandbox/runtime.js';
 import { createRuntime } from '../../src/sandbox/select.js';
 import { toolUse, type Block } from './fake-anthropic.js';
+import { testImageConfig, usableForTests } from './usable-engines.js';
 
 export interface AttackRuntime {
   name: string;
   create: (stateDir: string) => SandboxRuntime;
 }
 
-const image = loadConfig({ ...process.env }, { requireCredentials: false }).image; // CARAPACE_BASE_IMAGE
-const ENGINES = (['docker', 'podman'] as const).map((kind) => ({ name: kind, create: (stateDir: string) => createRuntime(kind, { stateDir, image }) }));
+const ENGINES = (['docker', 'podman'] as const).map((kind) => ({
+  name: kind,
+  create: (stateDir: string) => createRuntime(kind, { stateDir, image: testImageConfig }),
+}));
 
 export const ATTACK_RUNTIMES: AttackRuntime[] = [
   { name: 'bubblewrap', create: (stateDir) => new BwrapRuntime({ stateDir }) },
-  ...(await Promise.all(ENGINES.map(async (e) => ((await e.create('/nonexistent').available()).ok ? [e] : [])))).flat(),
+  ...(await Promise.all(ENGINES.map(async (e) => ((await usableForTests(e.create('/nonexistent'))).ok ? [e] : [])))).flat(),
 ];
 
 /** One Bash tool call, stderr folded into what the agent sees. */

@@ -50,6 +50,8 @@ export function testEnv(dataDir: string, upstreamUrl: string, env: Record<string
     ANTHROPIC_API_KEY: REAL_KEY,
     ANTHROPIC_BASE_URL: upstreamUrl,
     CARAPACE_DATA_DIR: dataDir,
+    // Not the .env next to package.json: a developer's own settings must not leak into a test.
+    CARAPACE_ENV_FILE: join(dataDir, 'test.env'),
     CARAPACE_WEB_PORT: '0',
     CARAPACE_TZ: 'UTC',
     CLAUDE_CODE_MAX_RETRIES: '0',

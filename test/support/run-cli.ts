@@ -17,7 +17,11 @@ export interface CliRun {
 
 /** Start `carapace <args>`; `done` resolves with what it printed once it exits. */
 export function spawnCli(args: string[], opts: { cwd: string; env: Record<string, string | undefined> }): { proc: ChildProcess; done: Promise<CliRun> } {
-  const proc = spawn(process.execPath, [CARAPACE_BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  return collect(spawn(process.execPath, [CARAPACE_BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+}
+
+/** What a child prints, once it exits. */
+function collect(proc: ChildProcess): { proc: ChildProcess; done: Promise<CliRun> } {
   let stdout = '';
   let stderr = '';
   proc.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -43,4 +47,26 @@ export async function cliInProcess(config: Config, ...argv: string[]): Promise<{
   err.on('data', (c) => (stderr += c));
   const code = await runCommandLine(argv, { out, err, config: () => config, exitCode: 0 });
   return { code, stdout, stderr };
+}
+
+/** A loopback port nothing listens on right now (for a Carapace that must come back on the same address). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `carapace <args>` run by a shell, for pipelines such as `echo hi | carapace chat`; `$CARAPACE` is the command. */
+export function runShell(script: string, opts: { cwd: string; env: Record<string, string | undefined> }): Promise<CliRun> {
+  const { proc, done } = spawnShell(script, opts);
+  proc.stdin!.end();
+  return done;
+}
+
+function spawnShell(script: string, opts: { cwd: string; env: Record<string, string | undefined> }) {
+  const env = { ...opts.env, CARAPACE: `${process.execPath} ${CARAPACE_BIN}` /* word-split by the shell: paths without spaces */ };
+  return collect(spawn('bash', ['-c', script], { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] }));
 }

@@ -12,10 +12,16 @@ export interface TerminalChatOptions {
   output: NodeJS.WritableStream;
   senderName?: string;
   signal?: AbortSignal;
+  /** A person at a terminal (default: when `input` is a TTY): greeted, shown the history and typing notices.
+   * Otherwise (`echo hi | carapace chat`) only what is said is printed, and the chat waits for the reply. */
+  interactive?: boolean;
+  /** With input that is not a terminal (`echo hi | carapace chat`): how long to wait for the reply after it ends. */
+  replyTimeoutMs?: number;
 }
 
-/** How a chat ended: the owner left (or it was aborted), nothing answered at the URL, or the server refused. */
-export type ChatEnd = 'closed' | 'not-running' | 'failed';
+/** How a chat ended: the owner left (or it was aborted), nothing answered at the URL, the server refused, or
+ * piped input got no reply in time. */
+export type ChatEnd = 'closed' | 'not-running' | 'failed' | 'no-reply';
 
 /** An error whose message is already fit to show the user. */
 class ChatError extends Error {
@@ -48,8 +54,8 @@ function chatApi(base: string, token: string, stop: AbortSignal) {
   return {
     clientId,
     request,
-    history: async (): Promise<ChatLine[]> => {
-      const res = expectOk(await request('/api/history?limit=20', { signal: stop }), '/api/history');
+    history: async (limit = 20): Promise<ChatLine[]> => {
+      const res = expectOk(await request(`/api/history?limit=${limit}`, { signal: stop }), '/api/history');
       return ((await res.json()) as { messages: ChatLine[] }).messages;
     },
     openEvents: async (): Promise<Response> =>
@@ -66,18 +72,23 @@ export async function runTerminalChat(opts: TerminalChatOptions): Promise<ChatEn
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   const api = chatApi(base, opts.token, stop.signal);
+  const seen = seenLines();
   try {
     let events: Response;
     try {
-      for (const m of await api.history()) output.write(`${m.senderName}: ${m.text}\n`);
+      // Piped input (a script) gets only the answer; a person gets the conversation so far.
+      const interactive = isInteractive(opts);
+      for (const m of await api.history()) {
+        const line = seen.mark(m);
+        if (interactive) output.write(`${line}\n`);
+      }
       events = await api.openEvents();
     } catch (err) {
       if (stop.signal.aborted) return 'closed';
       output.write(`${err instanceof ChatError ? err.message : String(err)}\n`);
       return err instanceof ChatError ? err.end : 'failed';
     }
-    await converse(opts, api, events, base, stop);
-    return 'closed';
+    return await converse(opts, { api, seen }, events, base, stop);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     stop.abort();
@@ -85,14 +96,95 @@ export async function runTerminalChat(opts: TerminalChatOptions): Promise<ChatEn
 }
 
 /** The interactive part: print events above the prompt, send what the owner types, until they leave. */
-async function converse(opts: TerminalChatOptions, api: ChatApi, events: Response, base: string, stop: AbortController): Promise<void> {
+async function converse(opts: TerminalChatOptions, session: Session, events: Response, base: string, stop: AbortController): Promise<ChatEnd> {
   const view = terminalView(opts.input, opts.output);
-  view.show(`Connected to Carapace at ${base}. Type a message and press Enter; /quit or Ctrl-D to leave.`);
-  const pump = pumpEvents(events, api, eventPrinter(view.show), view.show, stop.signal);
-  await readAndSend(view, stop.signal, sender(api, view.show, opts.senderName));
+  const piped = !isInteractive(opts);
+  if (!piped) view.show(`Connected to Carapace at ${base}. Type a message and press Enter; /quit or Ctrl-D to leave.`);
+  const replies = replyWatch();
+  const printer = eventPrinter(view.show, session.seen, replies, piped);
+  const pump = pumpEvents(events, session, printer, view.show, stop.signal);
+  const sent = await readAndSend(view, stop.signal, sender(session, view.show, opts.senderName, replies));
+  let end: ChatEnd = piped && sent.sent < sent.typed ? 'failed' : 'closed';
+  if (piped && sent.sent > 0 && !stop.signal.aborted) {
+    const timeoutMs = opts.replyTimeoutMs ?? 600_000;
+    const answered = await replies.settled(timeoutMs, stop.signal);
+    if (!answered && !stop.signal.aborted) {
+      view.show(`No reply within ${Math.round(timeoutMs / 1000)} s; it will still be in the chat's history.`);
+      end = 'no-reply';
+    }
+  }
   stop.abort(); // closes the event stream
   await pump;
+  return end;
 }
+
+const isInteractive = (opts: TerminalChatOptions) => opts.interactive ?? (opts.input as { isTTY?: boolean }).isTTY === true;
+
+/** The API and what this terminal has already shown. */
+interface Session {
+  api: ChatApi;
+  seen: SeenLines;
+}
+
+type SeenLines = ReturnType<typeof seenLines>;
+
+/**
+ * What was shown or sent lately, so the history fetched after a reconnect prints only what was missed. Events and
+ * the stored history carry different ids, so a line is known by its text, and only lines from about the time
+ * the connection was lost on are candidates.
+ */
+function seenLines(keep = 200) {
+  const texts: string[] = [];
+  let latest = 0;
+  const remember = (text: string) => {
+    texts.push(text);
+    if (texts.length > keep) texts.shift();
+  };
+  return {
+    /** Remember a line being shown; returns it formatted. */
+    mark(line: { senderName?: string; text?: string; timestamp?: number }, fallbackName = 'Assistant'): string {
+      remember(line.text ?? '');
+      latest = Math.max(latest, line.timestamp ?? Date.now());
+      return `${line.senderName ?? fallbackName}: ${line.text}`;
+    },
+    sent: remember,
+    /** History lines not shown yet. */
+    missed: (history: ChatLine[]) => history.filter((m) => m.timestamp > latest - 5_000 && !texts.includes(m.text)),
+  };
+}
+
+/** Whether the assistant has answered the last message sent, and has stopped typing. */
+function replyWatch() {
+  let waiting = false;
+  let typing = false;
+  let wake = () => {};
+  const settledNow = () => !waiting && !typing;
+  return {
+    /** Before a message is posted (its reply may arrive before the post returns); `posted(false)` takes it back. */
+    sending: () => void (waiting = true),
+    posted: (ok: boolean) => void (waiting &&= ok),
+    /** A reply also ends the typing notice (as on screen); typing again within the quiet moment keeps waiting. */
+    reply: () => ((waiting = typing = false), wake()),
+    typing: (on: boolean) => ((typing = on), wake()),
+    /** Resolves true once answered and quiet for a moment (a reply may be followed by more), false on timeout. */
+    async settled(timeoutMs: number, stop: AbortSignal): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && !stop.aborted) {
+        if (settledNow()) {
+          await sleep(1_000, undefined, { signal: stop }).catch(() => {});
+          if (settledNow()) return true;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, Math.min(1_000, Math.max(0, deadline - Date.now()))).unref();
+        });
+      }
+      return false;
+    },
+  };
+}
+type ReplyWatch = ReturnType<typeof replyWatch>;
 
 interface TerminalView {
   rl: Interface;
@@ -120,18 +212,21 @@ function terminalView(input: NodeJS.ReadableStream, output: NodeJS.WritableStrea
 }
 
 /** Turns the server's events into lines: replies, messages sent from another window, and a typing notice. */
-function eventPrinter(show: (line: string) => void): (type: string, data: string) => void {
+/** `quiet`: piped input, where only what is said is printed. */
+function eventPrinter(show: (line: string) => void, seen: SeenLines, replies: ReplyWatch, quiet: boolean): (type: string, data: string) => void {
   let typing = false;
   return (type, data) => {
-    const d = JSON.parse(data) as { text?: string; senderName?: string; typing?: boolean };
+    const d = JSON.parse(data) as { text?: string; senderName?: string; typing?: boolean; timestamp?: number };
     if (type === 'reply') {
       typing = false;
-      show(`${d.senderName ?? 'Assistant'}: ${d.text}`);
+      show(seen.mark(d));
+      replies.reply();
     } else if (type === 'message') {
-      show(`${d.senderName}: ${d.text}`);
+      show(seen.mark(d));
     } else if (type === 'typing') {
-      if (d.typing && !typing) show('(typing…)');
+      if (d.typing && !typing && !quiet) show('(typing…)');
       typing = d.typing === true;
+      replies.typing(typing);
     }
   };
 }
@@ -139,7 +234,7 @@ function eventPrinter(show: (line: string) => void): (type: string, data: string
 /** Read the event stream; if the assistant restarts, reconnect with backoff until `stop`. */
 async function pumpEvents(
   first: Response,
-  api: ChatApi,
+  { api, seen }: Session,
   onEvent: (type: string, data: string) => void,
   show: (line: string) => void,
   stop: AbortSignal,
@@ -158,7 +253,9 @@ async function pumpEvents(
     try {
       res = await api.openEvents();
       delay = 500;
-      show('Reconnected.');
+      const missed = seen.missed(await api.history(200)); // more than a screenful may have been said meanwhile
+      show(`Reconnected.${missed.length ? ` While away:` : ''}`);
+      for (const m of missed) show(seen.mark(m));
     } catch {
       delay = Math.min(delay * 2, 10_000);
     }
@@ -166,8 +263,15 @@ async function pumpEvents(
 }
 
 /** Posts one typed line; problems are shown, never thrown. */
-function sender(api: ChatApi, show: (line: string) => void, senderName: string | undefined): (text: string) => Promise<void> {
+function sender(
+  { api, seen }: Session,
+  show: (line: string) => void,
+  senderName: string | undefined,
+  replies: ReplyWatch,
+): (text: string) => Promise<boolean> {
   return async (text) => {
+    seen.sent(text);
+    replies.sending();
     try {
       const res = await api.request('/api/messages', {
         method: 'POST',
@@ -176,28 +280,36 @@ function sender(api: ChatApi, show: (line: string) => void, senderName: string |
       });
       const body = (await res.json().catch(() => ({}))) as { error?: string };
       if (!res.ok) show(`Not sent: ${body.error ?? `HTTP ${res.status}`}`);
+      replies.posted(res.ok);
+      return res.ok;
     } catch (err) {
       show(err instanceof ChatError ? err.message : `Not sent: ${String(err)}`);
+      replies.posted(false);
+      return false;
     }
   };
 }
 
 /** Send each typed line until /quit, end of input or `stop`; a line typed just before Ctrl-D still gets sent. */
-async function readAndSend(view: TerminalView, stop: AbortSignal, send: (text: string) => Promise<void>): Promise<void> {
+async function readAndSend(view: TerminalView, stop: AbortSignal, send: (text: string) => Promise<boolean>): Promise<{ typed: number; sent: number }> {
   // Posts run one after another so messages arrive in the order they were typed.
   let sending = Promise.resolve();
+  const count = { typed: 0, sent: 0 };
   await new Promise<void>((resolve) => {
     view.rl.on('line', (line) => {
       const text = line.trim();
       if (text === '/quit' || text === '/exit') return view.rl.close();
-      if (text) sending = sending.then(() => send(text));
-      else view.prompt();
+      if (text) {
+        count.typed++;
+        sending = sending.then(async () => void (count.sent += (await send(text)) ? 1 : 0));
+      } else view.prompt();
     });
     view.rl.once('close', resolve);
     stop.addEventListener('abort', () => view.rl.close(), { once: true });
     view.prompt();
   });
   await sending;
+  return count;
 }
 
 /** Minimal SSE parser for our own server's frames: `event:` + one or more `data:` lines, blank-line separated. */

@@ -2,6 +2,7 @@
 // two processes (the service and `carapace whatsapp pair`) never drive the same login at once.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { processAlive } from '../../fs/pid-file.js';
 
 export interface Pairing {
   paired: boolean;
@@ -66,7 +67,7 @@ export function lockLogin(lockFile: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(lockFile, 'utf8'));
       const ours = holder === process.pid && held.has(lockFile);
-      if (ours || (holder && holder !== process.pid && alive(holder))) {
+      if (ours || (holder && holder !== process.pid && processAlive(holder))) {
         throw new LockedError(`the WhatsApp login is in use by process ${holder}`);
       }
       rmSync(lockFile, { force: true }); // stale
@@ -75,11 +76,3 @@ export function lockLogin(lockFile: string): () => void {
   throw new LockedError(`could not take ${lockFile}`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -23,6 +23,7 @@ import { RateLimiter } from './rate-limit.js';
 import type { BackoffPolicy } from './reconnect.js';
 import { baileysSocketFactory, type SocketFactory, type WASocketLike } from './socket.js';
 import { TypingKeeper } from './typing.js';
+import { foldRepeats } from '../../log.js';
 
 export interface WhatsAppChannelOptions {
   authDir: string;
@@ -94,7 +95,7 @@ export class WhatsAppChannel implements Channel {
       factory: opts.factory ?? baileysSocketFactory,
       authDir: opts.authDir,
       log: this.log,
-      baileysLogger: this.log.child({ module: 'baileys' }, { level: 'warn' }),
+      baileysLogger: foldRepeats(this.log.child({ module: 'baileys' }, { level: 'warn' })),
       backoff: opts.backoff ?? { baseMs: 2_000, maxMs: 5 * 60_000, stableMs: 60_000 },
       random: opts.random,
       handlers: {
