@@ -16,8 +16,6 @@ export interface SkillReport {
   skill: string;
   file: string;
   problems: string[];
-  /** Commands still being built elsewhere: reported, not failed. */
-  pending: string[];
 }
 
 export interface SkillsReport {
@@ -40,7 +38,7 @@ function skillFolders(dir: string): string[] {
 /** Everything a skill names that can be checked without running it. */
 export async function checkSkill(dir: string, folder: string, scripts: Record<string, string>): Promise<SkillReport & { doc: SkillDoc }> {
   const file = join(dir, folder, 'SKILL.md');
-  const report = { skill: folder, file, problems: [] as string[], pending: [] as string[] };
+  const report = { skill: folder, file, problems: [] as string[] };
   if (!existsSync(file)) return { ...report, problems: ['no SKILL.md'], doc: parseSkill('') };
   const doc = parseSkill(readFileSync(file, 'utf8'));
   report.problems.push(...frontMatterProblems(doc, folder));
@@ -49,7 +47,6 @@ export async function checkSkill(dir: string, folder: string, scripts: Record<st
     if (seen.has(mention.text)) continue;
     seen.add(mention.text);
     const check = await checkCommand(mention.text);
-    if (check.pending) report.pending.push(`line ${mention.line}: ${check.pending}`);
     report.problems.push(...check.problems.map((p) => `line ${mention.line}: ${p}`));
   }
   for (const script of npmScriptMentions(doc)) {
@@ -81,7 +78,7 @@ export async function checkSkills(opts: Options): Promise<SkillsReport> {
     }
     for (const folder of opts.only ? [] : skillFolders(join(APP_ROOT, 'agent-skills'))) {
       const doc = parseSkill(readFileSync(join(APP_ROOT, 'agent-skills', folder, 'SKILL.md'), 'utf8'));
-      skills.push({ skill: `agent-skills/${folder}`, file: join('agent-skills', folder, 'SKILL.md'), problems: frontMatterProblems(doc, folder), pending: [] });
+      skills.push({ skill: `agent-skills/${folder}`, file: join('agent-skills', folder, 'SKILL.md'), problems: frontMatterProblems(doc, folder) });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -95,7 +92,6 @@ export function renderReport(report: SkillsReport): string {
   for (const s of report.skills) {
     lines.push(`${s.problems.length ? 'FAIL' : 'ok  '} ${s.skill}`);
     for (const p of s.problems) lines.push(`       ${p}`);
-    for (const p of s.pending) lines.push(`       pending: ${p}`);
   }
   for (const r of report.rehearsals) {
     const status = r.skipped ? 'SKIP' : r.ok ? 'ok  ' : 'FAIL';

@@ -6,21 +6,10 @@ import type { CliContext } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/main.js';
 import { buildProgram } from '../../src/cli/program.js';
 
-/**
- * Commands being built on other branches while these skills were written, keyed by command. While one is missing
- * the check reports it as pending (naming the branch) instead of failing; once it exists it is checked like any.
- */
-export const PENDING_COMMANDS: Record<string, string> = {
-  setup: 'wizard (issue 16: carapace setup)',
-  service: 'ops (issue 16: carapace service)',
-};
-
 export interface CommandCheck {
   /** The command path that exists, e.g. ["sessions", "export"]. */
   path: string[];
   problems: string[];
-  /** Set when the first word names a command still pending on another branch. */
-  pending?: string;
 }
 
 const quietContext = (): CliContext & { text: () => string } => {
@@ -47,9 +36,17 @@ function resolve(program: Command, line: string): { path: string[]; flags: strin
   const problems: string[] = [];
   let cmd = program;
   let inArguments = false;
+  let skipValue = false;
   for (const word of words) {
+    if (skipValue) {
+      skipValue = false;
+      continue;
+    }
     if (word.startsWith('-')) {
       if (word.startsWith('--')) flags.push(word.split('=')[0]);
+      // `--level warn`: the word after an option that takes a value is that value, not a command
+      const option = cmd.options.find((o) => o.long === word || o.short === word);
+      skipValue = option !== undefined && (option.required || option.optional);
       continue;
     }
     if (inArguments) continue;
@@ -87,8 +84,6 @@ export async function helpOf(path: string[]): Promise<{ code: number; text: stri
 export async function checkCommand(line: string): Promise<CommandCheck> {
   const ctx = quietContext();
   const { path, flags, problems } = resolve(buildProgram(ctx), line);
-  const first = tokens(line)[1];
-  if (path.length === 0 && first && PENDING_COMMANDS[first]) return { path, problems: [], pending: `carapace ${first}: not in this build yet (branch ${PENDING_COMMANDS[first]})` };
   const help = await helpOf(path);
   if (help.code !== 0) problems.push(`\`carapace ${[...path, '--help'].join(' ')}\` exits ${help.code}`);
   for (const flag of flags) {
