@@ -49,7 +49,8 @@ rollback() {
 
 if ! git merge --no-edit --quiet "$target"; then
   conflicts=$(git diff --name-only --diff-filter=U | tr '\n' ' ')
-  rollback "the merge conflicts with your changes in: $conflicts(resolve them by hand: git merge $target)"
+  if [ -n "$conflicts" ]; then rollback "the merge conflicts with your changes in: $conflicts(resolve them by hand: git merge $target)"; fi
+  rollback "git could not merge (its message is above)"
 fi
 deps_changed=0
 if ! git diff --quiet "$before" HEAD -- package-lock.json; then

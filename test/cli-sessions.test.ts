@@ -92,6 +92,9 @@ describe('carapace sessions', () => {
       lock.release();
     }
     expect((await run('sessions', 'compact', 'main')).stderr).toMatch(/^Compacting needs the assistant: send "\/compact"/);
+    const json = await run('sessions', 'compact', 'main', '--json');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ group: 'main', compacted: false, instead: expect.stringContaining('/compact') });
   });
 
   it('a transcript the agent replaced with a link is neither listed nor read, and a linked projects dir is refused', async () => {

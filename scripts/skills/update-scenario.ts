@@ -9,6 +9,8 @@ import { must, type Scenario } from './rehearse.js';
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const TSC_FLAGS = '--strict --target es2022 --module nodenext --moduleResolution nodenext --skipLibCheck --types node';
+/** The user's git identity (a clean CI machine has none), which the merge commit needs. */
+const IDENTITY = { GIT_AUTHOR_NAME: 'Owner', GIT_AUTHOR_EMAIL: 'owner@example.invalid', GIT_COMMITTER_NAME: 'Owner', GIT_COMMITTER_EMAIL: 'owner@example.invalid' };
 const commitAs = ['-c', 'user.name=Rehearsal', '-c', 'user.email=rehearsal@example.invalid', 'commit', '-qam'];
 
 /** upstream.git (this checkout's HEAD), the user's copy with one customisation, and a second clone to push from. */
@@ -45,7 +47,7 @@ function updateCase({ title, change, expectFailure, verify }: UpdateCase): Scena
       const { copy, before, branch } = repositories(work, change);
       return {
         // the whole suite is the default; here the type check of the files both sides touch, to keep CI short
-        env: { CARAPACE_UPSTREAM_BRANCH: branch, CARAPACE_UPDATE_TEST: `npx tsc --noEmit ${TSC_FLAGS} src/time.ts src/memory/templates.ts` },
+        env: { ...IDENTITY, CARAPACE_UPSTREAM_BRANCH: branch, CARAPACE_UPDATE_TEST: `npx tsc --noEmit ${TSC_FLAGS} src/time.ts src/memory/templates.ts` },
         cwd: copy,
         expectFailure,
         verify: async () => {

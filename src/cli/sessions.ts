@@ -125,10 +125,14 @@ function addChanges(sessions: Command, ctx: CliContext): void {
     .command('compact')
     .description('how to compact a conversation (the model writes the summary, so it happens in the chat)')
     .argument('<group>', 'a group folder or chat id')
-    .action((ref: string) =>
+    .option('--json', JSON_HELP)
+    .action((ref: string, o: { json?: boolean }) =>
       withStore(ctx, (store) => {
         const group = groupOrFail(store, ref);
-        throw new CliError(`Compacting needs the assistant: ${inChat('compact', group)}. The full conversation is archived in conversations/ first.`);
+        const instead = `Compacting needs the assistant: ${inChat('compact', group)}. The full conversation is archived in conversations/ first.`;
+        if (!o.json) throw new CliError(instead);
+        writeJson(ctx, { group: group.folder, compacted: false, instead });
+        ctx.exitCode = EXIT.failure;
       }),
     );
   sessions
