@@ -38,10 +38,14 @@ function skillFolders(dir: string): string[] {
 /** Everything a skill names that can be checked without running it. */
 export async function checkSkill(dir: string, folder: string, scripts: Record<string, string>): Promise<SkillReport & { doc: SkillDoc }> {
   const file = join(dir, folder, 'SKILL.md');
-  const report = { skill: folder, file, problems: [] as string[] };
-  if (!existsSync(file)) return { ...report, problems: ['no SKILL.md'], doc: parseSkill('') };
+  if (!existsSync(file)) return { skill: folder, file, problems: ['no SKILL.md'], doc: parseSkill('') };
   const doc = parseSkill(readFileSync(file, 'utf8'));
-  report.problems.push(...frontMatterProblems(doc, folder));
+  return { skill: folder, file, problems: [...frontMatterProblems(doc, folder), ...(await namedThingsProblems(doc, scripts))], doc };
+}
+
+/** The commands, flags, npm scripts and repository paths a document names that do not exist. */
+async function namedThingsProblems(doc: SkillDoc, scripts: Record<string, string>): Promise<string[]> {
+  const report = { problems: [] as string[] };
   const seen = new Set<string>();
   for (const mention of commandMentions(doc)) {
     if (seen.has(mention.text)) continue;
@@ -55,7 +59,7 @@ export async function checkSkill(dir: string, folder: string, scripts: Record<st
   for (const path of pathMentions(doc)) {
     if (!existsSync(join(APP_ROOT, path.text))) report.problems.push(`line ${path.line}: ${path.text} does not exist in the repository`);
   }
-  return { ...report, doc };
+  return report.problems;
 }
 
 export async function checkSkills(opts: Options): Promise<SkillsReport> {
@@ -75,6 +79,11 @@ export async function checkSkills(opts: Options): Promise<SkillsReport> {
       skills.push(report);
       if (!opts.rehearse || report.problems.length > 0) continue;
       for (const [i, scenario] of scenarios.entries()) rehearsals.push(await rehearse(scenario, runnable, join(work, `${folder}-${i}`)));
+    }
+    if (!opts.only) {
+      // CLAUDE.md tells Claude Code the commands and paths too: it must not drift either
+      const problems = await namedThingsProblems(parseSkill(readFileSync(join(APP_ROOT, 'CLAUDE.md'), 'utf8')), scripts);
+      skills.push({ skill: 'CLAUDE.md', file: 'CLAUDE.md', problems });
     }
     for (const folder of opts.only ? [] : skillFolders(join(APP_ROOT, 'agent-skills'))) {
       const doc = parseSkill(readFileSync(join(APP_ROOT, 'agent-skills', folder, 'SKILL.md'), 'utf8'));

@@ -40,6 +40,8 @@ describe('npm run check:skills', () => {
           'Edit `src/core/gone.ts`, then `npm run check:gone`. Fine: `carapace groups set family trigger @Bob`, `src/app.ts`.',
           '```bash',
           'carapace tasks run abc --later',
+          'carapace doctor   # --nonsense in a comment is not checked',
+          'carapace doctor extra',
           '```',
         ].join('\n'),
       ),
@@ -52,6 +54,7 @@ describe('npm run check:skills', () => {
       'line 6: `carapace channel bogus`: no such command (`carapace channel --help` does not list "bogus")',
       'line 6: `carapace sessions export` has no option --format (not in its --help)',
       'line 9: `carapace tasks run` has no option --later (not in its --help)',
+      'line 11: `carapace doctor extra`: no such command (`carapace doctor --help` does not list "extra")',
       'line 7: `npm run check:gone`: package.json has no such script',
       'line 7: src/core/gone.ts does not exist in the repository',
     ]);

@@ -22,8 +22,11 @@ const quietContext = (): CliContext & { text: () => string } => {
   return { out, err: out, config, exitCode: 0, text: () => text };
 };
 
+/** The words of a command line, quotes kept together, a trailing shell comment dropped. */
 function tokens(line: string): string[] {
-  return [...line.matchAll(/'[^']*'|"[^"]*"|\S+/g)].map((m) => m[0]);
+  const words = [...line.matchAll(/'[^']*'|"[^"]*"|\S+/g)].map((m) => m[0]);
+  const comment = words.findIndex((w) => w.startsWith('#'));
+  return comment < 0 ? words : words.slice(0, comment);
 }
 
 const isPlaceholder = (t: string) => /^[<$'"[{(~/.]/.test(t) || /^[A-Z0-9_]+$/.test(t) || /[^a-z0-9-]/.test(t);

@@ -1,5 +1,6 @@
 // A temporary install for rehearsals: a data directory the sandbox user can reach, the fake Anthropic API, and the
 // real `carapace start` in a child process, with a way to talk to it through the local chat's API.
+import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { startChildCarapace, type ChildCarapace } from '../../test/support/child-carapace.js';
 import { startFakeAnthropic, type FakeAnthropic, type Script } from '../../test/support/fake-anthropic.js';
@@ -63,6 +64,7 @@ export async function temporaryInstall(moreEnv: Record<string, string> = {}, scr
     async close() {
       await install.stop();
       await model.close();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return install;
