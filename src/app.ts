@@ -9,7 +9,9 @@ import { CHANNEL_PLUGINS } from './channels/registry.js';
 import type { Config } from './config.js';
 import { Orchestrator } from './core/orchestrator.js';
 import { runBoard } from './core/run-board.js';
-import { dataPaths, secureDataDir } from './fs/paths.js';
+import { APP_ROOT } from './app-root.js';
+import { dataPaths, ensureSandboxDir, secureDataDir } from './fs/paths.js';
+import { installAgentSkills } from './memory/agent-skills.js';
 import type { SandboxRuntime } from './sandbox/runtime.js';
 import { selectRuntime } from './sandbox/select.js';
 import { openDatabase } from './store/db.js';
@@ -67,6 +69,7 @@ export async function startCarapace(config: Config, log: Logger, opts: StartOpti
   const orchestrator: Orchestrator = new Orchestrator({ config, store, runtime, channels: all, log });
   consoleDeps = { config, store, orchestrator, runtime, board: runBoard(config.dataDir), channelHealth: health };
   ensureMainGroup(orchestrator, store, config);
+  installSkills(config, log);
   try {
     await orchestrator.start();
   } catch (err) {
@@ -157,6 +160,18 @@ function localChannel(config: Config, store: Store, panels: LocalPanels, onWake:
 }
 
 /** Out of the box, the owner's local chat is the main chat. */
+/** The shipped agent skills, once; a folder the main agent broke (a link, a file) is logged, not fatal. */
+function installSkills(config: Config, log: Logger): void {
+  const paths = dataPaths(config.dataDir);
+  try {
+    ensureSandboxDir(paths.globalMemory, config.sandbox);
+    const installed = installAgentSkills(paths, APP_ROOT, config.sandbox);
+    if (installed.length > 0) log.info({ skills: installed }, 'installed agent skills in global/.claude/skills');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'could not install the agent skills');
+  }
+}
+
 function ensureMainGroup(orchestrator: Orchestrator, store: Store, config: Config): void {
   if (store.groupByChat(OWNER_CHAT_ID) || store.listGroups().some((g) => g.isMain)) return;
   orchestrator.registerGroup({

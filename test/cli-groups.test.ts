@@ -1,15 +1,13 @@
 // `carapace groups …` in process, on a real store: the same schema as update_group, with clear errors.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/main.js';
-import type { CliContext } from '../src/cli/context.js';
 import { loadConfig } from '../src/config.js';
 import { dataPaths } from '../src/fs/paths.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { sandboxReadableTempDir } from './support/harness.js';
+import { cliInProcess } from './support/run-cli.js';
 
 let store: Store | undefined;
 afterEach(() => {
@@ -25,17 +23,7 @@ function install() {
     store!.registerGroup({ channel: 'local', chatId: `local:${folder}`, name: folder, folder, trigger: '@Andy', requiresTrigger: true, isMain });
   add('main', true);
   const club = add('club');
-  const run = async (...argv: string[]) => {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = '';
-    let stderr = '';
-    out.on('data', (c) => (stdout += c));
-    err.on('data', (c) => (stderr += c));
-    const ctx: CliContext = { out, err, config: () => config, exitCode: 0 };
-    const code = await runCli(argv, ctx);
-    return { code, stdout, stderr };
-  };
+  const run = (...argv: string[]) => cliInProcess(config, ...argv);
   return { dataDir, club, run, store: store! };
 }
 

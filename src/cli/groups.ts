@@ -12,8 +12,8 @@ import { unregisterGroup } from '../groups/unregister.js';
 import { changeGroup, findGroup } from '../ops/group-ops.js';
 import type { Group, Store } from '../store/store.js';
 import { writeJson, type CliContext } from './context.js';
-import { CliError, EXIT } from './exit.js';
-import { lockDataDir } from './instance-lock.js';
+import { CliError } from './exit.js';
+import { whileStopped } from './instance-lock.js';
 import { spendLine } from './status.js';
 import { spendReport } from '../groups/spend.js';
 import { withStore } from './with-store.js';
@@ -23,7 +23,7 @@ const SETTINGS_HELP = `\nSettings (null or "none" puts one back to the default):
   (k) => `  ${k.padEnd(17)} ${groupSettingsShape[k].description ?? ''}`,
 ).join('\n')}\n\nExamples:\n  carapace groups set family trigger @Bob\n  carapace groups set family dailySpendUsd 2\n  carapace groups set family allowedDomains '["github.com","*.wikipedia.org"]'\n`;
 
-function groupOrFail(store: Store, ref: string): Group {
+export function groupOrFail(store: Store, ref: string): Group {
   const group = findGroup(store, ref);
   if (!group) throw new CliError(`No registered group "${ref}"; \`carapace groups\` lists them.`);
   return group;
@@ -59,20 +59,9 @@ function setSetting(store: Store, config: Config, ref: string, key: string, raw:
 function removeGroup(store: Store, config: Config, ref: string): string {
   const group = groupOrFail(store, ref);
   if (group.isMain) throw new CliError('The main chat cannot be removed.');
-  let lock;
-  try {
-    lock = lockDataDir(config.dataDir);
-  } catch (err) {
-    if (err instanceof CliError && err.exitCode === EXIT.alreadyRunning) {
-      throw new CliError(`Carapace is running: ask in the main chat ("remove the ${group.folder} group"), or stop it first.`);
-    }
-    throw err;
-  }
-  try {
-    return unregisterGroup(store, dataPaths(config.dataDir), group, 'cli');
-  } finally {
-    lock.release();
-  }
+  return whileStopped(config.dataDir, `ask in the main chat ("remove the ${group.folder} group")`, () =>
+    unregisterGroup(store, dataPaths(config.dataDir), group, 'cli'),
+  );
 }
 
 const listRows = (store: Store, config: Config) => {

@@ -45,3 +45,22 @@ export function lockDataDir(dataDir: string): InstanceLock {
     },
   };
 }
+
+/**
+ * Run `fn` holding the data directory's lock, so no run is live while it changes what runs use; while Carapace
+ * runs, refuse with `whatInstead` ("Carapace is running: <whatInstead>, or stop it first.").
+ */
+export function whileStopped<T>(dataDir: string, whatInstead: string, fn: () => T): T {
+  let lock;
+  try {
+    lock = lockDataDir(dataDir);
+  } catch (err) {
+    if (err instanceof CliError && err.exitCode === EXIT.alreadyRunning) throw new CliError(`Carapace is running: ${whatInstead}, or stop it first.`);
+    throw err;
+  }
+  try {
+    return fn();
+  } finally {
+    lock.release();
+  }
+}

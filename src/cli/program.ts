@@ -14,6 +14,7 @@ import { addGroupCommands } from './groups.js';
 import { addLogs } from './logs.js';
 import { addOpen } from './open.js';
 import { addService } from './service.js';
+import { addSessions } from './sessions.js';
 import { addSetup } from './setup.js';
 import { start } from './start.js';
 import { addStatus } from './status-command.js';
@@ -61,6 +62,7 @@ export function buildProgram(ctx: CliContext): Command {
   addImage(program, ctx);
   addTasks(program, ctx);
   addGroupCommands(program, ctx);
+  addSessions(program, ctx);
   addWhatsApp(program, ctx, exitWith);
   addChannelCommands(program, ctx, exitWith);
   addSetup(program, ctx);

@@ -11,6 +11,13 @@ export function dataPaths(dataDir: string) {
     group: (folder: string) => join(dataDir, 'groups', assertFolderName(folder)),
     /** Memory every group reads (mounted read-only except for main). */
     globalMemory: join(dataDir, 'global'),
+    /**
+     * Skills every agent loads (`<name>/SKILL.md`): global memory is an additional directory of every run, and the
+     * SDK loads `.claude/skills` of additional directories, so they need no mount of their own.
+     */
+    globalSkills: join(dataDir, 'global', '.claude', 'skills'),
+    /** Host-only: which shipped agent skills were installed once already (never again, so deletions stick). */
+    installedAgentSkills: join(dataDir, 'agent-skills.json'),
     /** The SDK's private state for one group (sessions, transcripts); never shared between groups. */
     agentState: (folder: string) => join(dataDir, 'state', assertFolderName(folder), 'claude'),
     /** The SDK's transcript of a session (Claude Code names project dirs after the cwd, /workspace/group). */

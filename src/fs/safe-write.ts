@@ -19,6 +19,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   unlinkSync,
@@ -171,6 +172,37 @@ export class AgentTree {
       if (!data) throw new UnsafePathError(rel, 'grew while it was being read');
       return data;
     });
+  }
+
+  /** The regular files directly in directory `rel` (links, FIFOs and subdirectories are left out), with size and time. */
+  files(rel: string): { name: string; size: number; mtimeMs: number }[] {
+    const dir = this.openDir(namesOf(rel), false);
+    try {
+      const found = [];
+      for (const name of readdirSync(dir.entry('.'))) {
+        const st = lstatSync(dir.entry(name), { throwIfNoEntry: false });
+        if (st?.isFile()) found.push({ name, size: st.size, mtimeMs: st.mtimeMs });
+      }
+      return found;
+    } finally {
+      dir.close();
+    }
+  }
+
+  /** Delete the regular file `rel`; anything else there (a link, a directory) is refused and left alone. */
+  remove(rel: string): void {
+    const names = namesOf(rel);
+    const name = names.pop();
+    if (!name) throw new UnsafePathError(rel, 'names no file');
+    const dir = this.openDir(names, false);
+    try {
+      const st = lstatSync(dir.entry(name), { throwIfNoEntry: false });
+      if (!st) throw new UnsafePathError(rel, 'does not exist', 'missing');
+      if (!st.isFile()) throw new UnsafePathError(rel, `is ${kindOf(st)}, not a regular file`);
+      unlinkSync(dir.entry(name));
+    } finally {
+      dir.close();
+    }
   }
 
   /** Hand `rel` to the sandbox user; a link there is refused, never followed. */

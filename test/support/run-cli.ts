@@ -1,7 +1,10 @@
 // The real `carapace` command (bin/carapace.js over dist/) in a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { APP_ROOT } from '../../src/app-root.js';
+import { runCli as runCommandLine } from '../../src/cli/main.js';
+import type { Config } from '../../src/config.js';
 
 export const CARAPACE_BIN = join(APP_ROOT, 'bin', 'carapace.js');
 
@@ -32,6 +35,18 @@ export function runCli(args: string[], opts: { cwd: string; env: Record<string, 
   const { proc, done } = spawnCli(args, opts);
   proc.stdin!.end();
   return done;
+}
+
+/** `carapace <argv>` in this process with `config`: its exit code and what it printed. */
+export async function cliInProcess(config: Config, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (c) => (stdout += c));
+  err.on('data', (c) => (stderr += c));
+  const code = await runCommandLine(argv, { out, err, config: () => config, exitCode: 0 });
+  return { code, stdout, stderr };
 }
 
 /** A loopback port nothing listens on right now (for a Carapace that must come back on the same address). */
