@@ -1,11 +1,10 @@
 // Feeding work into a group's live run: new messages and group-context task occurrences join it instead of
 // waiting for a sandbox of their own.
 import { formatTaskPrompt } from '../router/format.js';
-import { needsAgent } from '../router/trigger.js';
 import type { Group } from '../store/store.js';
 import type { AgentRun } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
-import { toInputs } from './run-plan.js';
+import { pendingInputs } from './run-plan.js';
 
 /** A live run in the group's own conversation that still takes inputs. */
 export function joinable(run: AgentRun | undefined): run is AgentRun {
@@ -15,9 +14,9 @@ export function joinable(run: AgentRun | undefined): run is AgentRun {
 /** Feed the messages the run has not seen into it, if any of them needs the agent. */
 export function pipeMessages(core: Core, group: Group, run: AgentRun): void {
   const { store, log } = core;
-  const messages = store.messagesAfter(group.chatId, run.lastSentMessage);
-  if (!messages.some((m) => needsAgent(group, m))) return;
-  for (const input of toInputs(core, group, messages)) store.recordInput(run.id, run.send(input.text, input.lastId), input.lastId);
+  const inputs = pendingInputs(core, group, run.lastSentMessage);
+  if (!inputs) return;
+  for (const input of inputs) store.recordInput(run.id, run.send(input.text, input.lastId), input.lastId);
   setTyping(core, group.chatId, true);
   log.debug({ group: group.folder, run: run.id }, 'piped into live run');
 }
