@@ -93,9 +93,12 @@ export class AgentRun {
     for (const dir of [this.dir, join(this.dir, 'in'), join(this.dir, 'out')]) ensureSandboxDir(dir, deps.config.sandbox);
   }
 
-  /** Start the sandbox with the first prompt. Resolves once it is running; `finished` says how it ended. */
-  async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
-    if (prompt.startsWith('/')) this.commandInputs.add(0);
+  /**
+   * Start the sandbox with the first prompt (none: it waits for its first `send`). Resolves once it is running;
+   * `finished` says how it ended.
+   */
+  async start(prompt: string | undefined, sessionId: string | undefined): Promise<Promise<RunExit>> {
+    if (prompt?.startsWith('/')) this.commandInputs.add(0);
     const owner = this.deps.config.sandbox;
     const groupDir = ensureSandboxDir(this.deps.paths.group(this.group.workspace), owner);
     const stateDir = ensureSandboxDir(this.deps.paths.agentState(this.group.folder), owner);
@@ -163,7 +166,7 @@ export class AgentRun {
     return sockets;
   }
 
-  private startRequest(prompt: string, sessionId: string | undefined, proxyToken: string): StartRequest {
+  private startRequest(prompt: string | undefined, sessionId: string | undefined, proxyToken: string): StartRequest {
     const { config } = this.deps;
     return {
       runId: this.id,

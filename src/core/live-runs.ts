@@ -4,6 +4,7 @@ import { formatTaskPrompt } from '../router/format.js';
 import type { Group } from '../store/store.js';
 import type { AgentRun } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
+import { feedIsolated } from './prewarm.js';
 import { pendingInputs } from './run-plan.js';
 
 /** A live run in the group's own conversation that still takes inputs. */
@@ -41,6 +42,7 @@ export function tasksDue(core: Core, groupIds: number[]): void {
     if (core.stopping()) return;
     const run = core.live.get(groupId);
     if (joinable(run)) pipeTasks(core, run);
+    else if (run) feedIsolated(core, run);
     if (!core.store.tasks.hasClaimed(groupId)) continue;
     // What is left needs the group's slot: an idle run gives it up now, a busy one after its turn.
     if (run?.idle) run.close();
