@@ -4,6 +4,7 @@
 // trigger, so every look at it has that backlog in front of it. Target: every case within 1.5× of the smallest.
 import type { InboundMessage } from '../src/store/types.js';
 import { startHarness, type Harness } from '../test/support/harness.js';
+import { messageToModel } from './message-to-model.js';
 import { stats } from './stats.js';
 
 const chatOf = (i: number) => `local:scale${i}`;
@@ -38,21 +39,9 @@ async function scaleCase(groups: number, messages: number, samples: number): Pro
     const chat = chatOf(0);
     let n = 0;
     const say = (text: string): InboundMessage => ({ chatId: chat, platformId: `bench${n++}`, senderId: 'u1', senderName: 'Ann', text, timestamp: Date.now() });
-    const toModel = async (text: string): Promise<number> => {
-      const arrived = new Promise<number>((resolve) => {
-        const off = h.fake.onRequest((r) => {
-          if (r.kind !== 'main') return;
-          off();
-          resolve(r.receivedAt);
-        });
-      });
-      const t0 = performance.now();
-      orchestrator.handleInbound(say(text));
-      return (await arrived) - t0;
-    };
     const out: number[] = [];
     for (let i = 0; i < samples + 3; i++) {
-      const ms = await toModel(`@Andy question ${i}`);
+      const ms = await messageToModel(h, () => orchestrator.handleInbound(say(`@Andy question ${i}`)));
       await untilAnswered(h, chat, i + 1);
       if (i >= 3) out.push(ms); // the first is a cold start, the next two warm the CLI's caches
     }

@@ -8,19 +8,10 @@ import { join } from 'node:path';
 import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import { PromptStream } from '../src/runner/prompt-stream.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../test/support/fake-anthropic.js';
+import { nextMainRequest } from './message-to-model.js';
 
 /** The prompt as Carapace formats one chat message. */
 const prompt = (text: string) => `<messages>\n<message sender="Owner" time="Mon 30 Nov 09:00">${text}</message>\n</messages>`;
-
-function nextMainRequest(fake: FakeAnthropic): Promise<number> {
-  return new Promise((resolve) => {
-    const off = fake.onRequest((r) => {
-      if (r.kind !== 'main') return;
-      off();
-      resolve(r.receivedAt);
-    });
-  });
-}
 
 /** One SDK session on a prompt stream; `turn` pushes a prompt and resolves with the time to its model request. */
 function session(fake: FakeAnthropic, home: string) {

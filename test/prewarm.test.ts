@@ -106,11 +106,12 @@ describe('sandboxes started ahead of due tasks', () => {
     await until(() => taskRuns(h!).some((r) => r.status === 'skipped'), 10_000);
     expect(runs(h)).toEqual([]); // skipped when due, with nothing started before
 
-    // The main chat's run holds the only slot (idle, after answering): the task waits for its due time.
+    // The main chat's run holds the only slot (idle, after answering): another group's task waits for its due time.
+    const other = orchestrator.registerGroup({ channel: 'local', chatId: 'local:other', name: 'Other', folder: 'other', trigger: '@Andy', requiresTrigger: false, isMain: false });
     await h.say('hello');
     await h.waitForReplies(1);
     const dueAt = Date.now() + 4000;
-    scheduleOnce(h, 'tbusy', 1, dueAt, 'isolated');
+    scheduleOnce(h, 'tbusy', other.id, dueAt, 'isolated');
     await until(() => taskRuns(h!).some((r) => r.task_id === 'tbusy' && r.status === 'succeeded'), 30_000);
     const taskRun = runs(h).find((r) => r.id === taskRuns(h!).find((t) => t.task_id === 'tbusy').run_id);
     expect(taskRun.started_at).toBeGreaterThanOrEqual(dueAt);

@@ -41,6 +41,11 @@ export interface RunExit {
  */
 export type RunMode = 'chat' | 'task' | 'isolated';
 
+/** A live run in the group's own conversation that still takes inputs. */
+export function joinable(run: AgentRun | undefined): run is AgentRun {
+  return !!run && run.mode !== 'isolated' && run.open && !run.retired;
+}
+
 export const newRunId = () => `r${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 /**

@@ -2,15 +2,12 @@
 // waiting for a sandbox of their own.
 import { formatTaskPrompt } from '../router/format.js';
 import type { Group } from '../store/store.js';
-import type { AgentRun } from './agent-run.js';
+import { joinable, type AgentRun } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
 import { feedIsolated } from './prewarm.js';
 import { pendingInputs } from './run-plan.js';
 
-/** A live run in the group's own conversation that still takes inputs. */
-export function joinable(run: AgentRun | undefined): run is AgentRun {
-  return !!run && run.mode !== 'isolated' && run.open && !run.retired;
-}
+export { joinable }; // where the orchestrator looks for it
 
 /** Feed the messages the run has not seen into it, if any of them needs the agent. */
 export function pipeMessages(core: Core, group: Group, run: AgentRun): void {

@@ -6,7 +6,7 @@ import type { GroupPolicy } from '../groups/group-policy.js';
 import { formatTaskPrompt } from '../router/format.js';
 import { budgetGroupOf } from '../store/store.js';
 import type { SoonDue } from '../tasks/scheduler.js';
-import type { AgentRun, RunMode } from './agent-run.js';
+import { joinable, type AgentRun, type RunMode } from './agent-run.js';
 import type { Core } from './core.js';
 
 /** A pre-started sandbox that got no task this long after it was asked for closes (the task moved or was paused). */
@@ -28,12 +28,12 @@ export function prewarm(core: Core, policy: GroupPolicy, soon: SoonDue[]): void 
   const { queue, store, config, log } = core;
   for (const { groupId, isolated } of soon) {
     if (core.stopping() || queue.activeCount >= config.maxSandboxes || queue.waitingGroups.length > 0) return;
-    if (queue.isActive(groupId) || core.live.has(groupId)) continue; // running already: the task joins or follows it
+    if (joinable(core.live.get(groupId))) continue; // the task will join the live run
     const group = store.groupById(groupId);
     if (!group || !policy.admit(budgetGroupOf(group)).ok) continue; // a spent budget gets no sandbox, early or not
     log.debug({ group: group.folder, isolated }, 'starting a sandbox ahead of a due task');
     wantedOf(core).set(groupId, isolated ? 'isolated' : 'task');
-    queue.enqueue(groupId);
+    queue.enqueue(groupId); // a group still busy (its last run closing) starts it as soon as that run ends
   }
 }
 

@@ -26,8 +26,11 @@ export const MAX_SLEEP_MS = 10 * 60_000;
 
 const RETRY_MS = 1000;
 
-/** How long before a task is due its group's sandbox is started (a cold start takes ~0.5 s on bwrap, more on engines). */
-export const PREWARM_LEAD_MS = 3000;
+/**
+ * How long before a task is due its group's sandbox is started: a cold start takes ~0.5 s on bwrap and ~0.8 s on
+ * docker here, so this leaves room for a loaded machine without holding a slot for long.
+ */
+export const PREWARM_LEAD_MS = 2000;
 
 /** A group with a task coming due within the lead time. */
 export interface SoonDue {
