@@ -5,12 +5,12 @@
 import type { GroupPolicy } from '../groups/group-policy.js';
 import { formatTaskPrompt } from '../router/format.js';
 import { budgetGroupOf } from '../store/store.js';
-import type { SoonDue } from '../tasks/scheduler.js';
+import { PREWARM_LEAD_MS, type SoonDue } from '../tasks/scheduler.js';
 import { joinable, type AgentRun, type RunMode } from './agent-run.js';
 import type { Core } from './core.js';
 
-/** A pre-started sandbox that got no task this long after it was asked for closes (the task moved or was paused). */
-export const UNUSED_PREWARM_MS = 30_000;
+/** A pre-started sandbox that got nothing this long after it started closes (its task moved or was paused). */
+export const UNUSED_PREWARM_MS = PREWARM_LEAD_MS + 3000;
 
 const wanted = new WeakMap<Core, Map<number, RunMode>>();
 const prewarmed = new WeakSet<AgentRun>();
@@ -37,11 +37,16 @@ export function prewarm(core: Core, policy: GroupPolicy, soon: SoonDue[]): void 
   }
 }
 
-/** The mode of the pre-start asked for this group, if one was (it is taken: asked once, started once). */
+/**
+ * The mode of the pre-start asked for this group, if one was and its task is still coming (it is taken: asked
+ * once, started once; a task cancelled or moved since gets no sandbox).
+ */
 export function takePrewarm(core: Core, groupId: number): RunMode | undefined {
   const mode = wantedOf(core).get(groupId);
   wantedOf(core).delete(groupId);
-  return mode;
+  const now = Date.now();
+  const coming = mode && core.store.tasks.dueSoon(now - PREWARM_LEAD_MS, now + PREWARM_LEAD_MS).some((s) => s.groupId === groupId);
+  return coming ? mode : undefined;
 }
 
 /** A run was started ahead of its task: it counts as idle (a waiting group may take its slot) until fed. */
