@@ -1,15 +1,14 @@
 // Model proxy overhead per call: the same fake API, called directly and through the path a sandbox uses
 // (loopback bridge → Unix socket → model proxy with token check, credential swap and usage metering), calls
-// interleaved so both see the same machine noise. Run alone with `npm run bench:proxy`, or as part of `npm run bench`.
+// interleaved so both see the same machine noise. The fake API and the proxy run in processes of their own, as
+// the API and the host do (bench/proxy-processes.ts); the bridge and the client here, as in a sandbox. Run alone with `npm run bench:proxy`, or as part of `npm run bench`.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import pino from 'pino';
-import { startModelProxy } from '../src/boundary/model-proxy.js';
 import { startSocketBridge } from '../src/runner/socket-bridge.js';
-import { startFakeAnthropic, text } from '../test/support/fake-anthropic.js';
+import { ask, startChild } from './proxy-processes.js';
 import { stats as percentiles } from './stats.js';
 
 const CALLS = Number(process.env.BENCH_PROXY_CALLS ?? 200);
@@ -86,19 +85,11 @@ function report(body: string, short: { d: Sample[]; p: Sample[] }, streams: { d:
 }
 
 export async function measureProxyOverhead() {
-  let long = false;
-  const fake = await startFakeAnthropic({ script: () => ({ content: [text('x'.repeat(long ? LONG_REPLY_CHARS : REPLY_CHARS))] }) });
   const dir = mkdtempSync(join(tmpdir(), 'carapace-bench-proxy-'));
-  const usage: number[] = [];
-  const proxy = await startModelProxy({
-    socketPath: join(dir, 'model.sock'),
-    token: TOKEN,
-    upstreamUrl: fake.url,
-    credentials: { apiKey: 'sk-bench' },
-    log: pino({ level: 'silent' }),
-    reserve: () => ({ ok: true, ticket: { settle: (u) => void usage.push(u.outputTokens), release: () => undefined } }),
-  });
-  const bridge = await startSocketBridge(join(dir, 'model.sock'));
+  const socket = join(dir, 'model.sock');
+  const fake = await startChild(['upstream', String(REPLY_CHARS), String(LONG_REPLY_CHARS)]);
+  const proxy = await startChild(['proxy', socket, fake.first, TOKEN]);
+  const bridge = await startSocketBridge(socket);
   const body = JSON.stringify({
     model: 'claude-bench',
     stream: true,
@@ -106,19 +97,19 @@ export async function measureProxyOverhead() {
     tools: [{ name: 'Bash', description: 'd'.repeat(12_000) }],
     messages: [{ role: 'user', content: 'u'.repeat(18_000) }],
   });
-  const direct = { base: fake.url, agent: new Agent({ keepAlive: true }) };
+  const direct = { base: fake.first, agent: new Agent({ keepAlive: true }) };
   const proxied = { base: bridge.url, agent: new Agent({ keepAlive: true }) };
   try {
     const short = await pairedCalls(direct, proxied, body, CALLS);
-    long = true;
+    await ask(fake.child, 'long');
     const streams = await pairedCalls(direct, proxied, body, STREAM_CALLS);
-    return report(body, short, streams, usage.length);
+    return report(body, short, streams, Number(await ask(proxy.child, 'count')));
   } finally {
     direct.agent.destroy();
     proxied.agent.destroy();
     bridge.close();
-    await proxy.close();
-    await fake.close();
+    proxy.child.kill();
+    fake.child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,8 @@
 // `npm run bench`: per sandbox backend available here (bwrap, docker, podman), side by side: sandbox cold start,
 // host overhead per message with a warm (reused) and a cold sandbox, per-sandbox memory; then each chat channel's overhead,
-// model proxy overhead, scheduler lateness, the safe write path into agent trees, host core size. Everything runs in one process on this machine;
+// model proxy overhead, scheduler lateness, the safe write path into agent trees, the scale grid, host memory
+// (measured alone, in a child process), host core size; and the SDK alone, so Carapace's figures are also ratios
+// to the limit (bench/limits.ts). Everything else runs in one process on this machine;
 // results go to bench/results/ (docs/runtimes.md has the backend table).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,10 @@ import { measureProxyOverhead } from './proxy.js';
 import { measureSafeWrite } from './safe-write.js';
 import { measureSecretSubstitution } from './secrets.js';
 import { schedulerLateness } from './scheduler.js';
+import { hostMemory } from './host-memory.js';
+import { speedRatios } from './limits.js';
+import { scaleBench } from './scale.js';
+import { sdkAlone } from './sdk-alone.js';
 import { stats } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,6 +37,9 @@ const SANDBOX_STARTS = Number(process.env.BENCH_STARTS ?? 30);
 const TASK_OCCURRENCES = Number(process.env.BENCH_TASK_OCCURRENCES ?? 120);
 const SAFE_WRITE_FILES = Number(process.env.BENCH_SAFE_WRITE_FILES ?? 2000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,docker,podman').split(',') as RuntimeKind[];
+const SCALE_SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 20);
+const MEMORY_GROUPS = Number(process.env.BENCH_MEMORY_GROUPS ?? 1000);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_S ?? 90);
 
 
 async function waitNoLiveRun(h: Harness): Promise<void> {
@@ -271,23 +280,30 @@ async function hostSections() {
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
   const { tasksInStore, occurrences, spacingMs, groups } = lateness;
   const scheduler = {
-    ...{ tasksInStore, occurrences, spacingMs, groups },
+    ...{ tasksInStore, occurrences, spacingMs, groups, preStarted: lateness.preStarted },
     dueToClaim: stats(lateness.dueToClaim),
     dueToModelRequest: stats(lateness.dueToModel),
-    note: 'isolated tasks: each occurrence is a cold bwrap sandbox start; compare backends.bwrap.hostOverhead.cold',
+    note: 'isolated tasks on bwrap, each in a sandbox started ahead of its due time when a slot was free (preStarted); target p95 ≤ 100 ms',
   };
   console.log('scheduled task due → claimed (ms)', scheduler.dueToClaim);
-  console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
+  console.log(`scheduled task due → model request, ${lateness.preStarted} of ${occurrences} pre-started (ms)`, scheduler.dueToModelRequest);
   const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
   console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
-  return { channels, modelProxy, secretSubstitution, scheduler, safeWrite };
+  const scale = await scaleBench({ messages: [10, 1000, 100_000], groups: [1, 10, 100], samples: SCALE_SAMPLES });
+  console.log('scale: worst p50 vs the smallest case', scale.worstP50VsSmallest);
+  const memory = await hostMemory({ groups: MEMORY_GROUPS, soakSeconds: SOAK_SECONDS });
+  console.log('host memory, measured alone (MB RSS)', memory);
+  return { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory };
 }
 
 async function main() {
   const runtimes = await availableRuntimes(sandboxReadableTempDir('carapace-bench-'));
   const machine = machineInfo();
   console.log('machine', machine);
-  const backends: Record<string, unknown> = {};
+  const sdkRun = await sdkAlone({ warm: WARM_MESSAGES, cold: COLD_MESSAGES });
+  const sdk = { warm: stats(sdkRun.warm), cold: stats(sdkRun.cold) };
+  console.log('the SDK alone: prompt → model request, warm / cold (ms)', sdk.warm, sdk.cold);
+  const backends: Record<string, any> = {};
   let hostRssMb = 0;
   for (const rt of runtimes) {
     const run = await benchBackend(rt);
@@ -295,12 +311,14 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { channels, modelProxy, secretSubstitution, scheduler, safeWrite } = await hostSections();
+  const { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory } = await hostSections();
+  const ratios = speedRatios(backends, sdk, modelProxy.longStream.throughputMBps);
+  console.log('Carapace over the SDK alone (p50 ratios)', ratios.carapaceOverSdk, 'proxy stream throughput vs direct', ratios.proxyStreamThroughput);
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
   const hostOverhead = { channelsWarm: channels, target: 'warm p50 < 50 ms, each channel within 5 ms of the local chat (backends.bwrap.hostOverhead.warm)' };
-  const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, secretSubstitution, schedulerLateness: scheduler, safeWrite, sourceSize: size };
+  const result = { date, machine, unit: 'ms', ratios, backends, hostOverhead, hostRssMb, hostMemory: memory, scale, modelProxy, secretSubstitution, schedulerLateness: scheduler, safeWrite, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `foundation-${date.slice(0, 10)}.json`);

@@ -1,5 +1,6 @@
 // Scheduler lateness: from a task's due time to the model request of the agent run it starts, with 1,000
-// tasks in the store. Each measured occurrence is an isolated task, so every one is a cold sandbox start.
+// tasks in the store. Each measured occurrence is an isolated task in a fresh sandbox, which the scheduler has
+// started ahead of its due time (see src/core/prewarm.ts) when a slot was free; `preStarted` counts those.
 import { defaultScript, text, toScriptRequest } from '../test/support/fake-anthropic.js';
 import { startHarness } from '../test/support/harness.js';
 
@@ -10,8 +11,10 @@ export interface LatenessResult {
   groups: number;
   /** due → claimed by the timer (the scheduler alone). */
   dueToClaim: number[];
-  /** due → the agent's first model request (timer + queue + sandbox start + runner + SDK start). */
+  /** due → the agent's first model request (timer + feeding the pre-started sandbox, or a cold start). */
   dueToModel: number[];
+  /** Occurrences whose sandbox started before they were due. */
+  preStarted: number;
 }
 
 export async function schedulerLateness(opts: { occurrences: number; tasksInStore: number; spacingMs: number; groups: number }): Promise<LatenessResult> {
@@ -60,13 +63,16 @@ export async function schedulerLateness(opts: { occurrences: number; tasksInStor
     }
     const dueToClaim: number[] = [];
     const dueToModel: number[] = [];
+    const startedAt = store.db.prepare('SELECT r.started_at FROM task_runs t JOIN runs r ON r.id = t.run_id WHERE t.id = ?').pluck();
+    let preStarted = 0;
     for (const id of measured) {
       const [occurrence] = store.tasks.history(id, 1);
       if (occurrence.status !== 'succeeded') throw new Error(`task ${id} ended ${occurrence.status}: ${occurrence.error}`);
       dueToClaim.push(occurrence.claimedAt - occurrence.dueAt);
       dueToModel.push(firstRequest.get(id)! - occurrence.dueAt);
+      if ((startedAt.get(occurrence.id) as number) < occurrence.dueAt) preStarted++;
     }
-    return { tasksInStore: opts.tasksInStore, occurrences: opts.occurrences, spacingMs: opts.spacingMs, groups: opts.groups, dueToClaim, dueToModel };
+    return { tasksInStore: opts.tasksInStore, occurrences: opts.occurrences, spacingMs: opts.spacingMs, groups: opts.groups, dueToClaim, dueToModel, preStarted };
   } finally {
     await h.close();
   }

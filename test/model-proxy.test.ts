@@ -84,6 +84,43 @@ describe('model proxy', () => {
     expect(p.usage).toEqual({ inputTokens: 12, outputTokens: 7, cacheCreationInputTokens: 5, cacheReadInputTokens: 0, model: 'm' });
   });
 
+  it('skips text deltas and an oversized event unparsed, and still reads the usage around them', () => {
+    const delta = (t: string) => `event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"${t}"}}\n\n`;
+    const start = 'event: message_start\ndata: {"type":"message_start","message":{"model":"m","usage":{"input_tokens":3,"output_tokens":1}}}\n\n';
+    const huge = `event: content_block_delta\ndata: {"text":"${'x'.repeat(2 * 1024 * 1024)}"}\n\n`;
+    const end = 'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":9}}\n\n';
+    const stream = Buffer.from(start + delta('message_ in the text') + delta('a').repeat(500) + huge + delta('b') + end);
+    const p = new SseUsageParser();
+    for (let at = 0; at < stream.length; at += 65_536) p.push(stream.subarray(at, at + 65_536));
+    expect(p.usage).toEqual({ inputTokens: 3, outputTokens: 9, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, model: 'm' });
+  });
+
+  it('an upstream cut mid-stream: the client gets what arrived and then sees the cut; what arrived is metered', async () => {
+    const start = 'event: message_start\ndata: {"type":"message_start","message":{"model":"m","usage":{"input_tokens":4,"output_tokens":1}}}\n\n';
+    const cutter = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(start);
+      setTimeout(() => res.socket!.destroy(), 50);
+    });
+    await new Promise<void>((r) => cutter.listen(0, '127.0.0.1', r));
+    const p = await proxy({ upstreamUrl: `http://127.0.0.1:${(cutter.address() as AddressInfo).port}` });
+    const seen = await new Promise<{ body: string; error?: string }>((resolve) => {
+      let body = '';
+      const req = request({ socketPath: p.socketPath, path: '/v1/messages', method: 'POST', headers: { 'x-api-key': TOKEN } }, (res) => {
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('error', (err) => resolve({ body, error: err.message }));
+        res.on('end', () => resolve({ body }));
+      });
+      req.end(JSON.stringify(messages('hi')));
+    });
+    expect(seen.body).toBe(start);
+    expect(seen.error).toBe('aborted');
+    await until(() => p.usage.length === 1);
+    expect(p.usage[0]).toMatchObject({ inputTokens: 4, outputTokens: 1 });
+    await p.close();
+    cutter.close();
+  });
+
   it('passes the streamed response through byte for byte and records its usage', async () => {
     const p = await proxy();
     const viaProxy = await call({ socketPath: p.socketPath }, '/v1/messages?beta=true', messages('tool please'));

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import { sameSecret } from '../secret-compare.js';
 import { isCredentialRefusal } from './model-check.js';
+import { pipeCoalesced } from './coalesced-pipe.js';
 import { listenForSandbox } from './sandbox-socket.js';
 import { meterResponse, type MeteredUsage } from './usage-meter.js';
 
@@ -176,7 +177,7 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
       upRes.on('error', () => undefined); // cut short: the meter reports what arrived, the client sees the cut
       res.writeHead(upRes.statusCode ?? 502, Object.fromEntries(Object.entries(upRes.headers).filter(([k]) => !DROP_FROM_UPSTREAM.has(k))));
       if (ticket) meterResponse(upRes, (usage) => (usage ? ticket.settle(usage) : ticket.release()));
-      upRes.pipe(res);
+      pipeCoalesced(upRes, res);
     });
     up.on('error', (err) => {
       if (!answered) ticket?.release(); // once answered, the meter settles it (a cut-off stream still cost tokens)

@@ -52,6 +52,14 @@ class UsageCollector {
   }
 }
 
+/** Where the last complete SSE event in `buf` ends (after its blank line), 0 when none has. */
+function lastEventEnd(buf: Buffer): number {
+  const lf = buf.lastIndexOf('\n\n');
+  const crlf = buf.lastIndexOf('\r\n\r\n');
+  const cr = buf.lastIndexOf('\r\r');
+  return Math.max(lf < 0 ? 0 : lf + 2, crlf < 0 ? 0 : crlf + 4, cr < 0 ? 0 : cr + 2);
+}
+
 /** Incremental reader of the SSE events of a streamed Messages response. */
 export class SseUsageParser extends UsageCollector {
   private readonly decoder = new TextDecoder();
@@ -68,8 +76,30 @@ export class SseUsageParser extends UsageCollector {
     onError: () => this.parser.reset(), // an oversized event: skip it and read on
   });
 
+  /** Bytes after the last event boundary seen (the event still arriving). */
+  private partial: Buffer = Buffer.alloc(0);
+
+  /**
+   * Only whole events that may carry usage reach the SSE parser: a streamed answer is mostly text deltas, and
+   * decoding and parsing every one of them costs the proxy more than forwarding them. Usage events all contain
+   * "message_" (in their name or their JSON type); whole events without it are skipped, which leaves the parser
+   * at an event boundary, so what it does read is read exactly.
+   */
   push(chunk: Buffer): void {
-    this.parser.feed(this.decoder.decode(chunk, { stream: true }));
+    const buf = this.partial.length > 0 ? Buffer.concat([this.partial, chunk]) : chunk;
+    const end = lastEventEnd(buf);
+    const whole = buf.subarray(0, end);
+    this.partial = buf.subarray(end);
+    if (whole.includes('message_')) this.feed(whole);
+    // An event this long is not a usage event: drop what came of it and read on from a clean state.
+    if (this.partial.length > MAX_EVENT_BYTES) {
+      this.partial = Buffer.alloc(0);
+      this.parser.reset();
+    }
+  }
+
+  private feed(bytes: Buffer): void {
+    this.parser.feed(this.decoder.decode(bytes, { stream: true }));
   }
 }
 

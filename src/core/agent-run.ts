@@ -43,6 +43,11 @@ export interface RunExit {
  */
 export type RunMode = 'chat' | 'task' | 'isolated';
 
+/** A live run in the group's own conversation that still takes inputs. */
+export function joinable(run: AgentRun | undefined): run is AgentRun {
+  return !!run && run.mode !== 'isolated' && run.open && !run.retired;
+}
+
 export const newRunId = () => `r${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 /**
@@ -102,9 +107,12 @@ export class AgentRun {
     for (const dir of [this.dir, join(this.dir, 'in'), join(this.dir, 'out')]) ensureSandboxDir(dir, deps.config.sandbox);
   }
 
-  /** Start the sandbox with the first prompt. Resolves once it is running; `finished` says how it ended. */
-  async start(prompt: string, sessionId: string | undefined): Promise<Promise<RunExit>> {
-    if (prompt.startsWith('/')) this.commandInputs.add(0);
+  /**
+   * Start the sandbox with the first prompt (none: it waits for its first `send`). Resolves once it is running;
+   * `finished` says how it ended.
+   */
+  async start(prompt: string | undefined, sessionId: string | undefined): Promise<Promise<RunExit>> {
+    if (prompt?.startsWith('/')) this.commandInputs.add(0);
     const owner = this.deps.config.sandbox;
     const groupDir = ensureSandboxDir(this.deps.paths.group(this.group.workspace), owner);
     const stateDir = ensureSandboxDir(this.deps.paths.agentState(this.group.folder), owner);
@@ -190,7 +198,7 @@ export class AgentRun {
     return sockets;
   }
 
-  private startRequest(prompt: string, sessionId: string | undefined, proxyToken: string): StartRequest {
+  private startRequest(prompt: string | undefined, sessionId: string | undefined, proxyToken: string): StartRequest {
     const { config } = this.deps;
     return {
       runId: this.id,

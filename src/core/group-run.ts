@@ -7,6 +7,7 @@ import type { GroupPolicy } from '../groups/group-policy.js';
 import { AgentRun, newRunId, type RunDeps, type RunExit } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
 import { pipeMessages, pipeTasks } from './live-runs.js';
+import { markPrewarmed, takePrewarm } from './prewarm.js';
 import { egressNote, noteTaskEnds, postNote, postNotice } from './notes.js';
 import type { OutputContext } from './outputs.js';
 import { hasWork, planRun, type RunPlan } from './run-plan.js';
@@ -21,13 +22,14 @@ export interface GroupRunDeps {
 export async function runGroup(core: Core, deps: GroupRunDeps, groupId: number, attempt: number): Promise<RunOutcome> {
   const group = core.store.groupById(groupId);
   if (!group || core.stopping()) return 'done';
-  const plan = planRun(core, group);
+  const ahead = takePrewarm(core, group.id); // taken either way: real work makes it moot
+  const plan = planRun(core, group) ?? (ahead && { mode: ahead, inputs: [] });
   if (!plan) return 'done';
   if (!admitted(core, deps.runDeps.policy, group, plan)) return 'done';
   const run = launch(core, deps, group, plan, attempt);
   let exit: RunExit;
   try {
-    const finished = await run.start(plan.inputs[0].text, plan.mode === 'isolated' ? undefined : resumableSession(core, group));
+    const finished = await run.start(plan.inputs[0]?.text, plan.mode === 'isolated' ? undefined : resumableSession(core, group));
     exit = await finished;
   } catch (err) {
     exit = { ok: false, error: `could not start sandbox: ${(err as Error).message}` };
@@ -42,6 +44,7 @@ export async function runGroup(core: Core, deps: GroupRunDeps, groupId: number, 
 function admitted(core: Core, policy: GroupPolicy, group: Group, plan: RunPlan): boolean {
   const budget = policy.admit(budgetGroupOf(group));
   if (budget.ok) return true;
+  if (plan.inputs.length === 0) return false; // a sandbox ahead of a task: nobody asked, nobody to tell
   const { store, log } = core;
   log.warn({ group: group.folder }, 'daily token budget spent; not starting the agent');
   if (plan.taskRun) {
@@ -58,13 +61,15 @@ function launch(core: Core, deps: GroupRunDeps, group: Group, plan: RunPlan, att
   const [first, ...rest] = plan.inputs;
   const runId = newRunId();
   const isolated = plan.mode === 'isolated';
-  const run = new AgentRun(deps.runDeps, runId, group, (r, o) => deps.onOutput({ group: r.group, runId: r.id, isolated, run: r }, o), first.lastId, plan.mode);
+  const upTo = first?.lastId ?? group.cursor;
+  const run = new AgentRun(deps.runDeps, runId, group, (r, o) => deps.onOutput({ group: r.group, runId: r.id, isolated, run: r }, o), upTo, plan.mode);
+  if (!first) markPrewarmed(run);
   store.startRun({
     id: runId,
     groupId: group.id,
     attempt,
     fromMessage: group.cursor,
-    toMessage: first.lastId,
+    toMessage: upTo,
     sandbox: run.sandboxName,
     isolated,
     taskRun: plan.taskRun?.id,

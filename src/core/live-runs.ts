@@ -1,23 +1,20 @@
 // Feeding work into a group's live run: new messages and group-context task occurrences join it instead of
 // waiting for a sandbox of their own.
 import { formatTaskPrompt } from '../router/format.js';
-import { needsAgent } from '../router/trigger.js';
 import type { Group } from '../store/store.js';
-import type { AgentRun } from './agent-run.js';
+import { joinable, type AgentRun } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
-import { toInputs } from './run-plan.js';
+import { feedIsolated } from './prewarm.js';
+import { pendingInputs } from './run-plan.js';
 
-/** A live run in the group's own conversation that still takes inputs. */
-export function joinable(run: AgentRun | undefined): run is AgentRun {
-  return !!run && run.mode !== 'isolated' && run.open && !run.retired;
-}
+export { joinable }; // where the orchestrator looks for it
 
 /** Feed the messages the run has not seen into it, if any of them needs the agent. */
 export function pipeMessages(core: Core, group: Group, run: AgentRun): void {
   const { store, log } = core;
-  const messages = store.messagesAfter(group.chatId, run.lastSentMessage);
-  if (!messages.some((m) => needsAgent(group, m))) return;
-  for (const input of toInputs(core, group, messages)) store.recordInput(run.id, run.send(input.text, input.lastId), input.lastId);
+  const inputs = pendingInputs(core, group, run.lastSentMessage);
+  if (!inputs) return;
+  for (const input of inputs) store.recordInput(run.id, run.send(input.text, input.lastId), input.lastId);
   setTyping(core, group.chatId, true);
   log.debug({ group: group.folder, run: run.id }, 'piped into live run');
 }
@@ -42,6 +39,7 @@ export function tasksDue(core: Core, groupIds: number[]): void {
     if (core.stopping()) return;
     const run = core.live.get(groupId);
     if (joinable(run)) pipeTasks(core, run);
+    else if (run) feedIsolated(core, run);
     if (!core.store.tasks.hasClaimed(groupId)) continue;
     // What is left needs the group's slot: an idle run gives it up now, a busy one after its turn.
     if (run?.idle) run.close();

@@ -40,11 +40,11 @@ export function noteTaskEnds(core: Core, ended: TaskRun[]): void {
 export function giveUp(core: Core, groupId: number, attempts: number): void {
   const group = core.store.groupById(groupId);
   if (!group) return;
-  const pending = core.store.messagesAfter(group.chatId, group.cursor);
-  if (pending.length === 0) return;
+  const lastPending = core.store.lastMessageAfter(group.chatId, group.cursor);
+  if (lastPending === 0) return;
   const error = core.lastErrors.get(groupId) ?? 'unknown error';
   core.log.error({ group: group.folder, attempts, error }, 'giving up on pending messages');
-  postNote(core, group, pending.at(-1)!.id, `⚠️ Sorry, I couldn't answer that: the agent failed ${attempts} times (${error}). ${failureAdvice(error)}`);
+  postNote(core, group, lastPending, `⚠️ Sorry, I couldn't answer that: the agent failed ${attempts} times (${error}). ${failureAdvice(error)}`);
 }
 
 /** What the owner can do about a run that kept failing, by what failed. */

@@ -22,6 +22,7 @@ import { Delivery } from './delivery.js';
 import { runGroup } from './group-run.js';
 import { closeAnIdleRun, joinable, pipeMessages, tasksDue } from './live-runs.js';
 import { giveUp } from './notes.js';
+import { prewarm } from './prewarm.js';
 import { handleOutput, type OutputContext } from './outputs.js';
 import { freshSocketDir, installId, recoverRuns } from './recovery.js';
 import { alertOwner, groupAdmin } from './group-admin.js';
@@ -78,7 +79,7 @@ export class Orchestrator {
     });
     this.delivery = new Delivery(store, deps.channels, log, config.retry, (chatId, reason) => tellUnreachable(this.core, chatId, reason));
     const clock = deps.clock ?? systemClock;
-    this.scheduler = new Scheduler({ tasks: store.tasks, timeZone: config.timeZone, clock, log, onDue: (ids) => tasksDue(this.core, ids) });
+    this.scheduler = new Scheduler({ tasks: store.tasks, timeZone: config.timeZone, clock, log, onDue: (ids) => tasksDue(this.core, ids), onSoon: (soon) => prewarm(this.core, this.policy, soon) });
     this.core = {
       ...deps,
       paths: this.paths,

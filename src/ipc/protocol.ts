@@ -25,8 +25,8 @@ export interface StartRequest {
   assistantName: string;
   /** SDK session to resume; absent for a fresh conversation. */
   sessionId?: string;
-  /** First turn's prompt (input seq 0). */
-  prompt: string;
+  /** First turn's prompt (input seq 0); absent for a sandbox started ahead of a due task, which waits for input. */
+  prompt?: string;
   timeZone: string;
   model: string;
   /** Per-run secret the model proxy accepts; it is worth nothing outside this run. */

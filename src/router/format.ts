@@ -15,9 +15,10 @@ export interface PromptBudget {
 /**
  * Everything the agent has not seen yet, one element per message, with sender and local time. A long backlog
  * (a busy group while the agent slept) is cut to the budget: the newest messages stay, a marker says how many
- * older ones were left out, and a single huge message is shortened.
+ * older ones were left out, and a single huge message is shortened. `earlier` counts older messages the caller
+ * already left out (it read only a backlog's tail).
  */
-export function formatMessages(messages: StoredMessage[], timeZone: string, budget?: PromptBudget): string {
+export function formatMessages(messages: StoredMessage[], timeZone: string, budget?: PromptBudget, earlier = 0): string {
   const lines = messages.map(
     (m) =>
       `<message sender="${escapeXml(m.senderName)}" time="${formatTime(m.timestamp, timeZone)}">${escapeXml(m.text)}</message>`,
@@ -33,7 +34,7 @@ export function formatMessages(messages: StoredMessage[], timeZone: string, budg
       chars += line.length;
       kept.unshift(line);
     }
-    const omitted = lines.length - kept.length;
+    const omitted = lines.length - kept.length + earlier;
     if (omitted > 0) kept.unshift(`<omitted count="${omitted}">${omitted} earlier message${omitted === 1 ? ' was' : 's were'} left out to keep this short.</omitted>`);
   }
   return `<messages>\n${kept.join('\n')}\n</messages>`;

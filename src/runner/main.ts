@@ -51,7 +51,7 @@ function heartbeat(): void {
 // Turns are strictly sequential: a follow-up that arrives mid-turn waits for the turn's result, so each result
 // answers exactly the inputs fed into its turn and the host can mark precisely those messages as answered.
 const prompt = new PromptStream();
-const pending: { seq: number; text: string }[] = [{ seq: 0, text: start.prompt }];
+const pending: { seq: number; text: string }[] = start.prompt === undefined ? [] : [{ seq: 0, text: start.prompt }];
 let turnAnswers: number | undefined; // highest input seq of the turn in flight
 let closing = false;
 let idleTimer: NodeJS.Timeout | undefined;

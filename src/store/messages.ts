@@ -84,6 +84,26 @@ export function messagesAfter(db: DB, chatId: string, afterId: number): StoredMe
     .map(toMessage);
 }
 
+/** People's messages in (`afterId`, `upTo`], the newest `limit` of them, oldest first (a backlog's prompt tail). */
+export function newestMessagesBetween(db: DB, chatId: string, afterId: number, upTo: number, limit: number): StoredMessage[] {
+  return db
+    .prepare(`SELECT * FROM (SELECT ${messageCols} FROM messages WHERE chat_id = ? AND id > ? AND id <= ? AND from_assistant = 0
+      ORDER BY id DESC LIMIT ?) ORDER BY id`)
+    .all(chatId, afterId, upTo, limit)
+    .map(toMessage);
+}
+
+/** How many people's messages lie in (`afterId`, `upTo`] (counted on the index, rows untouched). */
+export function countMessagesBetween(db: DB, chatId: string, afterId: number, upTo: number): number {
+  return db.prepare('SELECT COUNT(*) FROM messages WHERE chat_id = ? AND id > ? AND id <= ? AND from_assistant = 0').pluck().get(chatId, afterId, upTo) as number;
+}
+
+/** The newest people's message after `afterId` (0 when none). */
+export function lastMessageAfter(db: DB, chatId: string, afterId: number): number {
+  const id = db.prepare('SELECT id FROM messages WHERE chat_id = ? AND id > ? AND from_assistant = 0 ORDER BY id DESC LIMIT 1').pluck().get(chatId, afterId);
+  return (id as number | undefined) ?? 0;
+}
+
 /** The latest `limit` messages of a chat, both sides, oldest first (chat history views). */
 export function recentMessages(db: DB, chatId: string, limit: number): StoredMessage[] {
   return db

@@ -288,4 +288,11 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    id: '0010-speed',
+    sql: `
+      -- people's messages per chat: what pending-work scans read, without stepping over the assistant's own
+      CREATE INDEX messages_people ON messages(chat_id, id) WHERE from_assistant = 0;
+    `,
+  },
 ];

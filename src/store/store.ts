@@ -44,6 +44,10 @@ export class Store {
   listChats = (query = '', limit = 200): ChatRow[] => messages.listChats(this.db, query, limit);
   chatById = (chatId: string): ChatRow | undefined => messages.chatById(this.db, chatId);
   messagesAfter = (chatId: string, afterId: number): StoredMessage[] => messages.messagesAfter(this.db, chatId, afterId);
+  newestMessagesBetween = (chatId: string, afterId: number, upTo: number, limit: number): StoredMessage[] =>
+    messages.newestMessagesBetween(this.db, chatId, afterId, upTo, limit);
+  countMessagesBetween = (chatId: string, afterId: number, upTo: number): number => messages.countMessagesBetween(this.db, chatId, afterId, upTo);
+  lastMessageAfter = (chatId: string, afterId: number): number => messages.lastMessageAfter(this.db, chatId, afterId);
   recentMessages = (chatId: string, limit: number): StoredMessage[] => messages.recentMessages(this.db, chatId, limit);
   findMessages = (q: MessageQuery) => messages.findMessages(this.db, q);
 

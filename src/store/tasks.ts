@@ -123,6 +123,25 @@ export class TaskStore {
   }
 
   /**
+   * The groups with a scheduled occurrence due in (`after`, `until`] (not claimed: they are not due yet), soonest
+   * first, each once, with whether that task runs in a fresh session. For starting sandboxes ahead of time.
+   */
+  dueSoon(after: number, until: number): { groupId: number; isolated: boolean }[] {
+    const rows = this.db
+      .prepare(`SELECT group_id AS groupId, context_mode AS contextMode FROM tasks
+        WHERE status = 'active' AND next_run IS NOT NULL AND next_run > ? AND next_run <= ? ORDER BY next_run`)
+      .all(after, until) as { groupId: number; contextMode: string }[];
+    const seen = new Set<number>();
+    return rows.filter((r) => !seen.has(r.groupId) && seen.add(r.groupId)).map((r) => ({ groupId: r.groupId, isolated: r.contextMode === 'isolated' }));
+  }
+
+  /** The earliest due time after `after` of an active task. */
+  earliestDueAfter(after: number): number | undefined {
+    const t = this.db.prepare(`SELECT MIN(next_run) FROM tasks WHERE status = 'active' AND next_run IS NOT NULL AND next_run > ?`).pluck().get(after);
+    return (t as number | null) ?? undefined;
+  }
+
+  /**
    * Claim every occurrence due at `now` and move each task on to its following occurrence (`next`, computed
    * after max(now, due): occurrences missed while down or busy collapse into this one). A task that already has
    * an occurrence waiting gets no second one. Returns the groups that now have work, and tasks whose schedule

@@ -1,0 +1,83 @@
+// The limit Carapace's own overhead is measured against: the Claude Agent SDK alone, in this process, no sandbox,
+// no host, no proxy — the same fake API and the same kind of prompt — from handing it a prompt to the API
+// receiving the model request. Warm: a follow-up into a live streaming session; cold: a fresh query() each time
+// (the CLI process starts). Carapace's figures are reported as ratios to these, measured in the same run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
+import { PromptStream } from '../src/runner/prompt-stream.js';
+import { startFakeAnthropic, type FakeAnthropic } from '../test/support/fake-anthropic.js';
+import { nextMainRequest } from './message-to-model.js';
+
+/** The prompt as Carapace formats one chat message. */
+const prompt = (text: string) => `<messages>\n<message sender="Owner" time="Mon 30 Nov 09:00">${text}</message>\n</messages>`;
+
+/** One SDK session on a prompt stream; `turn` pushes a prompt and resolves with the time to its model request. */
+function session(fake: FakeAnthropic, home: string) {
+  const stream = new PromptStream();
+  const messages = query({
+    prompt: stream as AsyncIterable<SDKUserMessage>,
+    options: {
+      cwd: home,
+      permissionMode: 'bypassPermissions',
+      allowDangerouslySkipPermissions: true,
+      settingSources: [],
+      systemPrompt: { type: 'preset', preset: 'claude_code' },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: home,
+        CLAUDE_CONFIG_DIR: join(home, '.claude'),
+        ANTHROPIC_BASE_URL: fake.url,
+        ANTHROPIC_API_KEY: 'sk-bench',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_AUTOUPDATER: '1',
+        IS_SANDBOX: '1',
+      },
+    },
+  });
+  const results: (() => void)[] = [];
+  const done = (async () => {
+    for await (const m of messages) if (m.type === 'result') results.shift()?.();
+  })();
+  return {
+    /** Time from `from` (default: now) to the model request of `text`'s turn. */
+    async turn(text: string, from?: number): Promise<number> {
+      const result = new Promise<void>((resolve) => results.push(resolve));
+      const request = nextMainRequest(fake);
+      const t0 = from ?? performance.now();
+      stream.push(prompt(text));
+      const ms = (await request) - t0;
+      await result;
+      return ms;
+    },
+    async end(): Promise<void> {
+      stream.end();
+      await done;
+    },
+  };
+}
+
+export async function sdkAlone(opts: { warm: number; cold: number }): Promise<{ warm: number[]; cold: number[] }> {
+  const fake = await startFakeAnthropic();
+  const home = mkdtempSync(join(tmpdir(), 'carapace-bench-sdk-'));
+  try {
+    const live = session(fake, home);
+    await live.turn('warm up');
+    const warm: number[] = [];
+    for (let i = 0; i < opts.warm + 5; i++) warm.push(await live.turn(`warm message ${i}`));
+    await live.end();
+    const cold: number[] = [];
+    for (let i = 0; i < opts.cold; i++) {
+      const t0 = performance.now(); // query() starts the CLI process: the clock runs from before it
+      const fresh = session(fake, home);
+      cold.push(await fresh.turn(`cold message ${i}`, t0));
+      await fresh.end();
+    }
+    // The first few turns of a fresh CLI process are still warming its caches (as in Carapace's warm figure).
+    return { warm: warm.slice(5), cold };
+  } finally {
+    await fake.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
