@@ -164,6 +164,11 @@ export interface Channel {
   send(chatId: string, text: string, opts?: SendOptions): Promise<string>;
   /** Deliver a file (with an optional caption); channels without files get a text note instead. */
   sendFile?(chatId: string, file: OutboundFile, opts?: SendOptions): Promise<string>;
+  /**
+   * Delivery gave up the reply sent with this key for good (after its last attempt): drop whatever the channel
+   * remembers about it (how many of its parts went out).
+   */
+  forget?(key: string): void;
   /** Show or hide "typing…" where the platform has it. */
   setTyping(chatId: string, typing: boolean): Promise<void>;
   /** The connection's state, for `status` and the local page (bot channels). */
