@@ -81,6 +81,12 @@ export interface ChannelHost {
   notice(chatId: string, key: string, text: string): void;
   /** The channel is (re)connected: replies that waited for it can go now. */
   ready(): void;
+  /**
+   * The newest stored message from people in each registered chat of a channel (chat ids starting with
+   * `prefix`): where a platform that does not replay what was said while we were down (Discord) catches up from
+   * after a restart.
+   */
+  newestStored?(prefix: string): { chatId: string; platformId: string }[];
   /** The platform's own idea of the owner's main chat (WhatsApp: the self-chat), known once connected. */
   mainChat(chat: ChatInfo): void;
 }

@@ -14,7 +14,7 @@ export interface ConnectionOptions {
   applicationId: string;
   apiUrl: string;
   log: Logger;
-  /** Called on READY and RESUMED: replies that waited can go. `fresh`: a new session after an earlier one. */
+  /** Called on READY and RESUMED: replies that waited can go. `fresh`: a new session (READY), nothing replayed. */
   onReady(fresh: boolean): void;
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -105,14 +105,14 @@ export class DiscordConnection {
 
   private follow(): void {
     const { client } = this;
-    let sessions = 0;
     const up = (how: string, fresh: boolean) => {
       this.attempt = 0;
       this.setState('connected', `${how} as @${client.user?.username ?? this.opts.account.replace(/^@/, '')}`);
       this.opts.onReady(fresh);
     };
-    // Every READY, also after an invalid session or a lost one.
-    client.on(Events.ShardReady, () => up('connected to the gateway', ++sessions > 1));
+    // Every READY: the first after a start (what was said while Carapace was down is not replayed), and after an
+    // invalid session or a lost one.
+    client.on(Events.ShardReady, () => up('connected to the gateway', true));
     client.on(Events.ShardResume, () => up('gateway resumed', false));
     // Fired on every attempt while the gateway is away: reported once, when it goes.
     client.on(Events.ShardReconnecting, () => {
