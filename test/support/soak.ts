@@ -44,7 +44,7 @@ export interface SoakReport {
   kills: { kind: string; atMs: number }[];
   lost: number;
   unanswered: number;
-  /** Messages a person saw answered twice, outside the documented at-least-once window. */
+  /** Messages a person saw that repeated an earlier answer, outside the documented at-least-once window. */
   duplicates: number;
   /** Re-sends by Telegram/Slack after a kill right after they accepted a send (the at-least-once window). */
   windowResends: number;
@@ -205,6 +205,18 @@ async function drive(fleet: Fleet, world: SoakWorld, chats: SoakChat[], opts: Re
   return { said, kills };
 }
 
+/** Messages a person saw that answered nothing new: every soak id in them was answered by an earlier one. */
+function repeats(seen: string[]): number {
+  const answered = new Set<string>();
+  let n = 0;
+  for (const text of seen) {
+    const ids = text.match(/soak-\d+/g) ?? [];
+    if (ids.length && ids.every((id) => answered.has(id))) n++;
+    ids.forEach((id) => answered.add(id));
+  }
+  return n;
+}
+
 /** Per chat: said, stored, answered, seen and duplicated soak ids. */
 function tally(said: Map<string, SoakChat>, chats: SoakChat[], store: Store) {
   const perChat: SoakReport['perChat'] = {};
@@ -217,7 +229,7 @@ function tally(said: Map<string, SoakChat>, chats: SoakChat[], store: Store) {
     const mentions = (id: string) => seen.filter((t) => new RegExp(`\\b${id}\\b`).test(t)).length;
     const stored = ids.filter((id) => new RegExp(`\\b${id}\\b`).test(inbound)).length;
     const answered = ids.filter((id) => mentions(id) > 0).length;
-    const duplicates = ids.filter((id) => mentions(id) > 1).length;
+    const duplicates = repeats(seen);
     perChat[chat.name] = { said: ids.length, stored, answered, seen: seen.length, duplicates };
     missing.lost += ids.length - stored;
     missing.unanswered += ids.length - answered;
