@@ -7,7 +7,7 @@ import { runSoak, soakSummary } from './support/soak.js';
 
 describe('fault harness', () => {
   it('kill -9 at hook points and at random: 0 lost / 0 unanswered / 0 duplicates / 0 orphans / 0 leftovers', { timeout: 120_000 }, async () => {
-    const report = await runSoak({ messages: 25, kills: 6, seed: 17, paceMs: 100, settleMs: 40_000 });
+    const report = await runSoak({ messages: 35, kills: 6, seed: 17, paceMs: 60, settleMs: 40_000 });
     const summary = soakSummary(report);
     console.log(`soak: ${summary}\n${JSON.stringify(report.perChat)}`);
     // Six kills: one at each hook point (model's last byte; WhatsApp, Telegram, Slack, Discord accepted a send) and one at random.

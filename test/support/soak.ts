@@ -192,7 +192,8 @@ async function killOnce(fleet: Fleet, world: SoakWorld, kind: KillKind, rand: ()
 async function drive(fleet: Fleet, world: SoakWorld, chats: SoakChat[], opts: Required<Pick<SoakOptions, 'messages' | 'kills' | 'paceMs'>>, rand: () => number, t0: number) {
   const kinds = Array.from({ length: opts.kills }, (_, k) => KINDS[k % KINDS.length]).sort(() => rand() - 0.5);
   const ids = Array.from({ length: opts.messages }, (_, i) => i + 1);
-  const perBatch = Math.ceil(opts.messages / (opts.kills + 1));
+  // Whole rounds over the chats, so every hook point has fresh traffic on its platform (given enough messages).
+  const perBatch = Math.ceil(opts.messages / (opts.kills + 1) / chats.length) * chats.length;
   const said = new Map<string, SoakChat>();
   const kills: { kind: string; atMs: number }[] = [];
   await sendBatch(chats, ids.splice(0, perBatch), said, opts.paceMs, rand);
