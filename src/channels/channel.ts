@@ -81,6 +81,12 @@ export interface ChannelHost {
   notice(chatId: string, key: string, text: string): void;
   /** The channel is (re)connected: replies that waited for it can go now. */
   ready(): void;
+  /**
+   * The newest stored message from people in each registered chat of a channel (chat ids starting with
+   * `prefix`): where a platform that does not replay what was said while we were down (Discord) catches up from
+   * after a restart.
+   */
+  newestStored?(prefix: string): { chatId: string; platformId: string }[];
   /** The platform's own idea of the owner's main chat (WhatsApp: the self-chat), known once connected. */
   mainChat(chat: ChatInfo): void;
 }
@@ -164,6 +170,11 @@ export interface Channel {
   send(chatId: string, text: string, opts?: SendOptions): Promise<string>;
   /** Deliver a file (with an optional caption); channels without files get a text note instead. */
   sendFile?(chatId: string, file: OutboundFile, opts?: SendOptions): Promise<string>;
+  /**
+   * Delivery gave up the reply sent with this key for good (after its last attempt): drop whatever the channel
+   * remembers about it (how many of its parts went out).
+   */
+  forget?(key: string): void;
   /** Show or hide "typing…" where the platform has it. */
   setTyping(chatId: string, typing: boolean): Promise<void>;
   /** The connection's state, for `status` and the local page (bot channels). */

@@ -11,7 +11,7 @@ export interface CliContext {
   /** The configuration without requiring model credentials (only `start` needs them). */
   config(): Config;
   exitCode: number;
-  /** Only for tests: the WhatsApp socket factory for standalone pairing, and how often to poll a running Carapace. */
+  /** Only for tests: the WhatsApp socket factory (standalone pairing, `start`), and how often to poll a running Carapace. */
   whatsapp?: { factory?: SocketFactory; pollMs?: number };
 }
 

@@ -1,7 +1,10 @@
 // `carapace start`: take the data directory's lock, start everything, and stop cleanly on SIGINT/SIGTERM.
 import type { Logger } from 'pino';
 import { startCarapace, type Carapace } from '../app.js';
+import type { Channel } from '../channels/channel.js';
 import { readPairing } from '../channels/whatsapp/auth.js';
+import { whatsappOptions } from '../channels/whatsapp/plugin.js';
+import { WhatsAppChannel } from '../channels/whatsapp/whatsapp-channel.js';
 import { loadConfig, type Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
 import { recordBackend } from '../sandbox/backend-record.js';
@@ -25,7 +28,7 @@ export async function start(ctx: CliContext): Promise<void> {
   const stopper = stopOnSignals(lock, log, config);
   let app: Carapace;
   try {
-    app = await startCarapace(config, log, { onProgress: say });
+    app = await startCarapace(config, log, { onProgress: say, channels: testChannels(ctx, config, log) });
   } catch (err) {
     lock.release();
     throw err;
@@ -70,4 +73,10 @@ function stopOnSignals(lock: InstanceLock, log: Logger, config: Config): { start
     );
   }
   return { started: (started) => void (app = started) };
+}
+
+/** A test's WhatsApp socket factory (the fault harness runs the real `start` over a fake WhatsApp). */
+function testChannels(ctx: CliContext, config: Config, log: Logger): Channel[] | undefined {
+  const factory = ctx.whatsapp?.factory;
+  return factory ? [new WhatsAppChannel({ ...whatsappOptions(config, log), factory })] : undefined;
 }

@@ -31,6 +31,7 @@ export function channelHost(core: Core): ChannelHost {
     ready: () => core.delivery.kick(),
     mainChat: (chat) => claimMain(core, chat),
     isRegistered: (chatId) => store.groupByChat(chatId) !== undefined,
+    newestStored: (prefix) => store.newestPlatformIds(prefix),
     tellMain: (key, text) => {
       const main = store.mainGroup();
       if (main) postNotice(core, main, key, text);

@@ -6,6 +6,9 @@ import type { OutboxRow, Store } from '../store/store.js';
 
 const MAX_ATTEMPTS = 10;
 
+/** The key a row is sent with, the same on every attempt and after a restart; unique even if a reset store reuses ids. */
+export const deliveryKey = (row: OutboxRow) => `outbox-${row.id}-${row.createdAt}`;
+
 /**
  * Sends queued outbox rows through their channel, in order per chat. A failed send stays pending and is retried
  * with backoff; rows survive restarts because they live in the store. A channel that is offline costs no attempt:
@@ -107,17 +110,17 @@ export class Delivery {
     }
   }
 
-  /** A row that will never be sent: marked failed with the reason, its file copy removed, logged. */
+  /** A row that will never be sent: marked failed with the reason, its file copy removed, its channel told, logged. */
   private dropRow(row: OutboxRow, reason: string): 'done' {
     this.store.markDeliveryFailed(row.id, reason, true);
+    this.channels.find((c) => c.owns(row.chatId))?.forget?.(deliveryKey(row));
     if (row.filePath) rmSync(row.filePath, { force: true });
     this.log.error({ chat: row.chatId, outbox: row.id, attempt: row.attempts + 1, err: reason }, 'reply not delivered');
     return 'done';
   }
 
   private sendRow(channel: Channel, row: OutboxRow): Promise<string> {
-    // The key is unique even if a reset database reuses ids.
-    const opts = { key: `outbox-${row.id}-${row.createdAt}`, ...(row.sender ? { sender: row.sender } : {}) };
+    const opts = { key: deliveryKey(row), ...(row.sender ? { sender: row.sender } : {}) };
     if (!row.filePath) return channel.send(row.chatId, row.text, opts);
     const fileName = row.fileName ?? 'file';
     if (channel.sendFile) return channel.sendFile(row.chatId, { path: row.filePath, fileName, caption: row.text || undefined }, opts);

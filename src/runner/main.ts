@@ -237,6 +237,8 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(beat);
     clearTimeout(idleTimer);
+    // A host request still open (its tool call was cut short) must not keep the process alive for its timeout.
+    for (const waiter of [...awaiting.values()]) waiter.reject(new Error('the run ended before the host answered'));
     stopWatching();
     model.close();
     egress.close();

@@ -84,7 +84,10 @@ export class EngineHandle implements SandboxHandle {
     this.exited = new Promise((resolve) => {
       client.on('close', (code, signal) => {
         // A killed client says nothing about the container, which keeps running: ask the engine.
-        const exit = signal === null ? Promise.resolve(exitFromCode(code)) : engine.waitFor(name, signal);
+        // An engine that cannot say (its CLI failed, the VM service went away) still ends the handle: the run
+        // must not wait forever for an exit nobody will report.
+        const unknown: SandboxExit = { code: null, signal: signal ?? 'SIGKILL' };
+        const exit = signal === null ? Promise.resolve(exitFromCode(code)) : engine.waitFor(name, signal).catch(() => unknown);
         void exit.then(async (e) => {
           this.done = true;
           await onClose().catch(() => {});
@@ -99,18 +102,31 @@ export class EngineHandle implements SandboxHandle {
     return this.client.pid;
   }
 
-  /** SIGTERM to the container's init (which forwards it), SIGKILL after `graceMs`. */
-  async stop(graceMs = 2000): Promise<SandboxExit> {
-    if (!this.done) {
-      await this.engine.signal(this.name, 'TERM');
-      const gone = () => this.exited.then(() => true);
-      if (!(await Promise.race([gone(), sleep(graceMs).then(() => false)]))) {
-        // Repeat: a container still being started refuses signals until it runs.
-        while (!(await Promise.race([gone(), this.engine.signal(this.name, 'KILL').then(() => sleep(250)).then(() => false)])));
+  /**
+   * SIGTERM to the container's init (which forwards it), SIGKILL after `graceMs`, repeated for at most
+   * `killMs`: an engine that never confirms the exit does not hold the caller forever (the container is then
+   * reported killed; orphan cleanup at the next start removes it if it somehow lives on).
+   */
+  async stop(graceMs = 2000, killMs = 10_000): Promise<SandboxExit> {
+    if (this.done) return this.exited;
+    await this.engine.signal(this.name, 'TERM');
+    const gone = this.exited.then(() => 'gone' as const);
+    if ((await Promise.race([gone, sleep(graceMs)])) === 'gone') return this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), killMs)));
+    try {
+      // Repeat: a container still being started refuses signals until it runs.
+      for (;;) {
+        const kill = this.engine.signal(this.name, 'KILL').then(() => sleep(250));
+        const outcome = await Promise.race([gone, late, kill]);
+        if (outcome === 'gone') return this.exited;
+        if (outcome === 'late') return { code: null, signal: 'SIGKILL' };
       }
+    } finally {
+      clearTimeout(timer);
     }
-    return this.exited;
   }
+
 }
 
 export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {

@@ -49,6 +49,17 @@ export function insertMessage(db: DB, m: InboundMessage): number | null {
   })();
 }
 
+/** The newest stored message from people in each registered chat whose id starts with `prefix` ("dc:"). */
+export function newestPlatformIds(db: DB, prefix: string): { chatId: string; platformId: string }[] {
+  return db
+    .prepare(
+      `SELECT m.chat_id AS chatId, m.platform_id AS platformId FROM groups g
+       JOIN messages m ON m.id = (SELECT id FROM messages WHERE chat_id = g.chat_id AND from_assistant = 0 ORDER BY timestamp DESC, id DESC LIMIT 1)
+       WHERE substr(g.chat_id, 1, length(?)) = ?`,
+    )
+    .all(prefix, prefix) as { chatId: string; platformId: string }[];
+}
+
 export function chatExists(db: DB, chatId: string): boolean {
   return db.prepare('SELECT 1 FROM chats WHERE id = ?').get(chatId) !== undefined;
 }

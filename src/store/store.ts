@@ -41,6 +41,7 @@ export class Store {
   insertMessage = (m: InboundMessage): number | null => messages.insertMessage(this.db, m);
   chatExists = (chatId: string): boolean => messages.chatExists(this.db, chatId);
   upsertChat = (c: ChatInfo): void => messages.upsertChat(this.db, c);
+  newestPlatformIds = (prefix: string) => messages.newestPlatformIds(this.db, prefix);
   listChats = (query = '', limit = 200): ChatRow[] => messages.listChats(this.db, query, limit);
   chatById = (chatId: string): ChatRow | undefined => messages.chatById(this.db, chatId);
   messagesAfter = (chatId: string, afterId: number): StoredMessage[] => messages.messagesAfter(this.db, chatId, afterId);

@@ -12,12 +12,21 @@ export interface ChildCarapace {
   url: string;
   token: string;
   exited: Promise<void>;
+  /** From spawning the process to its local API answering (the "web:" line), in ms. */
+  readyMs: number;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function startChildCarapace(dataDir: string, upstreamUrl: string, env: Record<string, string> = {}): Promise<ChildCarapace> {
+/** `command`: the script and its arguments (the real CLI's `start` by default). */
+export async function startChildCarapace(
+  dataDir: string,
+  upstreamUrl: string,
+  env: Record<string, string> = {},
+  command = [join(APP_ROOT, 'bin', 'carapace.js'), 'start'],
+): Promise<ChildCarapace> {
   const log = openSync(join(dataDir, 'child.log'), 'a');
-  const proc = spawn(process.execPath, [join(APP_ROOT, 'bin', 'carapace.js'), 'start'], {
+  const spawnedAt = performance.now();
+  const proc = spawn(process.execPath, command, {
     cwd: dataDir, // no stray .env from the repository
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'debug', ...testEnv(dataDir, upstreamUrl, env) },
     stdio: ['ignore', log, 'pipe'],
@@ -36,8 +45,10 @@ export async function startChildCarapace(dataDir: string, upstreamUrl: string, e
     });
     void exited.then(() => reject(new Error(`carapace exited during start: ${stderr}`)));
   });
+  const readyMs = performance.now() - spawnedAt;
   return {
     proc,
+    readyMs,
     url: ready[1],
     token: ready[2],
     exited,

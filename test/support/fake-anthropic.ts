@@ -73,6 +73,8 @@ export interface FakeAnthropic {
   requests: RecordedRequest[];
   scriptErrors: Error[];
   setScript(script: Script): void;
+  /** Called with each request once the last byte of its answer went out; returns an unsubscribe function. */
+  onAnswered(listener: (req: RecordedRequest) => void): () => void;
   /** Called with each recorded request as it arrives; returns an unsubscribe function. */
   onRequest(listener: (req: RecordedRequest) => void): () => void;
   /** Resolves with the main-loop requests once at least n have arrived; rejects after timeoutMs. */
@@ -199,6 +201,7 @@ export async function startFakeAnthropic(opts: { script?: Script } = {}): Promis
   const requests: RecordedRequest[] = [];
   const scriptErrors: Error[] = [];
   const listeners = new Set<(r: RecordedRequest) => void>();
+  const answeredListeners = new Set<(r: RecordedRequest) => void>();
   const timers = new Set<NodeJS.Timeout>();
 
   const server = http.createServer((req, res) => {
@@ -221,7 +224,10 @@ export async function startFakeAnthropic(opts: { script?: Script } = {}): Promis
         method: req.method ?? 'GET', path: u.pathname, query: u.search, headers: req.headers, body, kind, receivedAt, receivedAtEpochMs,
       };
       requests.push(rec);
-      res.on('finish', () => (rec.respondedAt = performance.now()));
+      res.on('finish', () => {
+        rec.respondedAt = performance.now();
+        for (const l of answeredListeners) l(rec);
+      });
       for (const l of listeners) l(rec);
       void respond(rec, raw.length, res);
     });
@@ -276,6 +282,10 @@ export async function startFakeAnthropic(opts: { script?: Script } = {}): Promis
     scriptErrors,
     setScript(s) {
       script = s;
+    },
+    onAnswered(listener) {
+      answeredListeners.add(listener);
+      return () => answeredListeners.delete(listener);
     },
     onRequest(listener) {
       listeners.add(listener);

@@ -68,6 +68,8 @@ export class FakeDiscord {
   private readonly history = new Map<string, { id: string }[]>();
   /** Message creates that arrived (held ones included). */
   creates = 0;
+  /** Awaited after a message was accepted (recorded), before the answer goes out: a test kills the client here. */
+  onAccepted?: (sent: SentMessage) => Promise<void>;
   private readonly files = new Map<string, Buffer>();
   private readonly sessions = new Map<string, Session>();
   private current?: Session;
@@ -245,6 +247,7 @@ export class FakeDiscord {
     this.sent.push(message);
     const payload = this.messagePayload(message);
     if (this.current) this.dispatch('MESSAGE_CREATE', payload); // Discord echoes the bot's own messages
+    await this.onAccepted?.(message);
     this.reply(res, 200, payload);
   }
 

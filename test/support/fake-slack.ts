@@ -55,6 +55,8 @@ export class FakeSlack {
   private readonly envelopes: { envelope_id: string; retry_attempt: number }[] = [];
   /** Socket Mode connections opened so far. */
   hellos = 0;
+  /** Awaited after a message was accepted (recorded), before the answer goes out: a test kills the client here. */
+  onAccepted?: (posted: Posted) => Promise<void>;
   private nextId = 1;
   private pinger: NodeJS.Timeout | undefined;
 
@@ -167,6 +169,7 @@ export class FakeSlack {
     const args = Object.fromEntries(new URLSearchParams(body.toString())) as Record<string, string>;
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || args.token;
     const answer = failure ? { ok: false, error: failure.error } : this.answer(method, args, token, url);
+    if (method === 'chat.postMessage' && (answer as { ok: boolean }).ok) await this.onAccepted?.(this.posted.at(-1)!);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   }
 

@@ -75,6 +75,8 @@ export class FakeTelegram {
   readonly webhookStatuses: number[] = [];
   /** Chats that removed or blocked the bot: 403. */
   readonly blocked = new Set<number>();
+  /** Awaited after a message was accepted (recorded), before the answer goes out: a test kills the client here. */
+  onAccepted?: (sent: SentMessage) => Promise<void>;
   private readonly updates: Update[] = [];
   private readonly files = new Map<string, { path: string; data: Buffer }>();
   private readonly waiting = new Set<() => void>();
@@ -192,8 +194,11 @@ export class FakeTelegram {
       }
       case 'sendMessage':
       case 'sendPhoto':
-      case 'sendDocument':
-        return this.send(method, p);
+      case 'sendDocument': {
+        const reply = await this.send(method, p);
+        if (reply.status === 200) await this.onAccepted?.(this.sent.at(-1)!);
+        return reply;
+      }
       default:
         return error(404, 'Not Found: method not found');
     }

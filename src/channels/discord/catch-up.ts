@@ -1,7 +1,9 @@
 // A gateway outage longer than a resume allows ends the session (@discordjs/ws identifies afresh after a network
 // error), and Discord does not replay what was said meanwhile. So the channel remembers the last message it saw
 // in each chat and, on the next fresh READY, asks REST for what came after it, oldest first. The store ignores a
-// message it already has (same chat and platform id), so an overlap is harmless.
+// message it already has (same chat and platform id), so an overlap is harmless. After a restart (a crash
+// included) the newest stored message of each chat is where it starts, so what was said while Carapace was down
+// is fetched on the first READY too.
 import type { Client, Message } from 'discord.js';
 
 /** Discord returns at most this many per page; a longer outage keeps the latest page's worth per chat. */
@@ -12,7 +14,7 @@ const newer = (a: string, b: string) => BigInt(a) > BigInt(b);
 export class CatchUp {
   private readonly lastSeen = new Map<string, string>();
 
-  seen(message: Message): void {
+  seen(message: Pick<Message, 'channelId' | 'id'>): void {
     const last = this.lastSeen.get(message.channelId);
     if (!last || newer(message.id, last)) this.lastSeen.set(message.channelId, message.id);
   }

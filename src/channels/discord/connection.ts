@@ -14,7 +14,7 @@ export interface ConnectionOptions {
   applicationId: string;
   apiUrl: string;
   log: Logger;
-  /** Called on READY and RESUMED: replies that waited can go. `fresh`: a new session after an earlier one. */
+  /** Called on READY and RESUMED: replies that waited can go. `fresh`: a new session (READY), nothing replayed. */
   onReady(fresh: boolean): void;
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -45,12 +45,35 @@ function ignoreAbandonedSocketErrors(client: Client): void {
   for (const shard of shards?.values() ?? []) shard.connection?.on('error', () => undefined);
 }
 
+type PacedShard = { internalConnect(): Promise<void>; paced?: boolean };
+
+/**
+ * @discordjs/ws 1.2 reconnects a lost shard every 500 ms for as long as an outage lasts (a fixed sleep in its
+ * destroy-and-recover path, no option to change it). Each shard's connect waits `delay()` first instead, so an
+ * outage costs a bounded number of attempts. A connect due after the client stopped does not happen.
+ */
+function paceReconnects(client: Client, delay: () => number): void {
+  const shards = (client.ws as unknown as { _ws?: { strategy?: { shards?: Map<number, PacedShard> } } })._ws?.strategy?.shards;
+  for (const shard of shards?.values() ?? []) {
+    if (shard.paced) continue;
+    shard.paced = true;
+    const connect = shard.internalConnect.bind(shard);
+    shard.internalConnect = async () => {
+      const wait = delay();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait).unref());
+      if (client.token) return connect(); // destroy() clears the token: stopped meanwhile
+    };
+  }
+}
+
 export class DiscordConnection {
   readonly client: Client;
   private state: ChannelHealth;
   private attempt = 0;
   private retryTimer?: NodeJS.Timeout;
   private stopped = false;
+  /** Gateway reconnects since the connection was last up. */
+  private reconnects = 0;
 
   constructor(private readonly opts: ConnectionOptions) {
     this.state = { state: 'connecting', detail: 'connecting to the gateway', account: opts.account, mode: 'gateway', since: Date.now() };
@@ -96,7 +119,7 @@ export class DiscordConnection {
       if (this.stopped || this.state.state === 'failed') return;
       const code = (err as { code?: string }).code;
       if (code === 'TokenInvalid') return this.setState('failed', fatalCloseReason(4004, this.opts.applicationId)!);
-      const delay = backoffDelay(++this.attempt, this.opts.retryBaseMs ?? 2000, this.opts.retryMaxMs ?? 300_000) * (0.5 + Math.random() / 2);
+      const delay = this.nextDelay();
       this.setState('offline', `cannot reach Discord (${(err as Error).message}), retrying in ${Math.round(delay / 1000)} s`);
       this.retryTimer = setTimeout(() => void this.login(), delay);
       this.retryTimer.unref();
@@ -105,19 +128,22 @@ export class DiscordConnection {
 
   private follow(): void {
     const { client } = this;
-    let sessions = 0;
     const up = (how: string, fresh: boolean) => {
       this.attempt = 0;
+      this.reconnects = 0;
       this.setState('connected', `${how} as @${client.user?.username ?? this.opts.account.replace(/^@/, '')}`);
       this.opts.onReady(fresh);
     };
-    // Every READY, also after an invalid session or a lost one.
-    client.on(Events.ShardReady, () => up('connected to the gateway', ++sessions > 1));
+    // Every READY: the first after a start (what was said while Carapace was down is not replayed), and after an
+    // invalid session or a lost one.
+    client.on(Events.ShardReady, () => up('connected to the gateway', true));
     client.on(Events.ShardResume, () => up('gateway resumed', false));
     // Fired on every attempt while the gateway is away: reported once, when it goes.
     client.on(Events.ShardReconnecting, () => {
       const since = new Date().toISOString().slice(11, 16);
       if (!this.stopped && this.state.state === 'connected') this.setState('offline', `gateway connection lost at ${since} UTC, reconnecting`);
+      this.reconnects++;
+      paceReconnects(client, () => this.reconnectDelay());
     });
     client.on(Events.ShardDisconnect, ({ code }) => {
       const reason = fatalCloseReason(code, this.opts.applicationId);
@@ -125,6 +151,17 @@ export class DiscordConnection {
     });
     client.on(Events.ShardError, (err) => this.opts.log.debug({ err }, 'Discord gateway error'));
     client.on(Events.Error, (err) => this.opts.log.warn({ err }, 'Discord client error'));
+  }
+
+  /** The first reconnect after a drop goes at once (a blip resumes); later ones wait their backoff step. */
+  private reconnectDelay(): number {
+    if (this.stopped) return 0;
+    return this.reconnects <= 1 ? 0 : this.nextDelay();
+  }
+
+  /** Capped exponential backoff with jitter (half to all of the step), per failed attempt since the last READY. */
+  private nextDelay(): number {
+    return backoffDelay(++this.attempt, this.opts.retryBaseMs ?? 2000, this.opts.retryMaxMs ?? 300_000) * (0.5 + Math.random() / 2);
   }
 
   private setState(state: ChannelHealth['state'], detail: string): void {

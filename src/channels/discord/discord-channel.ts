@@ -7,7 +7,7 @@ import { TypingLoop } from '../kit/typing-loop.js';
 import { ChannelUnavailableError, type Channel, type ChannelHealth, type ChannelHost, type InboundSink, type OutboundFile, type SendOptions } from '../channel.js';
 import { CatchUp } from './catch-up.js';
 import { DiscordConnection } from './connection.js';
-import { chatIdOf, PREFIX, serverChannel } from './ids.js';
+import { channelIdOf, chatIdOf, PREFIX, serverChannel } from './ids.js';
 import { receive, type InboundContext } from './inbound.js';
 import { attachmentHosts } from './media.js';
 import { DiscordOutbound } from './outbound.js';
@@ -42,6 +42,8 @@ export class DiscordChannel implements Channel {
   private readonly tails = new Map<string, Promise<void>>();
   private host?: ChannelHost;
   private restRetry?: NodeJS.Timeout;
+  /** Set by disconnect(): events discord.js still emits while it shuts down reach no host (its store may be closed). */
+  private stopped = false;
   /** Takes in a message (new, edited or caught up), logging what fails. */
   private take?: (message: Message, edited?: boolean) => Promise<void>;
 
@@ -54,11 +56,14 @@ export class DiscordChannel implements Channel {
   async connect(sink: InboundSink, host?: ChannelHost): Promise<void> {
     if (!host) throw new Error('The Discord channel needs the channel host (pairing, registered chats).');
     this.host = host;
+    for (const { chatId, platformId } of host.newestStored?.(PREFIX) ?? []) this.catchUp.seen({ channelId: channelIdOf(chatId), id: platformId });
     const { client } = this.connection;
     const { assistantName, maxMediaBytes, apiUrl } = this.opts;
     const mediaHosts = attachmentHosts(apiUrl);
     const ctx = (): InboundContext => ({ host, sink, botId: client.user!.id, assistantName, maxMediaBytes, mediaHosts });
-    this.take = (message, edited = false) => this.inOrder(message.channelId, () => receive(message, ctx(), edited));
+    this.take = async (message, edited = false) => {
+      if (!this.stopped) await this.inOrder(message.channelId, () => receive(message, ctx(), edited));
+    };
     client.on(Events.MessageCreate, (message) => {
       this.catchUp.seen(message);
       void this.take!(message);
@@ -70,6 +75,7 @@ export class DiscordChannel implements Channel {
       for (const guild of client.guilds.cache.values()) this.seeGuild(guild);
     });
     client.on(Events.GuildCreate, (guild) => {
+      if (this.stopped) return;
       this.seeGuild(guild);
       host.tellMain(`dc-added-${guild.id}`, `I was added to the Discord server ${guild.name}; its channels are listed now, register one from here to use me there.`);
     });
@@ -80,6 +86,7 @@ export class DiscordChannel implements Channel {
   }
 
   async disconnect(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.restRetry);
     this.typing.clear();
     await this.connection.stop();
@@ -153,6 +160,7 @@ export class DiscordChannel implements Channel {
 
   /** The guild's text channels, by name, for the main chat to register. */
   private seeGuild(guild: Guild): void {
+    if (this.stopped) return;
     const chats = guild.channels.cache.filter((c) => LISTED.has(c.type)).map((c) => serverChannel(guild.name, c));
     if (chats.length) this.host?.chatsSeen(chats);
   }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { WebClient } from '@slack/web-api';
 import { splitMessage } from '../../markdown/split.js';
 import { ChannelUnavailableError, ChatUnreachableError, type OutboundFile } from '../channel.js';
+import { PartProgress } from '../kit/part-progress.js';
 import { toMrkdwn } from './format.js';
 import { slackTarget } from './ids.js';
 import { AUTH_ERRORS, isNetworkError, platformError } from './web.js';
@@ -21,25 +22,19 @@ export interface OutboundOptions {
 }
 
 export class SlackOutbound {
-  /** Delivery key → parts already posted. */
-  private readonly progress = new Map<string, number>();
+  readonly progress = new PartProgress();
 
   constructor(private readonly opts: OutboundOptions) {}
 
   async sendText(chatId: string, text: string, key: string, role?: string): Promise<string> {
     const { channel, threadTs } = slackTarget(chatId);
     const parts = splitMessage(toMrkdwn(text), this.opts.maxChars ?? MAX_CHARS);
-    if (parts.length === 0) throw new Error('nothing to send: the message is empty');
-    let ts = '';
-    for (let i = this.progress.get(key) ?? 0; i < parts.length; i++) {
+    return this.progress.send(key, parts.length, async (i) => {
       const res = await this.call(chatId, () =>
         this.opts.client.chat.postMessage({ channel, thread_ts: threadTs, text: parts[i], username: role, mrkdwn: true, unfurl_links: false }),
       );
-      ts = res.ts ?? '';
-      this.progress.set(key, i + 1);
-    }
-    this.progress.delete(key);
-    return ts;
+      return res.ts ?? '';
+    });
   }
 
   async sendFile(chatId: string, file: OutboundFile): Promise<string> {

@@ -96,6 +96,10 @@ export class SlackChannel implements Channel {
     return this.outbound.sendText(chatId, text, opts.key ?? randomUUID(), opts.sender);
   }
 
+  forget(key: string): void {
+    this.outbound.progress.forget(key);
+  }
+
   sendFile(chatId: string, file: OutboundFile): Promise<string> {
     return this.outbound.sendFile(chatId, file);
   }

@@ -7,6 +7,7 @@ import { InputFile, type Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { OutboundFile } from '../channel.js';
+import { PartProgress } from '../kit/part-progress.js';
 import { classify } from './api.js';
 import { captionPart, messageParts, type MessagePart } from './format.js';
 import { addressOf, targetOf } from './ids.js';
@@ -18,7 +19,7 @@ const PHOTO = /\.(jpe?g|png|webp)$/i;
 type Send = (text: string | undefined, html: boolean) => Promise<Message>;
 
 export class Outbound {
-  private readonly progress = new Map<string, number>();
+  readonly progress = new PartProgress();
 
   constructor(
     private readonly api: Api,
@@ -29,20 +30,15 @@ export class Outbound {
   async sendText(chatId: string, markdown: string, key: string, role?: string): Promise<string> {
     const target = targetOf(chatId);
     const parts = messageParts(markdown, role);
-    if (parts.length === 0) throw new Error('nothing to send: the message is empty');
-    let id = '';
-    for (let i = this.progress.get(key) ?? 0; i < parts.length; i++) {
-      id = await this.withFallback(parts[i], (text, html) =>
+    return this.progress.send(key, parts.length, (i) =>
+      this.withFallback(parts[i], (text, html) =>
         this.api.sendMessage(target.chatId, text ?? '', {
           ...addressOf(target),
           ...(html ? { parse_mode: 'HTML' as const } : {}),
           link_preview_options: { is_disabled: true },
         }),
-      );
-      this.progress.set(key, i + 1);
-    }
-    this.progress.delete(key);
-    return id;
+      ),
+    );
   }
 
   async sendFile(chatId: string, file: OutboundFile): Promise<string> {

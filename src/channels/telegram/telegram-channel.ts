@@ -94,6 +94,10 @@ export class TelegramChannel implements Channel {
     return this.deliver(chatId, () => this.outbound.sendText(chatId, text, opts.key ?? randomUUID(), opts.sender));
   }
 
+  forget(key: string): void {
+    this.outbound.progress.forget(key);
+  }
+
   sendFile(chatId: string, file: OutboundFile): Promise<string> {
     return this.deliver(chatId, () => this.outbound.sendFile(chatId, file));
   }

@@ -186,7 +186,9 @@ export class WhatsAppConnection {
   private scheduleRetry(error: unknown, message = (error as Error | undefined)?.message ?? String(error)): void {
     const inMs = this.reconnect.schedule(() => void this.open());
     if (inMs === undefined) return; // a retry is already pending
-    this.opts.log.warn({ attempt: this.reconnect.attempts, inMs, err: message }, 'WhatsApp disconnected; reconnecting');
+    // One warning when the connection goes; each further attempt of a long outage only at debug level.
+    const level = this.reconnect.attempts <= 1 ? 'warn' : 'debug';
+    this.opts.log[level]({ attempt: this.reconnect.attempts, inMs, err: message }, 'WhatsApp disconnected; reconnecting');
     this.setStatus({ status: 'reconnecting', attempt: this.reconnect.attempts, inMs, error: message });
   }
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { AnyMessageContent } from '@whiskeysockets/baileys';
 import type { OutboundFile } from '../channel.js';
+import { PartProgress } from '../kit/part-progress.js';
 import { splitMessage } from '../../markdown/split.js';
 import { toWhatsApp } from './format.js';
 import { signed } from './inbound.js';
@@ -65,8 +66,7 @@ export function fileContent(file: OutboundFile, data: Buffer, caption: string | 
 }
 
 export class Outbound {
-  /** Delivery key → parts already sent, so a retry continues where the failure was. */
-  private readonly progress = new Map<string, number>();
+  readonly progress = new PartProgress();
   readonly sent = new RecentIds();
 
   constructor(private readonly opts: OutboundOptions) {}
@@ -81,14 +81,7 @@ export class Outbound {
   async sendText(sock: () => WASocketLike, jid: string, text: string, key: string, role?: string): Promise<string> {
     const room = this.opts.maxChars - this.sign('', role).length;
     const parts = splitMessage(toWhatsApp(text), room);
-    if (parts.length === 0) throw new Error('nothing to send: the message is empty');
-    let id = '';
-    for (let i = this.progress.get(key) ?? 0; i < parts.length; i++) {
-      id = await this.sendOne(sock, jid, { text: this.sign(parts[i], role) }, key, i);
-      this.progress.set(key, i + 1);
-    }
-    this.progress.delete(key);
-    return id;
+    return this.progress.send(key, parts.length, (i) => this.sendOne(sock, jid, { text: this.sign(parts[i], role) }, key, i));
   }
 
   async sendFile(sock: () => WASocketLike, jid: string, file: OutboundFile, key: string): Promise<string> {

@@ -172,6 +172,10 @@ export class WhatsAppChannel implements Channel {
     return this.outbound.sendFile(() => this.openSocket(), jid, file, opts.key ?? randomUUID());
   }
 
+  forget(key: string): void {
+    this.outbound.progress.forget(key);
+  }
+
   async setTyping(chatId: string, typing: boolean): Promise<void> {
     if (!this.owns(chatId)) return;
     const jid = jidOf(chatId);
