@@ -20,7 +20,9 @@ export function egressConfig(env: Env): Config['egress'] {
     if (!m || !isIP(m[1]) || Number(m[2]) < 1 || Number(m[2]) > 65535)
       throw new ConfigError(`CARAPACE_EGRESS_PRIVATE_ALLOW entries are ip:port (e.g. 192.168.1.20:8123), got "${entry}".`);
   }
-  return { defaultAllow: [...defaultAllow], privateAllow };
+  // How long a request to an unlisted host waits for the owner's answer before it fails closed.
+  const approvalTimeoutMs = int(env, 'CARAPACE_EGRESS_APPROVAL_TIMEOUT_SECONDS', 120, 1) * 1000;
+  return { defaultAllow: [...defaultAllow], privateAllow, approvalTimeoutMs };
 }
 
 export function whatsappConfig(env: Env): WhatsAppConfig {

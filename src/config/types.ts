@@ -40,6 +40,8 @@ export interface Config {
     defaultAllow: string[];
     /** `ip:port` LAN destinations exempt from the private-address block (each must still be on a group's list). */
     privateAllow: string[];
+    /** How long a request to a host not on the list waits for the owner's allow/deny card (then it is refused). */
+    approvalTimeoutMs: number;
   };
   whatsapp: WhatsAppConfig;
   /** Telegram, Slack and Discord: their API endpoints and media cap (credentials live in the data directory). */
