@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import {
   ChannelUnavailableError,
   ChatUnreachableError,
+  type Card,
   type Channel,
   type ChannelHealth,
   type ChannelHost,
@@ -96,6 +97,16 @@ export class TelegramChannel implements Channel {
 
   sendFile(chatId: string, file: OutboundFile): Promise<string> {
     return this.deliver(chatId, () => this.outbound.sendFile(chatId, file));
+  }
+
+  /** A card: its text with an inline keyboard whose buttons come back as callback queries ("card:<id>:<choice>"). */
+  sendCard(chatId: string, card: Card): Promise<string> {
+    const target = targetOf(chatId);
+    const keyboard = [card.choices.map((c) => ({ text: c.label, callback_data: `card:${card.id}:${c.id}` }))];
+    return this.deliver(chatId, async () => {
+      const sent = await this.apis.send.sendMessage(target.chatId, card.text, { ...addressOf(target), reply_markup: { inline_keyboard: keyboard } });
+      return String(sent.message_id);
+    });
   }
 
   setTyping(chatId: string, typing: boolean): Promise<void> {
