@@ -68,7 +68,10 @@ export class ApprovalDesk {
     if (group.containerConfig.egressNeverAsk === true) return Promise.resolve({ allowed: false, reason: 'this chat is set to never ask the owner' });
     const key = `${groupId}|${req.host}:${req.port}`;
     const shared = this.byKey.get(key);
-    if (shared) return shared.verdict;
+    if (shared) {
+      core.log.info({ card: shared.id, group: group.folder, host: req.host, port: req.port, method: req.method }, 'egress approval: a duplicate waits on the pending card');
+      return shared.verdict;
+    }
     return this.open(core, group, main.chatId, key, req);
   }
 
