@@ -14,7 +14,7 @@ import type { GroupPolicy } from '../groups/group-policy.js';
 import { startModelProxy } from '../boundary/model-proxy.js';
 import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
-import { approvalDesk } from './egress-approvals.js';
+import { askOwner } from './approval-asker.js';
 import { runBoard, type ToolCall } from './run-board.js';
 
 export interface RunDeps {
@@ -158,7 +158,7 @@ export class AgentRun {
       rules: () => policy.egressRules(this.group.id),
       privateAllow: config.egress.privateAllow,
       log: this.runLog.child({ proxy: 'egress' }),
-      ask: (req) => approvalDesk(config.dataDir).ask(this.group.id, req),
+      ask: (req) => askOwner(config.dataDir, this.group.id, req),
       onDecision: (d) => this.board.egress({ group: this.group.folder, ...d }),
     });
     this.closers.push(egress.close);

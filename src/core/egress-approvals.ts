@@ -7,22 +7,9 @@ import type { CardAnswerer } from '../channels/channel.js';
 import { groupSettings } from '../groups/settings-schema.js';
 import { changeGroup } from '../ops/group-ops.js';
 import type { ApprovalRequest, ApprovalStatus, Group } from '../store/store.js';
+import { registerAsker, type ApprovalVerdict, type EgressAsker, type HeldRequest } from './approval-asker.js';
 import { approvalCard, CHOICES, listEntry, statusWords, type Choice } from './approval-card.js';
 import { channelOf, type Core } from './core.js';
-
-/** A request as the egress proxy holds it. */
-export interface HeldRequest {
-  host: string;
-  port: number;
-  method: string;
-  path?: string;
-}
-
-export interface ApprovalVerdict {
-  allowed: boolean;
-  /** Why, for the log, the console and (when refused) the agent. */
-  reason: string;
-}
 
 interface Pending {
   id: number;
@@ -39,7 +26,7 @@ interface Pending {
 const REASON_KEPT_MS = 10 * 60_000;
 const REASON_MAX = 200;
 
-export class ApprovalDesk {
+export class ApprovalDesk implements EgressAsker {
   private core: Core | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly byKey = new Map<string, Pending>();
@@ -181,6 +168,9 @@ const desks = new Map<string, ApprovalDesk>();
 /** The approval desk of the install whose data folder this is (its proxies and its channels meet there). */
 export function approvalDesk(dataDir: string): ApprovalDesk {
   let desk = desks.get(dataDir);
-  if (!desk) desks.set(dataDir, (desk = new ApprovalDesk()));
+  if (!desk) {
+    desks.set(dataDir, (desk = new ApprovalDesk()));
+    registerAsker(dataDir, desk);
+  }
   return desk;
 }
