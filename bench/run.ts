@@ -18,6 +18,7 @@ import { seccompArch, seccompProgram } from '../src/sandbox/seccomp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
 import { messageToModel } from './message-to-model.js';
 import { channelSections } from './channels.js';
+import { approvalCardLatency } from './approvals.js';
 import { measureProxyOverhead } from './proxy.js';
 import { measureSafeWrite } from './safe-write.js';
 import { schedulerLateness } from './scheduler.js';
@@ -277,7 +278,9 @@ async function hostSections() {
   console.log('scheduled task due → model request, cold sandbox (ms)', scheduler.dueToModelRequest);
   const safeWrite = await measureSafeWrite(SAFE_WRITE_FILES);
   console.log('host write into an agent tree, 1 KB at depth 2 (ms): safe', safeWrite.safe, 'plain', safeWrite.plainWriteFileSync);
-  return { channels, modelProxy, scheduler, safeWrite };
+  const approvals = await approvalCardLatency();
+  console.log('egress request held → approval card at the chat (ms)', approvals.heldToCardMs);
+  return { channels, modelProxy, scheduler, safeWrite, approvals };
 }
 
 async function main() {
@@ -292,12 +295,12 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { channels, modelProxy, scheduler, safeWrite } = await hostSections();
+  const { channels, modelProxy, scheduler, safeWrite, approvals } = await hostSections();
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
   const hostOverhead = { channelsWarm: channels, target: 'warm p50 < 50 ms, each channel within 5 ms of the local chat (backends.bwrap.hostOverhead.warm)' };
-  const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, safeWrite, sourceSize: size };
+  const result = { date, machine, unit: 'ms', backends, hostOverhead, hostRssMb, modelProxy, schedulerLateness: scheduler, safeWrite, approvals, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `foundation-${date.slice(0, 10)}.json`);
