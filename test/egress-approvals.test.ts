@@ -4,6 +4,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { slackOptions } from '../src/channels/slack/plugin.js';
+import { SlackChannel } from '../src/channels/slack/slack-channel.js';
 import { TelegramChannel } from '../src/channels/telegram/telegram-channel.js';
 import { telegramOptions } from '../src/channels/telegram/plugin.js';
 import { parseReply } from '../src/core/approval-card.js';
@@ -11,6 +13,7 @@ import { newPairingCode, PAIRING_CODE_TTL_MS } from '../src/core/bot-owners.js';
 import { runBoard } from '../src/core/run-board.js';
 import { groupSettings } from '../src/groups/settings-schema.js';
 import { toolUse } from './support/fake-anthropic.js';
+import { APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack } from './support/fake-slack.js';
 import { BOT, dmWith, FakeTelegram, people, TOKEN } from './support/fake-telegram.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { addGroup, logLines, runStep, stepScript } from './support/scenario.js';
@@ -21,9 +24,12 @@ const bash = (command: string) => [toolUse('Bash', { command, description: 'test
 let h: Harness | undefined;
 let web: Server | undefined;
 let telegram: FakeTelegram | undefined;
+let slack: FakeSlack | undefined;
 afterEach(async () => {
   await h?.close();
   await telegram?.close();
+  await slack?.close();
+  slack = undefined;
   await new Promise((r) => (web ? web.close(r) : r(undefined)));
   h = web = telegram = undefined;
 });
@@ -167,6 +173,37 @@ describe('egress approvals: attacks', () => {
     expect(result.text).toBe('RESULT fetch:\nhello from the web: GET /page exit=0');
     expect(telegram.callbackAnswers.at(-1)?.text).toBe(`Request 1: localhost:${port} for "main" allowed once.`);
     expect(h.app.store.approvals.byId(1)).toMatchObject({ status: 'once', decidedBy: 'telegram:111' });
+  });
+});
+
+describe('egress approvals on Slack', () => {
+  it('Block Kit buttons over Socket Mode: a non-owner’s press is refused, the owner’s answers', async () => {
+    const port = await startWeb();
+    slack = new FakeSlack();
+    await slack.start();
+    const credentials = { account: '@andy in Fake Team', appToken: APP_TOKEN, botToken: BOT_TOKEN, botUserId: BOT_USER, botId: 'B1', team: 'Fake Team' };
+    h = await startHarness({
+      script: steps(port),
+      env: env(port, { SLACK_API_URL: slack.apiUrl }),
+      channels: (config, log) => [new SlackChannel({ ...slackOptions(config, log, credentials), retry: { baseMs: 100, maxMs: 400, authAttempts: 5 } })],
+    });
+    await until(() => slack!.connections === 1, 10_000, () => 'Slack connected');
+    const code = newPairingCode();
+    h.app.store.issuePairingCode('slack', code, Date.now() + PAIRING_CODE_TTL_MS);
+    slack.message({ channel: 'DOWNER', user: 'UOWNER', text: code });
+    await until(() => h!.app.store.mainGroup()?.chatId === 'slack:DOWNER', 10_000, () => 'main moved to Slack');
+
+    slack.message({ channel: 'DOWNER', user: 'UOWNER', text: 'fetch' });
+    const card = await until(() => slack!.posted.find((p) => p.buttons), 30_000, () => `a card in ${JSON.stringify(slack!.posted)}`);
+    expect(card.buttons).toEqual([['Allow once', 'card:1:once'], ['Allow for this chat', 'card:1:chat'], ['Deny', 'card:1:deny']]);
+    slack.press(card, 'UBOB', 'card:1:chat');
+    await until(() => slack!.ephemerals.length >= 1, 10_000, () => 'the refusal');
+    expect(slack.ephemerals[0]).toEqual({ channel: 'DOWNER', user: 'UBOB', text: 'Only the owner can answer this.' });
+    expect(h.app.store.approvals.byId(1)?.status).toBe('pending');
+    slack.press(card, 'UOWNER', 'card:1:once');
+    const result = await until(() => slack!.posted.find((p) => p.text.startsWith('RESULT fetch:')), 30_000, () => 'the fetch result');
+    expect(result.text).toBe('RESULT fetch:\nhello from the web: GET /page exit=0');
+    expect(h.app.store.approvals.byId(1)).toMatchObject({ status: 'once', decidedBy: 'slack:UOWNER' });
   });
 });
 
