@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DiscordChannel } from '../src/channels/discord/discord-channel.js';
 import { slackOptions } from '../src/channels/slack/plugin.js';
 import { SlackChannel } from '../src/channels/slack/slack-channel.js';
 import { TelegramChannel } from '../src/channels/telegram/telegram-channel.js';
@@ -13,6 +14,7 @@ import { newPairingCode, PAIRING_CODE_TTL_MS } from '../src/core/bot-owners.js';
 import { runBoard } from '../src/core/run-board.js';
 import { groupSettings } from '../src/groups/settings-schema.js';
 import { toolUse } from './support/fake-anthropic.js';
+import { BOT as DISCORD_BOT, FakeDiscord, message as discordMessage, TOKEN as DISCORD_TOKEN, type FakeUser } from './support/fake-discord.js';
 import { APP_TOKEN, BOT_TOKEN, BOT_USER, FakeSlack } from './support/fake-slack.js';
 import { BOT, dmWith, FakeTelegram, people, TOKEN } from './support/fake-telegram.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -25,8 +27,11 @@ let h: Harness | undefined;
 let web: Server | undefined;
 let telegram: FakeTelegram | undefined;
 let slack: FakeSlack | undefined;
+let discord: FakeDiscord | undefined;
 afterEach(async () => {
   await h?.close();
+  await discord?.close();
+  discord = undefined;
   await telegram?.close();
   await slack?.close();
   slack = undefined;
@@ -204,6 +209,41 @@ describe('egress approvals on Slack', () => {
     const result = await until(() => slack!.posted.find((p) => p.text.startsWith('RESULT fetch:')), 30_000, () => 'the fetch result');
     expect(result.text).toBe('RESULT fetch:\nhello from the web: GET /page exit=0');
     expect(h.app.store.approvals.byId(1)).toMatchObject({ status: 'once', decidedBy: 'slack:UOWNER' });
+  });
+});
+
+describe('egress approvals on Discord', () => {
+  it('message components over the gateway: a non-owner’s press is refused, the owner’s answers', async () => {
+    const port = await startWeb();
+    const f = (discord = await new FakeDiscord().start());
+    const DM = '720000000000000001';
+    const olga: FakeUser = { id: '800000000000000001', username: 'olga', global_name: 'Olga' };
+    const bob: FakeUser = { id: '800000000000000002', username: 'bob', global_name: 'Bob' };
+    h = await startHarness({
+      script: steps(port),
+      env: env(port),
+      channels: (config, log) => [
+        new DiscordChannel({ token: DISCORD_TOKEN, account: '@carapace', applicationId: DISCORD_BOT.id, apiUrl: f.apiUrl, maxMediaBytes: 1e6, assistantName: config.assistantName, log }),
+      ],
+    });
+    await until(() => f.connected && f.identifies.length > 0, 10_000, () => 'Discord connected');
+    const dm = (content: string) => f.dispatch('MESSAGE_CREATE', discordMessage({ id: f.snowflake(), channel_id: DM, author: olga, content }));
+    const code = newPairingCode();
+    h.app.store.issuePairingCode('discord', code, Date.now() + PAIRING_CODE_TTL_MS);
+    dm(code);
+    await until(() => h!.app.store.mainGroup()?.chatId === `dc:${DM}`, 10_000, () => 'main moved to Discord');
+
+    dm('fetch');
+    const card = await until(() => f.sent.find((m) => m.buttons), 30_000, () => `a card in ${JSON.stringify(f.texts())}`);
+    expect(card.buttons).toEqual([['Allow once', 'card:1:once'], ['Allow for this chat', 'card:1:chat'], ['Deny', 'card:1:deny']]);
+    f.press(card, bob, 'card:1:chat');
+    await until(() => f.interactionReplies.length >= 1, 10_000, () => 'the refusal');
+    expect(f.interactionReplies[0].slice(1)).toEqual(['Only the owner can answer this.', 64]); // ephemeral
+    expect(h.app.store.approvals.byId(1)?.status).toBe('pending');
+    f.press(card, olga, 'card:1:once');
+    const result = await until(() => f.sent.find((m) => m.content.startsWith('RESULT fetch:')), 30_000, () => 'the fetch result');
+    expect(result.content).toBe('RESULT fetch:\nhello from the web: GET /page exit=0');
+    expect(h.app.store.approvals.byId(1)).toMatchObject({ status: 'once', decidedBy: `discord:${olga.id}` });
   });
 });
 
