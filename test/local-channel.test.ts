@@ -194,6 +194,20 @@ describe('runTerminalChat', () => {
     return { input, out, done };
   }
 
+  it('shows an approval card as text; the owner answers it with a typed short reply', async () => {
+    const { ch, url, received } = await start();
+    const t = terminal(url);
+    await until(() => t.out.text.includes('Connected to Carapace'));
+    const card = { id: '3', text: 'Web access request 3 … Reply "allow 3" (this once) or "deny 3".', choices: [{ id: 'once', label: 'Allow once' }] };
+    await ch.sendCard('local:owner', card);
+    await until(() => t.out.text.includes('Assistant: Web access request 3'));
+    t.input.write('allow 3\n');
+    await until(() => received.length === 1);
+    expect(received[0]).toMatchObject({ chatId: 'local:owner', text: 'allow 3' });
+    t.input.write('/quit\n');
+    expect(await t.done).toBe('closed');
+  });
+
   it('prints history, sends typed lines and shows replies', async () => {
     const { ch, url, received } = await start();
     const t = terminal(url);

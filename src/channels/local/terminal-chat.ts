@@ -123,10 +123,10 @@ function terminalView(input: NodeJS.ReadableStream, output: NodeJS.WritableStrea
 function eventPrinter(show: (line: string) => void): (type: string, data: string) => void {
   let typing = false;
   return (type, data) => {
-    const d = JSON.parse(data) as { text?: string; senderName?: string; typing?: boolean };
-    if (type === 'reply') {
-      typing = false;
-      show(`${d.senderName ?? 'Assistant'}: ${d.text}`);
+    const d = JSON.parse(data) as { text?: string; senderName?: string; typing?: boolean; card?: { text: string } };
+    if (type === 'reply' || type === 'card') {
+      typing = false; // a card's text says how to answer it here: "allow 3", "deny 3"
+      show(`${d.senderName ?? 'Assistant'}: ${d.card?.text ?? d.text}`);
     } else if (type === 'message') {
       show(`${d.senderName}: ${d.text}`);
     } else if (type === 'typing') {
