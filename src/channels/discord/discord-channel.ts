@@ -3,6 +3,7 @@
 // reach the agent, the owner's DM too; strangers' DMs go only to the pairing check.
 import { ChannelType, Events, MessageFlags, type Guild, type Interaction, type Message, type PartialMessage } from 'discord.js';
 import type { Logger } from 'pino';
+import { readCardAction } from '../kit/card-action.js';
 import { TypingLoop } from '../kit/typing-loop.js';
 import { ChannelUnavailableError, type Card, type Channel, type ChannelHealth, type ChannelHost, type InboundSink, type OutboundFile, type SendOptions } from '../channel.js';
 import { CatchUp } from './catch-up.js';
@@ -111,9 +112,10 @@ export class DiscordChannel implements Channel {
 
   /** A card's button: the host decides whether the presser may answer; only they see its verdict. */
   private async pressed(interaction: Interaction, host: ChannelHost): Promise<void> {
-    const m = interaction.isButton() ? /^card:([^:]{1,20}):([a-z]{1,10})$/.exec(interaction.customId) : null;
-    if (!m || !interaction.isButton()) return;
-    const text = await host.answer(m[1], m[2], { channel: DISCORD, userId: interaction.user.id });
+    if (!interaction.isButton()) return;
+    const action = readCardAction(interaction.customId);
+    if (!action) return;
+    const text = await host.answer(action.cardId, action.choice, { channel: DISCORD, userId: interaction.user.id });
     await interaction.reply({ content: text, flags: MessageFlags.Ephemeral }).catch((err: Error) => {
       this.opts.log.warn({ err: err.message }, 'Discord: could not tell the presser what their button did');
     });

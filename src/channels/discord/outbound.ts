@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import { ChannelUnavailableError, ChatUnreachableError, type Card, type OutboundFile, type SendOptions } from '../channel.js';
+import { cardActionId } from '../kit/card-action.js';
 import { discordMessages, signed, toDiscord } from './format.js';
 import { channelIdOf } from './ids.js';
 
@@ -55,7 +56,7 @@ export class DiscordOutbound {
 
   /** A card: its text with a row of buttons whose presses come back as interactions ("card:<id>:<choice>"). */
   async sendCard(chatId: string, card: Card): Promise<string> {
-    const buttons = card.choices.map((c) => ({ type: 2, style: c.id === 'deny' ? 4 : 1, label: c.label, custom_id: `card:${card.id}:${c.id}` }));
+    const buttons = card.choices.map((c) => ({ type: 2, style: c.id === 'deny' ? 4 : 1, label: c.label, custom_id: cardActionId(card, c.id) }));
     return this.post(chatId, { body: { content: card.text.slice(0, 2000), allowed_mentions: NO_PINGS, components: [{ type: 1, components: buttons }] } });
   }
 

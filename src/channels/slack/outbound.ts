@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { WebClient } from '@slack/web-api';
 import { splitMessage } from '../../markdown/split.js';
 import { ChannelUnavailableError, ChatUnreachableError, type Card, type OutboundFile } from '../channel.js';
+import { cardActionId } from '../kit/card-action.js';
 import { toMrkdwn } from './format.js';
 import { slackTarget } from './ids.js';
 import { AUTH_ERRORS, isNetworkError, platformError } from './web.js';
@@ -48,7 +49,7 @@ export class SlackOutbound {
     const buttons = card.choices.map((c) => ({
       type: 'button' as const,
       text: { type: 'plain_text' as const, text: c.label },
-      action_id: `card:${card.id}:${c.id}`,
+      action_id: cardActionId(card, c.id),
       value: c.id,
       ...(c.id === 'deny' ? { style: 'danger' as const } : {}),
     }));

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Card, Channel, ChannelHealth, ChannelHost, InboundSink, OutboundFile, SendOptions } from '../channel.js';
+import { readCardAction } from '../kit/card-action.js';
 import { TypingLoop } from '../kit/typing-loop.js';
 import { SlackConnection, type RetryPolicy } from './connection.js';
 import type { SlackCredentials } from './credentials.js';
@@ -116,9 +117,9 @@ export class SlackChannel implements Channel {
 
   /** A card's button (block_actions): the host decides whether the presser may answer; only they see its verdict. */
   private async pressed(body: CardPress, actionId: string): Promise<void> {
-    const m = /^card:([^:]{1,20}):([a-z]{1,10})$/.exec(actionId);
-    if (!m || !this.host || !body.channel) return;
-    const text = await this.host.answer(m[1], m[2], { channel: 'slack', userId: body.user.id });
+    const action = readCardAction(actionId);
+    if (!action || !this.host || !body.channel) return;
+    const text = await this.host.answer(action.cardId, action.choice, { channel: 'slack', userId: body.user.id });
     await this.connection.client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text }).catch((err: Error) => {
       this.log.warn({ err: err.message }, 'Slack: could not tell the presser what their button did');
     });

@@ -6,6 +6,7 @@ import type { Api } from 'grammy';
 import type { CallbackQuery, ChatMemberUpdated, Update } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { ChannelHost, ChatInfo, InboundSink } from '../channel.js';
+import { readCardAction } from '../kit/card-action.js';
 import { chatIdOf, targetOf } from './ids.js';
 import { chatName, translate, type BotIdentity, type Incoming } from './inbound.js';
 import { mediaFileName, saveMedia, type MediaSource } from './media.js';
@@ -89,9 +90,9 @@ export class Receiver {
 
   /** A card's button: the host decides whether the presser may answer; they see its verdict as a toast. */
   private async pressed(query: CallbackQuery): Promise<void> {
-    const m = /^card:([^:]{1,20}):([a-z]{1,10})$/.exec(query.data ?? '');
-    const text = m
-      ? await this.host.answer(m[1], m[2], { channel: CHANNEL, userId: String(query.from.id) })
+    const action = readCardAction(query.data);
+    const text = action
+      ? await this.host.answer(action.cardId, action.choice, { channel: CHANNEL, userId: String(query.from.id) })
       : 'This button is no longer in use.';
     await this.opts.api.answerCallbackQuery(query.id, { text: text.slice(0, 200) }).catch((err: Error) => {
       this.opts.log.warn({ err: err.message }, 'telegram: could not answer a button press');
