@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toolUse } from './support/fake-anthropic.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
 import { addGroup, logLines, repliesIn, sayIn, stepScript } from './support/scenario.js';
+import { until } from './support/wait.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'carapace.js');
 const bash = (command: string) => [toolUse('Bash', { command, description: 'test step' })];
@@ -110,8 +111,11 @@ describe('security features end to end', () => {
       }),
     });
     await h.say('fetch');
+    // Not on the list: the request waits on the owner's approval card; denied there, it is refused.
+    await until(() => h!.cards.length === 1, 30_000, () => 'an approval card');
+    await h.pressCard(h.cards[0].id, 'deny');
     const [denied] = await h.waitForReplies(1);
-    expect(denied.text).toContain(`Carapace egress policy: localhost:${port} is blocked (localhost:${port} is not on this chat's allowed list)`);
+    expect(denied.text).toContain(`Carapace egress policy: localhost:${port} is blocked (localhost:${port} is not on this chat's allowed list; the owner denied it)`);
     await h.say('allow');
     const [, allowed] = await h.waitForReplies(2);
     expect(allowed.text).toContain(`"allow": [\n    "localhost:${port}"\n  ]`);
