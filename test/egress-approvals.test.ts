@@ -9,7 +9,9 @@ import { slackOptions } from '../src/channels/slack/plugin.js';
 import { SlackChannel } from '../src/channels/slack/slack-channel.js';
 import { TelegramChannel } from '../src/channels/telegram/telegram-channel.js';
 import { telegramOptions } from '../src/channels/telegram/plugin.js';
+import { askOwner } from '../src/core/approval-asker.js';
 import { parseReply } from '../src/core/approval-card.js';
+import { MAX_PENDING_PER_CHAT } from '../src/core/egress-approvals.js';
 import { newPairingCode, PAIRING_CODE_TTL_MS } from '../src/core/bot-owners.js';
 import { runBoard } from '../src/core/run-board.js';
 import { groupSettings } from '../src/groups/settings-schema.js';
@@ -134,6 +136,17 @@ describe('egress approvals', () => {
 });
 
 describe('egress approvals: attacks', () => {
+  it('one chat cannot flood the owner with cards: past the cap its requests are refused without one', async () => {
+    h = await startHarness({ env: { CARAPACE_EGRESS_DEFAULT_ALLOW: '' } });
+    const main = h.app.store.mainGroup()!;
+    const asks = Array.from({ length: MAX_PENDING_PER_CHAT + 1 }, (_, i) => askOwner(h!.config.dataDir, main.id, { host: `site${i}.example`, port: 443, method: 'CONNECT' }));
+    expect(await asks.at(-1)).toEqual({ allowed: false, reason: `${MAX_PENDING_PER_CHAT} requests of this chat are already waiting for the owner` });
+    await cardsAtLeast(MAX_PENDING_PER_CHAT);
+    await h.say(`deny 1`);
+    expect(await asks[0]).toEqual({ allowed: false, reason: 'the owner denied it' });
+    expect(h.cards).toHaveLength(MAX_PENDING_PER_CHAT);
+  });
+
   it('a pending approval fails closed across a restart: the old card cannot answer, the list is unchanged', async () => {
     const port = await startWeb();
     h = await startHarness({ script: steps(port), env: env(port) });

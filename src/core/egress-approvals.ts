@@ -25,6 +25,8 @@ interface Pending {
 /** How long the agent's own reason (request_access) is shown on cards for that host. */
 const REASON_KEPT_MS = 10 * 60_000;
 const REASON_MAX = 200;
+/** Cards one chat may have waiting at once: an agent cannot flood the owner's chat with requests. */
+export const MAX_PENDING_PER_CHAT = 5;
 
 export class ApprovalDesk implements EgressAsker {
   private core: Core | undefined;
@@ -59,6 +61,8 @@ export class ApprovalDesk implements EgressAsker {
       core.log.info({ card: shared.id, group: group.folder, host: req.host, port: req.port, method: req.method }, 'egress approval: a duplicate waits on the pending card');
       return shared.verdict;
     }
+    const waiting = [...this.pending.values()].filter((p) => p.groupId === groupId).length;
+    if (waiting >= MAX_PENDING_PER_CHAT) return Promise.resolve({ allowed: false, reason: `${waiting} requests of this chat are already waiting for the owner` });
     return this.open(core, group, main.chatId, key, req);
   }
 
