@@ -20,6 +20,7 @@ import { seccompArch, seccompProgram } from '../src/sandbox/seccomp.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from '../test/support/harness.js';
 import { messageToModel } from './message-to-model.js';
 import { channelSections } from './channels.js';
+import { approvalCardLatency } from './approvals.js';
 import { measureProxyOverhead } from './proxy.js';
 import { measureSafeWrite } from './safe-write.js';
 import { measureSecretSubstitution } from './secrets.js';
@@ -293,7 +294,9 @@ async function hostSections() {
   console.log('scale: worst p50 vs the smallest case', scale.worstP50VsSmallest);
   const memory = await hostMemory({ groups: MEMORY_GROUPS, soakSeconds: SOAK_SECONDS });
   console.log('host memory, measured alone (MB RSS)', memory);
-  return { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory };
+  const approvals = await approvalCardLatency();
+  console.log('egress request held → approval card at the chat (ms)', approvals.heldToCardMs);
+  return { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory, approvals };
 }
 
 async function main() {
@@ -311,14 +314,14 @@ async function main() {
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory } = await hostSections();
+  const { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory, approvals } = await hostSections();
   const ratios = speedRatios(backends, sdk, modelProxy.longStream.throughputMBps);
   console.log('Carapace over the SDK alone (p50 ratios)', ratios.carapaceOverSdk, 'proxy stream throughput vs direct', ratios.proxyStreamThroughput);
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();
   const hostOverhead = { channelsWarm: channels, target: 'warm p50 < 50 ms, each channel within 5 ms of the local chat (backends.bwrap.hostOverhead.warm)' };
-  const result = { date, machine, unit: 'ms', ratios, backends, hostOverhead, hostRssMb, hostMemory: memory, scale, modelProxy, secretSubstitution, schedulerLateness: scheduler, safeWrite, sourceSize: size };
+  const result = { date, machine, unit: 'ms', ratios, backends, hostOverhead, hostRssMb, hostMemory: memory, scale, modelProxy, secretSubstitution, schedulerLateness: scheduler, safeWrite, approvals, sourceSize: size };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `foundation-${date.slice(0, 10)}.json`);

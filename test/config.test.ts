@@ -27,13 +27,16 @@ describe('configuration', () => {
     expect(c.mountAllowlistPath).toBe('/home/owner/.config/carapace/mount-allowlist.json');
     expect(c.egress.defaultAllow).toContain('*.wikipedia.org');
     expect(c.egress.privateAllow).toEqual([]);
+    expect(c.egress.approvalTimeoutMs).toBe(120_000); // an unanswered approval card fails closed after 2 minutes
     const d = loadConfig({
       ANTHROPIC_API_KEY: 'k',
       CARAPACE_EGRESS_DEFAULT_ALLOW: '',
       CARAPACE_EGRESS_PRIVATE_ALLOW: '192.168.1.20:8123, ::1:3000',
       CARAPACE_MOUNT_ALLOWLIST: '/etc/carapace/mounts.json',
+      CARAPACE_EGRESS_APPROVAL_TIMEOUT_SECONDS: '30',
     });
-    expect(d.egress).toEqual({ defaultAllow: [], privateAllow: ['192.168.1.20:8123', '::1:3000'] });
+    expect(d.egress).toEqual({ defaultAllow: [], privateAllow: ['192.168.1.20:8123', '::1:3000'], approvalTimeoutMs: 30_000 });
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_EGRESS_APPROVAL_TIMEOUT_SECONDS: '0' })).toThrow(/CARAPACE_EGRESS_APPROVAL_TIMEOUT_SECONDS must be an integer ≥ 1/);
     expect(d.mountAllowlistPath).toBe('/etc/carapace/mounts.json');
     expect(() => loadConfig({ ANTHROPIC_API_KEY: 'k', CARAPACE_EGRESS_DEFAULT_ALLOW: 'example.com https://x.org' })).toThrow(
       /CARAPACE_EGRESS_DEFAULT_ALLOW: invalid allowed domain "https:\/\/x.org"/,

@@ -78,7 +78,11 @@ describe('console API', () => {
     expect(days.at(-1).groups[main.name]).toBeGreaterThanOrEqual(125);
     expect((await call('GET', 'overview')).data).toMatchObject({ backend: 'bwrap', runs: 0 });
     runBoard(h.config.dataDir).egress({ group: 'main', host: 'evil.example', port: 443, method: 'CONNECT', allowed: false, reason: 'not on the list' });
-    expect((await call('GET', 'egress')).data.decisions[0]).toMatchObject({ host: 'evil.example', allowed: false });
+    const card = h.app.store.approvals.open({ groupId: main.id, folder: main.folder, host: 'api.example', port: 443, method: 'CONNECT', reason: 'to look it up' }, Date.now());
+    h.app.store.approvals.decide(card, 'deny', 'local:local:owner', Date.now());
+    const egress = (await call('GET', 'egress')).data;
+    expect(egress.decisions[0]).toMatchObject({ host: 'evil.example', allowed: false });
+    expect(egress.approvals[0]).toMatchObject({ id: card, host: 'api.example', reason: 'to look it up', status: 'deny', decidedBy: 'local:local:owner' });
     expect((await call('POST', 'pairing/nosuch')).status).toBe(404);
     expect((await call('POST', 'runs/rnope/stop')).status).toBe(404);
   });

@@ -184,6 +184,24 @@ describe('LocalChannel', () => {
   });
 });
 
+describe('approval cards in the local chat', () => {
+  it('sends a card as an event; a press is answered by the host as the owner; bad presses are refused', async () => {
+    const { ch } = await start();
+    const press = (body: unknown, token = TOKEN) =>
+      fetch(`${ch.address().url}api/cards`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await press({ cardId: '3', choice: 'once' })).status).toBe(409); // connected without a host: nobody to answer
+    await ch.disconnect();
+    const pressed: unknown[] = [];
+    const host = { answer: async (cardId: string, choice: string, from: unknown) => (pressed.push({ cardId, choice, from }), 'Allowed once') };
+    await ch.connect(() => undefined, host as never);
+    expect((await press({ cardId: '3', choice: 'once' }, 'wrong')).status).toBe(401);
+    expect((await press({ cardId: 3, choice: 'once' })).status).toBe(400);
+    const ok = await press({ cardId: '3', choice: 'once' });
+    expect(await ok.json()).toEqual({ text: 'Allowed once' });
+    expect(pressed).toEqual([{ cardId: '3', choice: 'once', from: { channel: 'local', userId: 'local:owner' } }]);
+  });
+});
+
 describe('runTerminalChat', () => {
   function terminal(url: string, extra: { token?: string } = {}) {
     const input = new PassThrough();
@@ -193,6 +211,20 @@ describe('runTerminalChat', () => {
     const done = runTerminalChat({ url, token: extra.token ?? TOKEN, input, output, senderName: 'Ada (terminal)', interactive: true });
     return { input, out, done };
   }
+
+  it('shows an approval card as text; the owner answers it with a typed short reply', async () => {
+    const { ch, url, received } = await start();
+    const t = terminal(url);
+    await until(() => t.out.text.includes('Connected to Carapace'));
+    const card = { id: '3', text: 'Web access request 3 … Reply "allow 3" (this once) or "deny 3".', choices: [{ id: 'once', label: 'Allow once' }] };
+    await ch.sendCard('local:owner', card);
+    await until(() => t.out.text.includes('Assistant: Web access request 3'));
+    t.input.write('allow 3\n');
+    await until(() => received.length === 1);
+    expect(received[0]).toMatchObject({ chatId: 'local:owner', text: 'allow 3' });
+    t.input.write('/quit\n');
+    expect(await t.done).toBe('closed');
+  });
 
   it('prints history, sends typed lines and shows replies', async () => {
     const { ch, url, received } = await start();

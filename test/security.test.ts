@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toolUse } from './support/fake-anthropic.js';
 import { sandboxReadableTempDir, startHarness, type Harness } from './support/harness.js';
 import { addGroup, logLines, repliesIn, sayIn, stepScript } from './support/scenario.js';
+import { until } from './support/wait.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'carapace.js');
 const bash = (command: string) => [toolUse('Bash', { command, description: 'test step' })];
@@ -110,10 +111,13 @@ describe('security features end to end', () => {
       }),
     });
     await h.say('fetch');
-    // The chat hears of the refusal from Carapace itself, and the agent sees the proxy's explanation.
+    // Not on the list: the request waits on the owner's approval card; denied there, it is refused. The chat hears
+    // of the refusal from Carapace itself, and the agent sees the proxy's explanation.
+    await until(() => h!.cards.length === 1, 30_000, () => 'an approval card');
+    await h.pressCard(h.cards[0].id, 'deny');
     const [notice, denied] = await h.waitForReplies(2);
-    expect(notice.text).toMatch(new RegExp(`^🔒 The agent was blocked from reaching localhost:${port} \\(localhost:${port} is not on this chat's allowed list\\)\\. If it should`));
-    expect(denied.text).toContain(`Carapace egress policy: localhost:${port} is blocked (localhost:${port} is not on this chat's allowed list)`);
+    expect(notice.text).toMatch(new RegExp(`^🔒 The agent was blocked from reaching localhost:${port} \\(localhost:${port} is not on this chat's allowed list; the owner denied it\\)\\. If it should`));
+    expect(denied.text).toContain(`Carapace egress policy: localhost:${port} is blocked (localhost:${port} is not on this chat's allowed list; the owner denied it)`);
     await h.say('allow');
     const allowed = (await h.waitForReplies(3))[2];
     expect(allowed.text).toContain(`"allow": [\n    "localhost:${port}"\n  ]`);

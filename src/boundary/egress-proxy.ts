@@ -20,6 +20,11 @@ export interface EgressProxyOptions {
   log: Logger;
   /** Open client connections at most (a runaway agent cannot exhaust the host's sockets). */
   maxConnections?: number;
+  /**
+   * Asked about a destination that is not on the list while the request is held (the owner's approval card);
+   * without it such a request is refused at once.
+   */
+  ask?: (req: { host: string; port: number; method: string; path?: string }) => Promise<{ allowed: boolean; reason: string }>;
   /** Told every decision, as logged (the owner's console shows them). */
   onDecision?: (d: { host: string; port: number; method: string; allowed: boolean; reason?: string }) => void;
   /** Secret substitution (tls-intercept.ts): takes allowed CONNECTs to hosts with a granted secret. */
@@ -46,7 +51,7 @@ interface ProxyState {
 }
 
 /** Is `rawHost:port` allowed, and at which checked address? Every denial is logged. */
-async function decide(state: ProxyState, rawHost: string, port: number, method: string): Promise<Decision> {
+async function decide(state: ProxyState, rawHost: string, port: number, method: string, path?: string): Promise<Decision> {
   const { opts, lookup, privateAllow } = state;
   const host = normalizeHost(rawHost);
   const deny = (status: number, reason: string): Decision => {
@@ -54,7 +59,13 @@ async function decide(state: ProxyState, rawHost: string, port: number, method: 
     opts.onDecision?.({ host, port, method, allowed: false, reason });
     return { ok: false, status, reason };
   };
-  if (!allows(opts.rules(), host, port)) return deny(403, `${host}:${port} is not on this chat's allowed list`);
+  let approval: string | undefined;
+  if (!allows(opts.rules(), host, port)) {
+    const unlisted = `${host}:${port} is not on this chat's allowed list`;
+    const asked = await opts.ask?.({ host, port, method, path });
+    if (!asked?.allowed) return deny(403, asked ? `${unlisted}; ${asked.reason}` : unlisted);
+    approval = asked.reason;
+  }
   let addresses: string[];
   try {
     addresses = isIP(host) ? [host] : (await lookup(host)).map((a) => a.address);
@@ -66,8 +77,8 @@ async function decide(state: ProxyState, rawHost: string, port: number, method: 
     const ip = addresses[0];
     return deny(403, ip ? `${host} resolves to ${ip}, a ${forbiddenReason(ip)}` : `${host} has no address`);
   }
-  opts.log.info({ host, port, method, ip: usable[0] }, 'egress allowed');
-  opts.onDecision?.({ host, port, method, allowed: true });
+  opts.log.info({ host, port, method, ip: usable[0], approval }, 'egress allowed');
+  opts.onDecision?.({ host, port, method, allowed: true, reason: approval });
   return { ok: true, ip: usable[0] };
 }
 
@@ -128,7 +139,7 @@ async function onRequest(state: ProxyState, req: IncomingMessage, res: ServerRes
   }
   if (url.protocol !== 'http:') return refuse(400, 'use CONNECT for https', url.href);
   const port = Number(url.port || 80);
-  const decision = await decide(state, url.hostname, port, req.method ?? 'GET');
+  const decision = await decide(state, url.hostname, port, req.method ?? 'GET', url.pathname);
   if (!decision.ok) return refuse(decision.status, decision.reason, url.host);
   const leak = state.opts.intercept?.plainLeak(normalizeHost(url.hostname), port, req);
   if (leak) return refuse(403, leak, url.host);

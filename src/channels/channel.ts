@@ -44,6 +44,21 @@ export interface StrangerVerdict {
   reply?: string;
 }
 
+/** A question for the owner with buttons (an egress approval); channels without buttons get `text` alone. */
+export interface Card {
+  /** The host's id for the card; a button press names it back in `ChannelHost.answer`. */
+  id: string;
+  /** The question, complete without the buttons (it says how to answer by a short reply). */
+  text: string;
+  choices: { id: string; label: string }[];
+}
+
+/** Who pressed a card's button, as the channel knows them: the host checks they are the channel's owner. */
+export interface CardAnswerer {
+  channel: string;
+  userId: string;
+}
+
 /** What the orchestrator offers a channel besides the inbound sink. */
 export interface ChannelHost {
   /**
@@ -89,6 +104,11 @@ export interface ChannelHost {
   newestStored?(prefix: string): { chatId: string; platformId: string }[];
   /** The platform's own idea of the owner's main chat (WhatsApp: the self-chat), known once connected. */
   mainChat(chat: ChatInfo): void;
+  /**
+   * A button of a card was pressed. Only the owner of the channel the card went to may answer; anyone else (a
+   * group member, a stranger) is refused. Resolves to a short line to show the presser ("Allowed once").
+   */
+  answer(cardId: string, choice: string, from: CardAnswerer): Promise<string>;
 }
 
 /** A file to deliver; the path is a host-private copy, never a path inside a sandbox-writable folder. */
@@ -175,6 +195,8 @@ export interface Channel {
    * remembers about it (how many of its parts went out).
    */
   forget?(key: string): void;
+  /** Send a card with buttons; resolves to the platform's id for the message. Absent: the host sends `card.text`. */
+  sendCard?(chatId: string, card: Card): Promise<string>;
   /** Show or hide "typing…" where the platform has it. */
   setTyping(chatId: string, typing: boolean): Promise<void>;
   /** The connection's state, for `status` and the local page (bot channels). */

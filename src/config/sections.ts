@@ -23,7 +23,9 @@ export function egressConfig(env: Env): Config['egress'] {
   }
   const upstreamCaFile = env.CARAPACE_EGRESS_UPSTREAM_CA || undefined;
   if (upstreamCaFile && !existsSync(upstreamCaFile)) throw new ConfigError(`CARAPACE_EGRESS_UPSTREAM_CA: no file at ${upstreamCaFile}.`);
-  return { defaultAllow: [...defaultAllow], privateAllow, upstreamCaFile };
+  // How long a request to an unlisted host waits for the owner's answer before it fails closed.
+  const approvalTimeoutMs = int(env, 'CARAPACE_EGRESS_APPROVAL_TIMEOUT_SECONDS', 120, 1) * 1000;
+  return { defaultAllow: [...defaultAllow], privateAllow, upstreamCaFile, approvalTimeoutMs };
 }
 
 export function whatsappConfig(env: Env): WhatsAppConfig {

@@ -45,6 +45,8 @@ export interface Config {
     privateAllow: string[];
     /** CARAPACE_EGRESS_UPSTREAM_CA: a PEM file of extra roots for upstreams of intercepted (secret) hosts; tests only. */
     upstreamCaFile?: string;
+    /** How long a request to a host not on the list waits for the owner's allow/deny card (then it is refused). */
+    approvalTimeoutMs: number;
   };
   whatsapp: WhatsAppConfig;
   /** Telegram, Slack and Discord: their API endpoints and media cap (credentials live in the data directory). */

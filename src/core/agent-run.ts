@@ -16,6 +16,7 @@ import { startModelProxy } from '../boundary/model-proxy.js';
 import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
 import { runSandboxSpec } from './run-sandbox-spec.js';
+import { askOwner } from './approval-asker.js';
 import { runBoard, type ToolCall } from './run-board.js';
 
 export interface RunDeps {
@@ -189,6 +190,7 @@ export class AgentRun {
       rules: () => policy.egressRules(this.group.id),
       privateAllow: config.egress.privateAllow,
       log: this.runLog.child({ proxy: 'egress' }),
+      ask: (req) => askOwner(config.dataDir, this.group.id, req),
       onDecision: (d) => {
         this.board.egress({ group: this.group.folder, ...d });
         if (!d.allowed) this.egressRefused(`${d.host}:${d.port}`, d.reason ?? 'refused');

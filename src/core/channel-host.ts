@@ -6,6 +6,7 @@ import { AgentTree } from '../fs/safe-write.js';
 import { GROUP_MOUNT } from '../ipc/protocol.js';
 import { openThread, strangerDm } from './bot-owners.js';
 import type { Core } from './core.js';
+import { approvalDesk } from './egress-approvals.js';
 import { postNotice } from './notes.js';
 import { claimMain } from './registration.js';
 import { isoInZone } from '../time.js';
@@ -13,6 +14,8 @@ import { isoInZone } from '../time.js';
 /** What channels may ask of the host: group folders for media, chat names, readiness, the main chat. */
 export function channelHost(core: Core): ChannelHost {
   const { store, config, paths } = core;
+  const desk = approvalDesk(config.dataDir);
+  desk.bind(core); // this orchestrator answers the install's approval cards from now on
   return {
     groupFolder: (chatId) => {
       const group = store.groupByChat(chatId);
@@ -39,6 +42,7 @@ export function channelHost(core: Core): ChannelHost {
     openThread: (parent, thread) => openThread(core, parent, thread),
     owner: (channel) => store.ownerOf(channel),
     strangerDm: (channel, sender, chat, text) => strangerDm(core, channel, sender, chat, text),
+    answer: async (cardId, choice, from) => desk.answer(cardId, choice, from),
   };
 }
 

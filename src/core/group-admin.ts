@@ -7,6 +7,7 @@ import { unregisterGroup } from '../groups/unregister.js';
 import type { GroupAdmin } from '../ops/op.js';
 import type { Group } from '../store/store.js';
 import type { Core } from './core.js';
+import { approvalDesk } from './egress-approvals.js';
 import { postNotice } from './notes.js';
 
 /** How long a removed group's run may take to stop before removal gives up (the sandbox is killed at 1 s). */
@@ -15,6 +16,7 @@ const STOP_WAIT_MS = 15_000;
 export function groupAdmin(core: Core, policy: GroupPolicy, tasksChanged: () => void): GroupAdmin {
   return {
     mountRefusals: (group, mounts) => policy.mountRefusals(group, mounts),
+    noteAccessReason: (group, host, reason) => approvalDesk(core.config.dataDir).noteReason(group.id, host, reason),
     async unregister(group, actor) {
       // The group and its threads (they go with it) stop first: no run may outlive its group's row.
       const affected = core.store.listGroups().filter((g) => g.id === group.id || g.parentId === group.id);

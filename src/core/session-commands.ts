@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { archiveOnClear } from '../memory/transcript.js';
 import { maySessionCommand, sessionCommand } from '../router/commands.js';
 import type { Group } from '../store/store.js';
+import { parseReply } from './approval-card.js';
 import type { Core } from './core.js';
+import { approvalDesk } from './egress-approvals.js';
 import { postNote } from './notes.js';
 
 /**
@@ -11,6 +13,7 @@ import { postNote } from './notes.js';
  * (refused, or /clear done); a /compact goes to the agent as its own input.
  */
 export function handledOnArrival(core: Core, group: Group, messageId: number, text: string): boolean {
+  if (answeredApproval(core, group, messageId, text)) return true;
   const command = sessionCommand(group, text);
   if (!command) return false;
   if (!maySessionCommand(group)) {
@@ -26,6 +29,14 @@ export function handledOnArrival(core: Core, group: Group, messageId: number, te
     return true;
   }
   return false;
+}
+
+/** "allow 3" / "allow 3 chat" / "deny 3" in the main chat: the owner answers an egress approval card by text. */
+function answeredApproval(core: Core, group: Group, messageId: number, text: string): boolean {
+  const reply = group.isMain ? parseReply(text) : undefined;
+  if (!reply) return false;
+  postNote(core, group, messageId, approvalDesk(core.config.dataDir).decide(reply.id, reply.choice, `main:${group.chatId}`));
+  return true;
 }
 
 /** /clear: archive the conversation into the group folder, forget the session, let the live run go. */

@@ -18,6 +18,7 @@ export const groupSettingsShape = {
     .describe('The word that calls the assistant, e.g. "@Andy"'),
   requiresTrigger: z.boolean().describe('true: answer only messages that start with the trigger; false: answer every message'),
   allowedDomains: egress.shape.allow.nullable().describe('Web sites the chat may reach ("example.com", "*.example.com"); null: the default list'),
+  askForWebAccess: z.boolean().describe('true: a request for a site not on the list asks the owner in the main chat; false: refused without asking'),
   dailyTokenBudget: dailyTokenBudget.nullable().describe('Tokens per day; null: no token budget'),
   dailySpendUsd: dailySpendUsd.nullable().describe('US dollars per day; null: no money budget'),
   limits: limits.nullable().describe('Sandbox limits {memoryMb, pids, cpus, timeoutMs}; null: the defaults'),
@@ -66,6 +67,7 @@ export function groupSettings(group: Group) {
     trigger: group.trigger,
     requiresTrigger: group.requiresTrigger,
     allowedDomains: config.egress?.allow ?? null,
+    askForWebAccess: group.containerConfig.egressNeverAsk !== true,
     dailyTokenBudget: config.dailyTokenBudget ?? null,
     dailySpendUsd: config.dailySpendUsd ?? null,
     limits: config.limits ?? null,
@@ -78,6 +80,7 @@ export type GroupSettings = ReturnType<typeof groupSettings>;
 /** Where each setting lives in a group's container_config (the rest are columns of the group). */
 const CONFIG_KEYS: Partial<Record<SettingName, (v: unknown) => [string, unknown]>> = {
   allowedDomains: (v) => ['egress', v === null ? undefined : { allow: v }],
+  askForWebAccess: (v) => ['egressNeverAsk', v === false ? true : undefined],
   dailyTokenBudget: (v) => ['dailyTokenBudget', v ?? undefined],
   dailySpendUsd: (v) => ['dailySpendUsd', v ?? undefined],
   limits: (v) => ['limits', v ?? undefined],

@@ -31,6 +31,8 @@ export interface OpHost {
 export interface GroupAdmin {
   /** Why each of these extra mounts would be refused for `group` by the mount allowlist (empty: all allowed). */
   mountRefusals(group: Group, mounts: MountRequest[]): string[];
+  /** The agent's one-line reason for wanting `host`: shown on the owner's approval card when it connects there. */
+  noteAccessReason(group: Group, host: string, reason: string): void;
   /** Stop the group's live run, forget the group and archive its folder; resolves with the archive's path. */
   unregister(group: Group, actor: string): Promise<string>;
 }

@@ -2,6 +2,7 @@
 // came from — the group whose run directory it was found in — never from anything inside the request.
 import { z } from 'zod';
 import type { Group } from '../store/store.js';
+import { normalizeHost } from '../boundary/egress-policy.js';
 import { validateContainerConfig } from '../groups/group-config.js';
 import { op, OpError, type Op, type OpContext } from './op.js';
 import { taskOps } from './task-ops.js';
@@ -94,6 +95,16 @@ const ops: Record<string, Op<unknown>> = {
       const group = authorizeGroup(ctx, chatId);
       const own = (group.containerConfig.egress as { allow?: string[] } | undefined)?.allow;
       return { chatId: group.chatId, allow: own ?? ctx.host.defaultEgressAllow, usesDefault: own === undefined };
+    },
+  }),
+
+  request_access: op({
+    mainOnly: false,
+    args: z.object({ host: z.string().trim().min(1).max(253), reason: z.string().trim().min(1).max(500) }),
+    run: (ctx, { host, reason }) => {
+      const name = normalizeHost(host.replace(/:\d+$/, ''));
+      ctx.host.groups.noteAccessReason(ctx.group, name, reason);
+      return `Noted. When you connect to ${name} and it is not on this chat's list, the owner is asked in the main chat with your reason; the connection waits for the answer.`;
     },
   }),
 

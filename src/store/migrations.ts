@@ -295,4 +295,25 @@ export const migrations: Migration[] = [
       CREATE INDEX messages_people ON messages(chat_id, id) WHERE from_assistant = 0;
     `,
   },
+  {
+    id: '0011-egress-approvals',
+    sql: `
+      -- the owner's answers to requests for hosts not on a group's list; the id is the number on the card
+      CREATE TABLE egress_approvals (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id   INTEGER NOT NULL,
+        folder     TEXT NOT NULL,
+        host       TEXT NOT NULL,
+        port       INTEGER NOT NULL,
+        method     TEXT NOT NULL,
+        path       TEXT,
+        reason     TEXT,
+        asked_at   INTEGER NOT NULL,
+        status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'once', 'chat', 'deny', 'expired')),
+        decided_at INTEGER,
+        decided_by TEXT
+      );
+      CREATE INDEX egress_approvals_pending ON egress_approvals(status) WHERE status = 'pending';
+    `,
+  },
 ];

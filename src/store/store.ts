@@ -1,5 +1,6 @@
 // The store's one entry point: typed access to the database. Each area (chats and messages, groups, sessions,
 // runs, outbox, usage, tasks) lives in its own module; every multi-step state change is one transaction there.
+import { ApprovalStore } from './approvals.js';
 import type { DB } from './db.js';
 import * as groups from './groups.js';
 import type { Group, NewGroup } from './groups.js';
@@ -20,6 +21,7 @@ import type { ChatInfo, InboundMessage } from './types.js';
 import * as usage from './usage.js';
 import type { UsageRecord, UsageTotals } from './usage.js';
 
+export type { ApprovalRequest, ApprovalRow, ApprovalStatus } from './approvals.js';
 export type { Group, GroupFields, GroupMode, NewGroup } from './groups.js';
 export { budgetGroupOf } from './groups.js';
 export type { Extension, GroupChange, InstallBudget, ModelUsage } from './spend.js';
@@ -32,9 +34,12 @@ export { totalTokens, type TokenUsage, type UsageRecord, type UsageTotals } from
 
 export class Store {
   readonly tasks: TaskStore;
+  /** Egress requests the owner was asked about, and the answers (approvals.ts). */
+  readonly approvals: ApprovalStore;
 
   constructor(readonly db: DB) {
     this.tasks = new TaskStore(db);
+    this.approvals = new ApprovalStore(db);
   }
 
   // chats and messages (messages.ts)

@@ -37,4 +37,9 @@ export class RecordingHost implements ChannelHost {
   notice = (chatId: string, _key: string, text: string) => void this.notices.push([chatId, text]);
   ready = () => void this.readies++;
   mainChat = () => undefined;
+  readonly answers: { cardId: string; choice: string; userId: string }[] = [];
+  answer = async (cardId: string, choice: string, from: { userId: string }) => {
+    this.answers.push({ cardId, choice, userId: from.userId });
+    return from.userId === this.ownerOf?.userId ? 'Allowed' : 'Only the owner can answer this.';
+  };
 }

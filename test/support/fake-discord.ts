@@ -23,6 +23,8 @@ export interface SentMessage {
   id: string;
   /** performance.now() when the create arrived. */
   at: number;
+  /** Buttons, as [label, custom id]. */
+  buttons?: [string, string][];
 }
 
 interface Session {
@@ -43,6 +45,8 @@ export class FakeDiscord {
   url = '';
   readonly sent: SentMessage[] = [];
   readonly typing: string[] = [];
+  /** Interaction responses (a button press answered), as [interaction id, content, flags]. */
+  readonly interactionReplies: [string, string, number][] = [];
   readonly identifies: number[] = [];
   readonly resumes: string[] = [];
   guilds: FakeGuild[] = [];
@@ -104,6 +108,29 @@ export class FakeDiscord {
     const id = this.snowflake();
     this.files.set(`${id}/${name}`, data);
     return { id, filename: name, size: data.length, url: `${this.url}/attachments/${id}/${name}`, proxy_url: `${this.url}/attachments/${id}/${name}`, content_type: contentType };
+  }
+
+  /** `user` presses the button `customId` under the bot's message `sent` in a DM (an INTERACTION_CREATE). */
+  press(sent: SentMessage, user: FakeUser, customId: string): string {
+    const id = this.snowflake();
+    this.dispatch('INTERACTION_CREATE', {
+      id,
+      application_id: BOT.id,
+      type: 3,
+      token: `itoken-${id}`,
+      version: 1,
+      channel_id: sent.channelId,
+      channel: { id: sent.channelId, type: 1, recipients: [{ discriminator: '0', avatar: null, ...user }] },
+      user: { discriminator: '0', avatar: null, global_name: null, ...user },
+      message: message({ id: sent.id, channel_id: sent.channelId, author: BOT, content: sent.content }),
+      data: { custom_id: customId, component_type: 2 },
+      locale: 'en-US',
+      app_permissions: '0',
+      entitlements: [],
+      authorizing_integration_owners: {},
+      context: 1,
+    });
+    return id;
   }
 
   /** A dispatch to the connected session (kept for replay when nobody is connected). */
@@ -204,6 +231,13 @@ export class FakeDiscord {
     const path = (req.url ?? '').split('?')[0];
     const file = /^\/attachments\/(.+)$/.exec(path);
     if (file) return this.serveFile(res, this.files.get(decodeURIComponent(file[1])));
+    // Interaction responses carry the interaction's token in the path, not the bot token (as on Discord).
+    const callback = /^\/api\/v10\/interactions\/(\d+)\/([\w.-]+)\/callback$/.exec(path);
+    if (callback && req.method === 'POST') {
+      const { body } = await readBody(req);
+      this.interactionReplies.push([callback[1], body.data?.content ?? '', body.data?.flags ?? 0]);
+      return this.reply(res, 204);
+    }
     if (req.headers.authorization !== `Bot ${TOKEN}`) return this.reply(res, 401, { message: '401: Unauthorized', code: 0 });
     if (path === '/api/v10/gateway/bot') {
       return this.reply(res, 200, { url: this.url.replace('http', 'ws'), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } });
@@ -243,7 +277,8 @@ export class FakeDiscord {
     }
     const earlier = body.enforce_nonce && this.sent.find((m) => m.channelId === channelId && m.nonce === body.nonce);
     if (earlier) return this.reply(res, 200, this.messagePayload(earlier));
-    const message: SentMessage = { channelId, content: body.content ?? '', allowedMentions: body.allowed_mentions, nonce: body.nonce, files, id: this.snowflake(), at: performance.now() };
+    const buttons = (body.components as { components: { label: string; custom_id: string }[] }[] | undefined)?.flatMap((row) => row.components.map((b): [string, string] => [b.label, b.custom_id]));
+    const message: SentMessage = { channelId, content: body.content ?? '', allowedMentions: body.allowed_mentions, nonce: body.nonce, files, id: this.snowflake(), at: performance.now(), ...(buttons ? { buttons } : {}) };
     this.sent.push(message);
     const payload = this.messagePayload(message);
     if (this.current) this.dispatch('MESSAGE_CREATE', payload); // Discord echoes the bot's own messages

@@ -19,6 +19,8 @@ export interface Posted {
   ts: string;
   /** When the fake took it (performance.now()). */
   at: number;
+  /** Block Kit buttons, as [label, action id]. */
+  buttons?: [string, string][];
 }
 
 export interface Uploaded {
@@ -37,6 +39,8 @@ export class FakeSlack {
   readonly reactions: { how: 'add' | 'remove'; channel: string; timestamp: string; name: string }[] = [];
   readonly calls: string[] = [];
   readonly acks = new Set<string>();
+  /** chat.postEphemeral: what one person was shown. */
+  readonly ephemerals: { channel: string; user: string; text: string }[] = [];
   readonly users = new Map<string, string>([['UOWNER', 'Olga'], ['UBOB', 'Bob']]);
   readonly channels = new Map<string, string>([['CFAMILY', 'family']]);
   readonly files = new Map<string, Buffer>();
@@ -117,10 +121,33 @@ export class FakeSlack {
   sendEvent(event: Record<string, unknown>): string {
     const envelopeId = `env-${this.nextId++}`;
     const payload = { token: 'x', team_id: 'T1', api_app_id: APP_ID, event, type: 'event_callback', event_id: `Ev${this.nextId}`, event_time: Math.floor(Date.now() / 1000) };
-    const envelope = { envelope_id: envelopeId, type: 'events_api', accepts_response_payload: false, retry_attempt: 0, retry_reason: '', payload };
+    return this.deliver({ envelope_id: envelopeId, type: 'events_api', accepts_response_payload: false, retry_attempt: 0, retry_reason: '', payload });
+  }
+
+  /** `user` presses the button `actionId` under the posted message `post` (an interactive block_actions envelope). */
+  press(post: Posted, user: string, actionId: string): string {
+    const envelopeId = `env-${this.nextId++}`;
+    const action = { type: 'button', action_id: actionId, block_id: `b-${actionId}`, value: actionId.split(':').at(-1), action_ts: this.ts() };
+    const payload = {
+      type: 'block_actions',
+      user: { id: user, username: user.toLowerCase(), team_id: 'T1' },
+      api_app_id: APP_ID,
+      token: 'x',
+      container: { type: 'message', message_ts: post.ts, channel_id: post.channel, is_ephemeral: false },
+      trigger_id: `trig-${this.nextId}`,
+      team: { id: 'T1', domain: 'fake' },
+      channel: { id: post.channel, name: post.channel },
+      message: { type: 'message', ts: post.ts, text: post.text },
+      actions: [action],
+    };
+    return this.deliver({ envelope_id: envelopeId, type: 'interactive', accepts_response_payload: false, retry_attempt: 0, retry_reason: '', payload });
+  }
+
+  /** Send an envelope on every open socket (and again on reconnect until acked); returns its id. */
+  private deliver(envelope: { envelope_id: string; retry_attempt: number; [field: string]: unknown }): string {
     this.envelopes.push(envelope);
     for (const ws of this.sockets) ws.send(JSON.stringify(envelope));
-    return envelopeId;
+    return envelope.envelope_id;
   }
 
   /** A message event as Slack sends it. */
@@ -187,6 +214,9 @@ export class FakeSlack {
         return { ok: true, url: `ws://${url.host}/link/?ticket=t${this.nextId++}&app_id=${APP_ID}` };
       case 'chat.postMessage':
         return this.post(args);
+      case 'chat.postEphemeral':
+        this.ephemerals.push({ channel: args.channel, user: args.user, text: args.text });
+        return { ok: true, message_ts: this.ts() };
       case 'conversations.info': {
         const name = this.channels.get(args.channel);
         return name ? { ok: true, channel: { id: args.channel, name, is_channel: true } } : { ok: false, error: 'channel_not_found' };
@@ -214,7 +244,9 @@ export class FakeSlack {
   private post(args: Record<string, string>): object {
     if (!this.channels.has(args.channel) && !args.channel.startsWith('D')) return { ok: false, error: 'channel_not_found' };
     const ts = this.ts();
-    this.posted.push({ channel: args.channel, text: args.text, thread_ts: args.thread_ts, username: args.username, ts, at: performance.now() });
+    const blocks = args.blocks ? (JSON.parse(args.blocks) as { elements?: { text: { text: string }; action_id: string }[] }[]) : [];
+    const buttons = blocks.flatMap((b) => b.elements ?? []).map((e): [string, string] => [e.text.text, e.action_id]);
+    this.posted.push({ channel: args.channel, text: args.text, thread_ts: args.thread_ts, username: args.username, ts, at: performance.now(), ...(buttons.length ? { buttons } : {}) });
     return { ok: true, channel: args.channel, ts, message: { text: args.text, ts } };
   }
 

@@ -22,6 +22,8 @@ export interface SentMessage {
   file?: { name: string; data: Buffer };
   messageId: number;
   at: number;
+  /** The inline keyboard, as [label, callback data]. */
+  buttons?: [string, string][];
 }
 
 type Reply = { status: number; body: Record<string, unknown> };
@@ -77,6 +79,9 @@ export class FakeTelegram {
   readonly blocked = new Set<number>();
   /** Awaited after a message was accepted (recorded), before the answer goes out: a test kills the client here. */
   onAccepted?: (sent: SentMessage) => Promise<void>;
+  /** answerCallbackQuery calls: the toast each button press got. */
+  readonly callbackAnswers: { id: string; text?: string }[] = [];
+  private nextCallbackId = 1;
   private readonly updates: Update[] = [];
   private readonly files = new Map<string, { path: string; data: Buffer }>();
   private readonly waiting = new Set<() => void>();
@@ -132,6 +137,15 @@ export class FakeTelegram {
     const res = await fetch(hook.url, { method: 'POST', headers, body: JSON.stringify(update) });
     this.webhookStatuses.push(res.status);
     return res.status;
+  }
+
+  /** `from` presses the inline button with `data` under `message` (a callback_query update); returns the query id. */
+  press(message: SentMessage, from: User, data: string): string {
+    const id = `cq${this.nextCallbackId++}`;
+    const chat = { id: message.chatId, type: message.chatId < 0 ? 'supergroup' : 'private' } as Chat;
+    const pressed = { message_id: message.messageId, date: Math.floor(Date.now() / 1000), chat, text: message.text } as Message;
+    this.push({ callback_query: { id, from, chat_instance: `ci${message.chatId}`, message: pressed, data } } as Omit<Update, 'update_id'>);
+    return id;
   }
 
   /** A message from `from` in `chat` (text, or any other fields), pushed as an update; returns the message. */
@@ -192,6 +206,9 @@ export class FakeTelegram {
         if (!found) return error(400, 'Bad Request: invalid file_id');
         return ok({ file_id: p.file_id, file_unique_id: `u-${p.file_id}`, file_size: found.data.length, file_path: found.path });
       }
+      case 'answerCallbackQuery':
+        this.callbackAnswers.push({ id: String(p.callback_query_id), text: p.text as string | undefined });
+        return ok(true);
       case 'sendMessage':
       case 'sendPhoto':
       case 'sendDocument': {
@@ -254,6 +271,7 @@ export class FakeTelegram {
       file: file ? { name: file.name, data: Buffer.from(file.data) } : undefined,
       messageId,
       at: performance.now(),
+      buttons: buttonsOf(p.reply_markup),
     });
     return ok({ message_id: messageId, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: chatId < 0 ? 'supergroup' : 'private' }, text: p.text });
   }
@@ -265,6 +283,13 @@ class File {
     readonly name: string,
     readonly data: Uint8Array,
   ) {}
+}
+
+/** The inline keyboard's buttons as [label, callback data], row after row (JSON, or a string in multipart). */
+function buttonsOf(markup: unknown): [string, string][] | undefined {
+  const parsed = typeof markup === 'string' ? JSON.parse(markup) : markup;
+  const rows = (parsed as { inline_keyboard?: { text: string; callback_data?: string }[][] } | undefined)?.inline_keyboard;
+  return rows?.flat().map((b) => [b.text, b.callback_data ?? '']);
 }
 
 const optionalNumber = (v: unknown) => (v === undefined ? undefined : Number(v));

@@ -22,6 +22,13 @@ export interface Reply {
   at: number;
 }
 
+export interface ShownCard {
+  id: string;
+  text: string;
+  choices: { id: string; label: string }[];
+  at: number;
+}
+
 export interface Harness {
   fake: FakeAnthropic;
   app: Carapace;
@@ -29,6 +36,10 @@ export interface Harness {
   dataDir: string;
   logFile: string;
   replies: Reply[];
+  /** Cards (egress approvals) the local chat showed, with when they arrived. */
+  cards: ShownCard[];
+  /** Press a card's button in the local chat, as the page does; resolves to what the host answered. */
+  pressCard(cardId: string, choice: string): Promise<string>;
   /** Type a message into the owner's local chat, as the web page does. Resolves when accepted (202). */
   say(text: string): Promise<void>;
   waitForReplies(n: number, timeoutMs?: number): Promise<Reply[]>;
@@ -87,13 +98,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const runtime = opts.runtime?.(join(dataDir, 'sandboxes'));
   const log = createLogger('debug', pino.destination({ dest: logFile, sync: true }));
   const replies: Reply[] = [];
+  const cards: ShownCard[] = [];
   let app: Carapace;
   let events: AbortController;
 
   async function boot() {
     app = await startCarapace(config, log, { runtime, channels: opts.channels?.(config, log) });
     events = new AbortController();
-    await subscribe(app, events.signal, (text, sender) => replies.push({ text, sender, at: performance.now() }));
+    await subscribe(app, events.signal, {
+      reply: (d) => replies.push({ text: d.text, sender: d.senderName, at: performance.now() }),
+      card: (d) => cards.push({ ...d.card, at: performance.now() }),
+    });
   }
   await boot();
 
@@ -106,13 +121,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     dataDir,
     logFile,
     replies,
+    cards,
+    async pressCard(cardId, choice) {
+      const res = await postLocal(app, 'api/cards', { cardId, choice });
+      if (res.status !== 200) throw new Error(`local chat refused the answer: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { text: string }).text;
+    },
     async say(text) {
-      const { url } = app.local.address();
-      const res = await fetch(`${url}api/messages`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${tokenOf(app)}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ text }),
-      });
+      const res = await postLocal(app, 'api/messages', { text });
       if (res.status !== 202) throw new Error(`local chat refused the message: ${res.status} ${await res.text()}`);
     },
     waitForReplies(n, timeoutMs = 30_000) {
@@ -135,8 +151,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
 const tokenOf = (app: Carapace) => new URL(app.chatUrl).hash.replace('#token=', '');
 
-/** Follow the local chat's event stream and report each `reply` event's text. Resolves once connected. */
-async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: string, sender: string) => void): Promise<void> {
+const postLocal = (app: Carapace, path: string, body: unknown) =>
+  fetch(`${app.local.address().url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokenOf(app)}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+/** Follow the local chat's event stream and hand each event to its listener. Resolves once connected. */
+async function subscribe(app: Carapace, signal: AbortSignal, on: Record<string, (data: any) => void>): Promise<void> {
   const { url } = app.local.address();
   const res = await fetch(`${url}api/events?token=${encodeURIComponent(tokenOf(app))}`, { signal });
   if (!res.ok || !res.body) throw new Error(`event stream refused: ${res.status}`);
@@ -154,10 +177,7 @@ async function subscribe(app: Carapace, signal: AbortSignal, onReply: (text: str
           buffer = buffer.slice(end + 2);
           const event = /^event: (.*)$/m.exec(frame)?.[1];
           const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (event === 'reply' && data) {
-            const reply = JSON.parse(data);
-            onReply(reply.text, reply.senderName);
-          }
+          if (event && data && on[event]) on[event](JSON.parse(data));
         }
       }
     } catch {

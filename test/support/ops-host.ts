@@ -9,6 +9,7 @@ export const hostWith = (store: Store, tasks: TaskEnv): OpHost => ({
   tasks,
   groups: {
     mountRefusals: () => [],
+    noteAccessReason: () => undefined,
     unregister: () => Promise.reject(new Error('no host to remove groups in this test')),
   },
 });

@@ -1,10 +1,11 @@
 // The Discord channel: a discord.js gateway client for what arrives, its REST client for what goes out. Guild
 // channels the bot is in are listed for the main chat to register; registered ones (and threads opened in them)
 // reach the agent, the owner's DM too; strangers' DMs go only to the pairing check.
-import { ChannelType, Events, type Guild, type Message, type PartialMessage } from 'discord.js';
+import { ChannelType, Events, MessageFlags, type Guild, type Interaction, type Message, type PartialMessage } from 'discord.js';
 import type { Logger } from 'pino';
+import { readCardAction } from '../kit/card-action.js';
 import { TypingLoop } from '../kit/typing-loop.js';
-import { ChannelUnavailableError, type Channel, type ChannelHealth, type ChannelHost, type InboundSink, type OutboundFile, type SendOptions } from '../channel.js';
+import { ChannelUnavailableError, type Card, type Channel, type ChannelHealth, type ChannelHost, type InboundSink, type OutboundFile, type SendOptions } from '../channel.js';
 import { CatchUp } from './catch-up.js';
 import { DiscordConnection } from './connection.js';
 import { channelIdOf, chatIdOf, PREFIX, serverChannel } from './ids.js';
@@ -71,6 +72,7 @@ export class DiscordChannel implements Channel {
     client.on(Events.MessageUpdate, (before, after) => {
       if (editedText(before, after)) void this.take!(after as Message, true);
     });
+    client.on(Events.InteractionCreate, (interaction) => void this.pressed(interaction, host));
     client.on(Events.ClientReady, () => {
       for (const guild of client.guilds.cache.values()) this.seeGuild(guild);
     });
@@ -108,6 +110,22 @@ export class DiscordChannel implements Channel {
   async sendFile(chatId: string, file: OutboundFile, opts?: SendOptions): Promise<string> {
     this.assertUsable();
     return this.confirmed(await this.outbound.sendFile(chatId, file, opts));
+  }
+
+  async sendCard(chatId: string, card: Card): Promise<string> {
+    this.assertUsable();
+    return this.confirmed(await this.outbound.sendCard(chatId, card));
+  }
+
+  /** A card's button: the host decides whether the presser may answer; only they see its verdict. */
+  private async pressed(interaction: Interaction, host: ChannelHost): Promise<void> {
+    if (!interaction.isButton()) return;
+    const action = readCardAction(interaction.customId);
+    if (!action) return;
+    const text = await host.answer(action.cardId, action.choice, { channel: DISCORD, userId: interaction.user.id });
+    await interaction.reply({ content: text, flags: MessageFlags.Ephemeral }).catch((err: Error) => {
+      this.opts.log.warn({ err: err.message }, 'Discord: could not tell the presser what their button did');
+    });
   }
 
   /**

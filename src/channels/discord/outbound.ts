@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
-import { ChannelUnavailableError, ChatUnreachableError, type OutboundFile, type SendOptions } from '../channel.js';
+import { ChannelUnavailableError, ChatUnreachableError, type Card, type OutboundFile, type SendOptions } from '../channel.js';
+import { cardActionId } from '../kit/card-action.js';
 import { discordMessages, signed, toDiscord } from './format.js';
 import { channelIdOf } from './ids.js';
 
@@ -51,6 +52,12 @@ export class DiscordOutbound {
     const content = signed(caption, opts.sender).slice(0, 2000);
     const body = { content, allowed_mentions: NO_PINGS, attachments: [{ id: 0, filename: file.fileName }], ...nonceFor(opts.key, 0) };
     return this.post(chatId, { body, files: [{ name: file.fileName, data }] });
+  }
+
+  /** A card: its text with a row of buttons whose presses come back as interactions ("card:<id>:<choice>"). */
+  async sendCard(chatId: string, card: Card): Promise<string> {
+    const buttons = card.choices.map((c) => ({ type: 2, style: c.id === 'deny' ? 4 : 1, label: c.label, custom_id: cardActionId(card, c.id) }));
+    return this.post(chatId, { body: { content: card.text.slice(0, 2000), allowed_mentions: NO_PINGS, components: [{ type: 1, components: buttons }] } });
   }
 
   async typing(chatId: string): Promise<void> {

@@ -87,7 +87,8 @@ export async function taskAction(deps: ConsoleDeps, id: string, action: string) 
   return summarizeTask(store, task, deps.config.timeZone);
 }
 
-export const egressLog = (deps: ConsoleDeps) => ({ decisions: deps.board.recentEgress(200) });
+/** The proxies' recent decisions (memory) and the owner's answers to approval cards (the store keeps them all). */
+export const egressLog = (deps: ConsoleDeps) => ({ decisions: deps.board.recentEgress(200), approvals: deps.store.approvals.recent(100) });
 
 /** The bot channels that can be paired, with their owner (if paired). */
 export function pairingChannels(deps: ConsoleDeps) {

@@ -3,7 +3,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Channel, ChannelHealth, InboundSink, PairingPanel, SendOptions } from '../channel.js';
+import type { Card, Channel, ChannelHealth, ChannelHost, InboundSink, PairingPanel, SendOptions } from '../channel.js';
 import { sameSecret } from '../../secret-compare.js';
 import type { ConsoleApi } from './console-api.js';
 import { COMMON_HEADERS, readBody, sendJson } from './http.js';
@@ -59,6 +59,7 @@ export class LocalChannel implements Channel {
   private readonly subscribers = new Set<Subscriber>();
   private server?: Server;
   private sink?: InboundSink;
+  private channelHost?: ChannelHost;
   private pingTimer?: NodeJS.Timeout;
   private unwatchWhatsApp?: () => void;
   private unwatchBoard?: () => void;
@@ -74,9 +75,10 @@ export class LocalChannel implements Channel {
     return chatId.startsWith('local:');
   }
 
-  async connect(sink: InboundSink): Promise<void> {
+  async connect(sink: InboundSink, host?: ChannelHost): Promise<void> {
     if (this.server) throw new Error('LocalChannel is already connected');
     this.sink = sink;
+    this.channelHost = host;
     const server = createServer((req, res) => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) sendJson(res, 500, { error: 'Internal error' });
@@ -129,6 +131,15 @@ export class LocalChannel implements Channel {
     return id;
   }
 
+  /** A card is a reply with buttons: the page shows them and posts the pressed one to /api/cards. */
+  async sendCard(chatId: string, card: Card): Promise<string> {
+    if (!this.owns(chatId)) throw new Error(`LocalChannel does not own chat ${chatId}`);
+    const id = this.nextId();
+    const senderName = this.opts.assistantName ?? 'Assistant';
+    this.emit(chatId, 'card', { id, card, timestamp: Date.now(), senderName });
+    return id;
+  }
+
   async setTyping(chatId: string, typing: boolean): Promise<void> {
     if (this.owns(chatId)) this.emit(chatId, 'typing', { typing });
   }
@@ -173,6 +184,8 @@ export class LocalChannel implements Channel {
         return this.postMessage(req, res);
       case 'GET /api/events':
         return this.openEvents(req, res, url);
+      case 'POST /api/cards':
+        return this.answerCard(req, res);
       case 'POST /api/wake':
         this.opts.onWake?.();
         return sendJson(res, 202, { ok: true });
@@ -225,6 +238,20 @@ export class LocalChannel implements Channel {
     const from = typeof clientId === 'string' ? clientId : undefined;
     this.emit(OWNER_CHAT_ID, 'message', { id, from: 'user', senderName: name, text, timestamp }, from);
     sendJson(res, 202, { id, senderName: name, timestamp });
+  }
+
+  /** A card's button, pressed by whoever holds the access token: the owner. */
+  private async answerCard(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: { cardId?: unknown; choice?: unknown } = {};
+    try {
+      body = JSON.parse((await readBody(req, 4096)) || '{}');
+    } catch {
+      return sendJson(res, 400, { error: 'Body must be JSON like {"cardId": "3", "choice": "once"}' });
+    }
+    if (typeof body.cardId !== 'string' || typeof body.choice !== 'string') return sendJson(res, 400, { error: '"cardId" and "choice" must be strings' });
+    if (!this.channelHost) return sendJson(res, 409, { error: 'Cards cannot be answered until Carapace has started' });
+    const text = await this.channelHost.answer(body.cardId, body.choice, { channel: this.name, userId: OWNER_CHAT_ID });
+    sendJson(res, 200, { text });
   }
 
   private async reloadChannels(res: ServerResponse): Promise<void> {

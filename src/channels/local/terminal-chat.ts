@@ -216,10 +216,10 @@ function terminalView(input: NodeJS.ReadableStream, output: NodeJS.WritableStrea
 function eventPrinter(show: (line: string) => void, seen: SeenLines, replies: ReplyWatch, quiet: boolean): (type: string, data: string) => void {
   let typing = false;
   return (type, data) => {
-    const d = JSON.parse(data) as { text?: string; senderName?: string; typing?: boolean; timestamp?: number };
-    if (type === 'reply') {
-      typing = false;
-      show(seen.mark(d));
+    const d = JSON.parse(data) as { text?: string; senderName?: string; typing?: boolean; timestamp?: number; card?: { text: string } };
+    if (type === 'reply' || type === 'card') {
+      typing = false; // a card's text says how to answer it here: "allow 3", "deny 3"
+      show(seen.mark(type === 'card' ? { ...d, text: d.card?.text ?? d.text } : d));
       replies.reply();
     } else if (type === 'message') {
       show(seen.mark(d));

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { WebClient } from '@slack/web-api';
 import { splitMessage } from '../../markdown/split.js';
-import { ChannelUnavailableError, ChatUnreachableError, type OutboundFile } from '../channel.js';
+import { ChannelUnavailableError, ChatUnreachableError, type Card, type OutboundFile } from '../channel.js';
+import { cardActionId } from '../kit/card-action.js';
 import { PartProgress } from '../kit/part-progress.js';
 import { toMrkdwn } from './format.js';
 import { slackTarget } from './ids.js';
@@ -35,6 +36,24 @@ export class SlackOutbound {
       );
       return res.ts ?? '';
     });
+  }
+
+  /** A card: its text as a section and its choices as Block Kit buttons ("card:<id>:<choice>" action ids). */
+  async sendCard(chatId: string, card: Card): Promise<string> {
+    const { channel, threadTs } = slackTarget(chatId);
+    const buttons = card.choices.map((c) => ({
+      type: 'button' as const,
+      text: { type: 'plain_text' as const, text: c.label },
+      action_id: cardActionId(card, c.id),
+      value: c.id,
+      ...(c.id === 'deny' ? { style: 'danger' as const } : {}),
+    }));
+    const blocks = [
+      { type: 'section', text: { type: 'plain_text', text: card.text } },
+      { type: 'actions', block_id: `card-${card.id}`, elements: buttons },
+    ];
+    const res = await this.call(chatId, () => this.opts.client.chat.postMessage({ channel, thread_ts: threadTs, text: card.text, blocks }));
+    return res.ts ?? '';
   }
 
   async sendFile(chatId: string, file: OutboundFile): Promise<string> {

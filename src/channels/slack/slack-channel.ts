@@ -3,7 +3,8 @@
 // "slack:<channel>" and "slack:<channel>:<thread ts>" (./ids.ts).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Channel, ChannelHealth, ChannelHost, InboundSink, OutboundFile, SendOptions } from '../channel.js';
+import type { Card, Channel, ChannelHealth, ChannelHost, InboundSink, OutboundFile, SendOptions } from '../channel.js';
+import { readCardAction } from '../kit/card-action.js';
 import { TypingLoop } from '../kit/typing-loop.js';
 import { SlackConnection, type RetryPolicy } from './connection.js';
 import type { SlackCredentials } from './credentials.js';
@@ -13,6 +14,12 @@ import { plainMessage, readableText, tsMillis, type PlainMessage, type SlackMess
 import { saveFile } from './media.js';
 import { SlackNames } from './names.js';
 import { SlackOutbound } from './outbound.js';
+
+/** The parts of a block_actions payload a card press needs. */
+interface CardPress {
+  user: { id: string };
+  channel?: { id: string };
+}
 
 export interface SlackChannelOptions {
   credentials: SlackCredentials;
@@ -68,6 +75,10 @@ export class SlackChannel implements Channel {
     );
     this.connection.app.event('message', async ({ event }) => this.enqueue(event as unknown as SlackMessageEvent));
     this.connection.app.event('member_joined_channel', async ({ event }) => this.joined(event.user, event.channel));
+    this.connection.app.action(/^card:/, async ({ ack, body, action }) => {
+      await ack();
+      await this.pressed(body as CardPress, (action as { action_id: string }).action_id);
+    });
     this.connection.app.error(async (err) => this.log.error({ err }, 'Slack event handler failed'));
   }
 
@@ -102,6 +113,20 @@ export class SlackChannel implements Channel {
 
   sendFile(chatId: string, file: OutboundFile): Promise<string> {
     return this.outbound.sendFile(chatId, file);
+  }
+
+  sendCard(chatId: string, card: Card): Promise<string> {
+    return this.outbound.sendCard(chatId, card);
+  }
+
+  /** A card's button (block_actions): the host decides whether the presser may answer; only they see its verdict. */
+  private async pressed(body: CardPress, actionId: string): Promise<void> {
+    const action = readCardAction(actionId);
+    if (!action || !this.host || !body.channel) return;
+    const text = await this.host.answer(action.cardId, action.choice, { channel: 'slack', userId: body.user.id });
+    await this.connection.client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text }).catch((err: Error) => {
+      this.log.warn({ err: err.message }, 'Slack: could not tell the presser what their button did');
+    });
   }
 
   async setTyping(chatId: string, typing: boolean): Promise<void> {

@@ -12,7 +12,7 @@ import { LinkState, type Link, type LinkStateOptions } from './link-state.js';
 /** grammY types signals with its own AbortController shim; the platform's is the same thing at run time. */
 export type Signal = Parameters<Api['getUpdates']>[1];
 
-export const UPDATES = ['message', 'edited_message', 'channel_post', 'edited_channel_post', 'my_chat_member'] as const;
+export const UPDATES = ['message', 'edited_message', 'channel_post', 'edited_channel_post', 'my_chat_member', 'callback_query'] as const;
 
 export interface PollerOptions extends Omit<LinkStateOptions, 'mode'> {
   api: Api;

@@ -3,9 +3,10 @@
 // stored; an unregistered group is only noted by name. The bot being added to or removed from a chat is told
 // to the main chat.
 import type { Api } from 'grammy';
-import type { ChatMemberUpdated, Update } from 'grammy/types';
+import type { CallbackQuery, ChatMemberUpdated, Update } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { ChannelHost, ChatInfo, InboundSink } from '../channel.js';
+import { readCardAction } from '../kit/card-action.js';
 import { chatIdOf, targetOf } from './ids.js';
 import { chatName, translate, type BotIdentity, type Incoming } from './inbound.js';
 import { mediaFileName, saveMedia, type MediaSource } from './media.js';
@@ -29,6 +30,7 @@ export class Receiver {
 
   async handle(update: Update): Promise<void> {
     if (update.my_chat_member) return this.membership(update.my_chat_member);
+    if (update.callback_query) return this.pressed(update.callback_query);
     const message = update.message ?? update.channel_post;
     const edited = update.edited_message ?? update.edited_channel_post;
     const incoming = message ? translate(message, this.opts.bot) : edited ? translate(edited, this.opts.bot, true) : undefined;
@@ -84,6 +86,17 @@ export class Receiver {
     }
     const note = saved.ok ? `[${media.kind}: ${saved.sandboxPath}]` : `[${media.kind} ${saved.reason}]`;
     return text ? `${note}\n${text}` : note;
+  }
+
+  /** A card's button: the host decides whether the presser may answer; they see its verdict as a toast. */
+  private async pressed(query: CallbackQuery): Promise<void> {
+    const action = readCardAction(query.data);
+    const text = action
+      ? await this.host.answer(action.cardId, action.choice, { channel: CHANNEL, userId: String(query.from.id) })
+      : 'This button is no longer in use.';
+    await this.opts.api.answerCallbackQuery(query.id, { text: text.slice(0, 200) }).catch((err: Error) => {
+      this.opts.log.warn({ err: err.message }, 'telegram: could not answer a button press');
+    });
   }
 
   private membership(update: ChatMemberUpdated): void {

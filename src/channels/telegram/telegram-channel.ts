@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import {
   ChannelUnavailableError,
   ChatUnreachableError,
+  type Card,
   type Channel,
   type ChannelHealth,
   type ChannelHost,
@@ -14,6 +15,7 @@ import {
   type OutboundFile,
   type SendOptions,
 } from '../channel.js';
+import { cardActionId } from '../kit/card-action.js';
 import { TypingLoop } from '../kit/typing-loop.js';
 import { classify, createApis, type ApiOptions, type TelegramApis } from './api.js';
 import { addressOf, CHAT_PREFIX, targetOf } from './ids.js';
@@ -100,6 +102,16 @@ export class TelegramChannel implements Channel {
 
   sendFile(chatId: string, file: OutboundFile): Promise<string> {
     return this.deliver(chatId, () => this.outbound.sendFile(chatId, file));
+  }
+
+  /** A card: its text with an inline keyboard whose buttons come back as callback queries ("card:<id>:<choice>"). */
+  sendCard(chatId: string, card: Card): Promise<string> {
+    const target = targetOf(chatId);
+    const keyboard = [card.choices.map((c) => ({ text: c.label, callback_data: cardActionId(card, c.id) }))];
+    return this.deliver(chatId, async () => {
+      const sent = await this.apis.send.sendMessage(target.chatId, card.text, { ...addressOf(target), reply_markup: { inline_keyboard: keyboard } });
+      return String(sent.message_id);
+    });
   }
 
   setTyping(chatId: string, typing: boolean): Promise<void> {

@@ -10,6 +10,17 @@ export const egressTools = (ctx: ToolContext) => [
     { chatId: z.string().optional().describe('Another chat (main chat only)') },
     (args) => ask(ctx, 'allowed_domains', args),
   ),
+  tool(
+    'request_access',
+    'Before connecting to a web site that is not on this chat\'s list, say in one line why you need it. The owner ' +
+      'is asked in the main chat when you connect (allow once, allow for this chat, or deny) and sees your reason; ' +
+      'the connection waits for the answer, and a refusal or no answer fails it with a clear error.',
+    {
+      host: z.string().describe('The site, e.g. "api.github.com"'),
+      reason: z.string().describe('One line: why this chat needs it'),
+    },
+    (args) => ask(ctx, 'request_access', args),
+  ),
   ...(!ctx.start.isMain
     ? []
     : [

@@ -23,7 +23,7 @@ export async function api(path, { method = 'GET', body } = {}) {
 }
 
 const listeners = new Map();
-/** Listen to one kind of event from the server (message, reply, typing, whatsapp, board, open). */
+/** Listen to one kind of event from the server (message, reply, card, typing, whatsapp, board, open). */
 export function on(event, fn) {
   if (!listeners.has(event)) listeners.set(event, []);
   listeners.get(event).push(fn);
@@ -39,7 +39,7 @@ export function connect() {
     retry = 1000;
     fire('open'); // views (re)load on every open: fills the page, and catches up on anything missed
   });
-  for (const event of ['message', 'reply', 'typing', 'whatsapp', 'board']) {
+  for (const event of ['message', 'reply', 'card', 'typing', 'whatsapp', 'board']) {
     source.addEventListener(event, (e) => fire(event, JSON.parse(e.data)));
   }
   source.addEventListener('error', () => {

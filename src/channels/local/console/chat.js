@@ -41,6 +41,25 @@ function render(line) {
   return item;
 }
 
+/** A question from Carapace (an egress approval) with its buttons; the answer replaces them. */
+function renderCard(d) {
+  const item = render({ id: d.id, from: 'assistant', senderName: d.senderName || 'Assistant', text: d.card.text, timestamp: d.timestamp });
+  if (!item) return;
+  const outcome = el('div', { class: 'card-outcome', role: 'status' });
+  const press = async (choice) => {
+    buttons.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+    try {
+      outcome.textContent = (await api('/api/cards', { method: 'POST', body: { cardId: d.card.id, choice } })).text;
+      buttons.remove();
+    } catch (err) {
+      outcome.textContent = 'Not answered: ' + err.message;
+      buttons.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+    }
+  };
+  const buttons = el('div', { class: 'card-buttons' }, d.card.choices.map((c) => el('button', { type: 'button', 'data-choice': c.id, onclick: () => press(c.id) }, c.label)));
+  item.append(buttons, outcome);
+}
+
 function showTyping(on) {
   typing.hidden = !on;
   clearTimeout(typingTimer);
@@ -83,6 +102,7 @@ export function startChat() {
     showTyping(false);
     render({ id: d.id, from: 'assistant', senderName: d.senderName || 'Assistant', text: d.text, timestamp: d.timestamp });
   });
+  on('card', renderCard);
   on('typing', (d) => showTyping(d.typing === true));
   input.focus();
 }
