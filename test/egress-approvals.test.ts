@@ -140,7 +140,7 @@ describe('egress approvals: attacks', () => {
     h = await startHarness({ env: { CARAPACE_EGRESS_DEFAULT_ALLOW: '' } });
     const main = h.app.store.mainGroup()!;
     const asks = Array.from({ length: MAX_PENDING_PER_CHAT + 1 }, (_, i) => askOwner(h!.config.dataDir, main.id, { host: `site${i}.example`, port: 443, method: 'CONNECT' }));
-    expect(await asks.at(-1)).toEqual({ allowed: false, reason: `${MAX_PENDING_PER_CHAT} requests of this chat are already waiting for the owner` });
+    expect(await asks.at(-1)).toEqual({ allowed: false, reason: `${MAX_PENDING_PER_CHAT} requests of this chat are already waiting for the owner`, asked: false });
     await cardsAtLeast(MAX_PENDING_PER_CHAT);
     await h.say(`deny 1`);
     expect(await asks[0]).toEqual({ allowed: false, reason: 'the owner denied it' });

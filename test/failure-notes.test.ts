@@ -59,7 +59,7 @@ const FAILURES: { kind: string; folder: string; message: string; expected: RegEx
     kind: 'egress is denied',
     folder: 'offline',
     message: 'fetch',
-    expected: /^🔒 The agent was blocked from reaching blocked\.example:443 \(blocked\.example:443 is not on this chat's allowed list\)\. If it should reach that site, ask the assistant in the main chat/,
+    expected: /^🔒 The agent was blocked from reaching blocked\.example:443 \(blocked\.example:443 is not on this chat's allowed list; this chat is set to never ask the owner\)\. If it should reach that site, ask the assistant in the main chat/,
   },
 ];
 
@@ -73,7 +73,9 @@ describe('failures reach the chat they concern, with the reason and the fix', ()
   it('tells each chat what failed and what to do', async () => {
     const started = performance.now();
     for (const f of FAILURES) {
-      addGroup(h, f.folder, { containerConfig: f.folder === 'broke' ? { dailyTokenBudget: 1 } : {} });
+      // 'offline' never asks the owner (no card), so its chat hears of the refusal itself.
+      const containerConfig = f.folder === 'broke' ? { dailyTokenBudget: 1 } : f.folder === 'offline' ? { egressNeverAsk: true } : {};
+      addGroup(h, f.folder, { containerConfig });
       sayIn(h, `local:${f.folder}`, f.message);
     }
     await Promise.all(

@@ -24,9 +24,11 @@ export interface EgressProxyOptions {
    * Asked about a destination that is not on the list while the request is held (the owner's approval card);
    * without it such a request is refused at once.
    */
-  ask?: (req: { host: string; port: number; method: string; path?: string }) => Promise<{ allowed: boolean; reason: string }>;
+  /** Ask the owner about a host not on the list; `asked: false` when no card was shown (never ask, no owner). */
+  ask?: (req: { host: string; port: number; method: string; path?: string }) => Promise<{ allowed: boolean; reason: string; asked?: boolean }>;
   /** Told every decision, as logged (the owner's console shows them). */
-  onDecision?: (d: { host: string; port: number; method: string; allowed: boolean; reason?: string }) => void;
+  /** `asked`: the owner was asked about it (a card), so they know already. */
+  onDecision?: (d: { host: string; port: number; method: string; allowed: boolean; reason?: string; asked?: boolean }) => void;
   /** Secret substitution (tls-intercept.ts): takes allowed CONNECTs to hosts with a granted secret. */
   intercept?: Interceptor;
 }
@@ -54,16 +56,16 @@ interface ProxyState {
 async function decide(state: ProxyState, rawHost: string, port: number, method: string, path?: string): Promise<Decision> {
   const { opts, lookup, privateAllow } = state;
   const host = normalizeHost(rawHost);
-  const deny = (status: number, reason: string): Decision => {
+  const deny = (status: number, reason: string, asked = false): Decision => {
     opts.log.warn({ host, port, method, reason }, 'egress denied');
-    opts.onDecision?.({ host, port, method, allowed: false, reason });
+    opts.onDecision?.({ host, port, method, allowed: false, reason, asked });
     return { ok: false, status, reason };
   };
   let approval: string | undefined;
   if (!allows(opts.rules(), host, port)) {
     const unlisted = `${host}:${port} is not on this chat's allowed list`;
     const asked = await opts.ask?.({ host, port, method, path });
-    if (!asked?.allowed) return deny(403, asked ? `${unlisted}; ${asked.reason}` : unlisted);
+    if (!asked?.allowed) return deny(403, asked ? `${unlisted}; ${asked.reason}` : unlisted, asked !== undefined && asked.asked !== false);
     approval = asked.reason;
   }
   let addresses: string[];

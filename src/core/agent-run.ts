@@ -193,7 +193,8 @@ export class AgentRun {
       ask: (req) => askOwner(config.dataDir, this.group.id, req),
       onDecision: (d) => {
         this.board.egress({ group: this.group.folder, ...d });
-        if (!d.allowed) this.egressRefused(`${d.host}:${d.port}`, d.reason ?? 'refused');
+        // The chat hears of a refusal the owner was not asked about (a card already told the owner).
+        if (!d.allowed && !d.asked) this.egressRefused(`${d.host}:${d.port}`, d.reason ?? 'refused');
       },
     });
     this.closers.push(egress.close);

@@ -13,6 +13,8 @@ export interface ApprovalVerdict {
   allowed: boolean;
   /** Why, for the log, the console and (when refused) the agent. */
   reason: string;
+  /** False when no card was shown (never ask, no owner, too many waiting): the owner does not know of it yet. */
+  asked?: boolean;
 }
 
 export interface EgressAsker {
@@ -27,5 +29,5 @@ export function registerAsker(dataDir: string, asker: EgressAsker): void {
 
 /** Ask the owner of the install in `dataDir`; refused when nobody is there to ask. */
 export function askOwner(dataDir: string, groupId: number, req: HeldRequest): Promise<ApprovalVerdict> {
-  return askers.get(dataDir)?.ask(groupId, req) ?? Promise.resolve({ allowed: false, reason: 'there is no owner to ask' });
+  return askers.get(dataDir)?.ask(groupId, req) ?? Promise.resolve({ allowed: false, reason: 'there is no owner to ask', asked: false });
 }

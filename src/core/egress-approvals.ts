@@ -53,8 +53,8 @@ export class ApprovalDesk implements EgressAsker {
     const core = this.core;
     const group = core?.store.groupById(groupId);
     const main = core?.store.mainGroup();
-    if (!core || !group || !main) return Promise.resolve({ allowed: false, reason: 'there is no owner to ask' });
-    if (group.containerConfig.egressNeverAsk === true) return Promise.resolve({ allowed: false, reason: 'this chat is set to never ask the owner' });
+    if (!core || !group || !main) return Promise.resolve({ allowed: false, reason: 'there is no owner to ask', asked: false });
+    if (group.containerConfig.egressNeverAsk === true) return Promise.resolve({ allowed: false, reason: 'this chat is set to never ask the owner', asked: false });
     const key = `${groupId}|${req.host}:${req.port}`;
     const shared = this.byKey.get(key);
     if (shared) {
@@ -62,7 +62,7 @@ export class ApprovalDesk implements EgressAsker {
       return shared.verdict;
     }
     const waiting = [...this.pending.values()].filter((p) => p.groupId === groupId).length;
-    if (waiting >= MAX_PENDING_PER_CHAT) return Promise.resolve({ allowed: false, reason: `${waiting} requests of this chat are already waiting for the owner` });
+    if (waiting >= MAX_PENDING_PER_CHAT) return Promise.resolve({ allowed: false, reason: `${waiting} requests of this chat are already waiting for the owner`, asked: false });
     return this.open(core, group, main.chatId, key, req);
   }
 
