@@ -63,8 +63,11 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
     const fakePort = h.fake.port;
     const work = addGroup(h, 'work');
     writeFileSync(join(data, 'groups/work/secret.txt'), WORK_SECRET);
-    // The hostile group's list names the host's own addresses: the address check must hold regardless.
-    addGroup(h, 'family', { containerConfig: { egress: { allow: ['localhost', '127.0.0.1', `localhost:${fakePort}`, `127.0.0.1:${fakePort}`, '169.254.169.254'] } } });
+    // The hostile group's list names the host's own addresses: the address check must hold regardless. It never
+    // asks the owner about other hosts (the approval cards have their own attack suite), so those are refused at once.
+    addGroup(h, 'family', {
+      containerConfig: { egressNeverAsk: true, egress: { allow: ['localhost', '127.0.0.1', `localhost:${fakePort}`, `127.0.0.1:${fakePort}`, '169.254.169.254'] } },
+    });
     expect(work.isMain).toBe(false);
 
     const outFile = (name: string, json: object) =>
@@ -218,7 +221,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
     expect(seen).not.toContain('rc=0');
     expect(seen).toMatch(/\[error\]/); // the Write tool failed too
     expect(readFileSync(join(data, 'global/CLAUDE.md'), 'utf8')).toBe(before);
-    expect(readdirSync(join(data, 'global'))).toEqual(['CLAUDE.md']);
+    expect(readdirSync(join(data, 'global')).sort()).toEqual(['.claude', 'CLAUDE.md']); // .claude: the shipped agent skills
     audited('/workspace/global/CLAUDE.md');
   });
 
@@ -238,7 +241,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
     const seen = await attack('proxy to denied domain');
     expect(seen).toContain('CONNECT tunnel failed, response 403');
     expect(seen).toContain('rc=56');
-    expect(seen).toContain("Carapace egress policy: example.com is blocked (example.com:80 is not on this chat's allowed list)");
+    expect(seen).toContain("Carapace egress policy: example.com is blocked (example.com:80 is not on this chat's allowed list; this chat is set to never ask the owner)");
     expect(seen).toMatch(/http=403$/);
     const denied = logLines(h).filter((l) => l.msg === 'egress denied' && l.group === 'family' && l.host === 'example.com');
     expect(denied.map((l) => [l.method, l.port])).toEqual([['CONNECT', 443], ['GET', 80]]);
@@ -248,7 +251,7 @@ describe.each(ATTACK_RUNTIMES)('attacks on the sandbox boundary ($name)', ({ cre
     const seen = await attack('webfetch denied domain');
     expect(seen).toMatch(/\[error\]/);
     const denied = await until(() => logLines(h).find((l) => l.msg === 'egress denied' && l.group === 'family' && l.host === 'example.org'));
-    expect(denied.reason).toBe("example.org:443 is not on this chat's allowed list");
+    expect(denied.reason).toBe("example.org:443 is not on this chat's allowed list; this chat is set to never ask the owner");
   });
 
   it("cannot reach the host's 127.0.0.1 or a metadata address through the proxy, even with them on its list", async () => {
