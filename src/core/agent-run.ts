@@ -18,6 +18,8 @@ import { readOutputFile, setAside } from './run-outputs.js';
 import { runSandboxSpec } from './run-sandbox-spec.js';
 import { askOwner } from './approval-asker.js';
 import { runBoard, type ToolCall } from './run-board.js';
+import { sandboxLimitNote, watchDisk } from './run-limits.js';
+import { diskQuotaBytes } from '../groups/container-config.js';
 
 export interface RunDeps {
   config: Config;
@@ -75,6 +77,8 @@ export class AgentRun {
   spokeInTurn = false;
   /** Set when the model proxy refused a call because the group's budget is spent: say so instead of retrying. */
   budgetRefusal: string | undefined;
+  /** Set when the run met a limit a retry would meet again (disk quota or reserve, memory, processes): the note. */
+  limitHit: string | undefined;
   /** Set when the model API refused the credential (401/403): no retry can help, the owner must fix it. */
   credentialRefusal: string | undefined;
   /** Told once per destination the egress proxy refused during the run (the first few), to tell the chat. */
@@ -139,7 +143,9 @@ export class AgentRun {
 
     this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(), 2000, (err) => this.fail('handling its outputs failed', err));
     this.armWatchdog();
+    this.watchLimits(groupDir);
     return this.handle.exited.then(async (exit) => {
+      if (exit.limit) this.limitHit ??= sandboxLimitNote(exit.limit, this.group.folder);
       try {
         this.drainOutputs(); // whatever the runner wrote last
       } catch (err) {
@@ -147,9 +153,17 @@ export class AgentRun {
       }
       await this.cleanup();
       const ok = exit.code === 0 && !this.lastError;
-      const error = ok ? undefined : (this.lastError ?? `sandbox exited with ${exit.signal ?? `code ${exit.code}`}`);
+      const error = ok ? undefined : (this.lastError ?? this.limitHit ?? `sandbox exited with ${exit.signal ?? `code ${exit.code}`}`);
       return { ok, error };
     });
+  }
+
+  /** Stop the run when the group folder passes its quota or the host's free disk its reserve. */
+  private watchLimits(folder: string): void {
+    const { config } = this.deps;
+    const limits = { folder, groupRef: this.group.folder, quotaBytes: diskQuotaBytes(config, this.group), dataDir: config.dataDir, reserveBytes: config.sandbox.diskReserveMb * 1024 * 1024 };
+    const stop = watchDisk(limits, (note) => this.fail((this.limitHit ??= note)), this.runLog);
+    this.closers.push(async () => stop());
   }
 
   /** The run's model proxy (adds the key, meters the budget) and egress proxy (per-group allowlist). */
