@@ -1,6 +1,7 @@
 // A run that meets a limit is stopped, its chat is told which limit and how the owner raises it, and it is not
 // retried into the same wall: the group folder's disk quota, the sandbox's memory cap, and the host's reserve of
 // free disk (no run starts below it). Real bubblewrap sandboxes, the real SDK, the fake model API.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderStatus, statusReport } from '../src/cli/status.js';
@@ -35,7 +36,10 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ script });
 });
-afterAll(() => h?.close());
+afterAll(async () => {
+  await h?.close();
+  if (h) rmSync(h.dataDir, { recursive: true, force: true }); // the folder the agent filled
+});
 
 describe('limits a run meets', () => {
   it('stops a run at its group folder quota, tells the chat how to raise it, and does not retry', async () => {

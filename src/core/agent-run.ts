@@ -51,6 +51,9 @@ export function joinable(run: AgentRun | undefined): run is AgentRun {
   return !!run && run.mode !== 'isolated' && run.open && !run.retired;
 }
 
+/** Output files handled per turn of the event loop. */
+const DRAIN_BATCH = 100;
+
 export const newRunId = () => `r${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 /**
@@ -141,7 +144,7 @@ export class AgentRun {
     });
     this.board.add({ id: this.id, groupId: this.group.id, folder: this.group.folder, mode: this.mode, startedAt: this.startedAt, stop: (why) => this.cancel(why) });
 
-    this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(), 2000, (err) => this.fail('handling its outputs failed', err));
+    this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(DRAIN_BATCH), 2000, (err) => this.fail('handling its outputs failed', err));
     this.armWatchdog();
     this.watchLimits(groupDir);
     return this.handle.exited.then(async (exit) => {
@@ -318,15 +321,16 @@ export class AgentRun {
     }
   }
 
-  private drainOutputs(): void {
+  /** Handle up to `max` ready outputs in order; true when more wait (a flood is taken in slices, never in one go). */
+  private drainOutputs(max = Infinity): boolean {
     const outDir = join(this.dir, 'out');
     let names: string[];
     try {
       names = listReady(outDir);
     } catch {
-      return; // run dir already cleaned up
+      return false; // run dir already cleaned up
     }
-    for (const name of names) {
+    for (const name of names.slice(0, max)) {
       const file = join(outDir, name);
       const read = readOutputFile(file);
       if (!read.ok) {
@@ -343,6 +347,7 @@ export class AgentRun {
       this.onOutput(this, output); // store first, then delete: a crash in between replays, and the outbox dedupes
       rmSync(file, { force: true });
     }
+    return names.length > max;
   }
 
   /** A runner that stops writing its heartbeat is wedged: kill it so the queue can retry. */
