@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import { formatUsd } from '../groups/prices.js';
 import { spendReport, type Amount, type Limits } from '../groups/spend.js';
 import { dataPaths } from '../fs/paths.js';
+import { folderBytesSync, mb } from '../fs/disk-use.js';
+import { diskQuotaBytes } from '../groups/container-config.js';
 import { backendInUse, type BackendInUse } from '../sandbox/backend-record.js';
 import type { RunRow, Store, UsageTotals } from '../store/store.js';
 
@@ -21,6 +23,8 @@ export interface GroupStatus {
   /** null: no daily budget. */
   dailyTokenBudget: number | null;
   spend: { today: Amount; month: Amount; limits: Limits };
+  /** Disk the group's folder takes (null: could not be measured) and its quota, in bytes. */
+  disk: { usedBytes: number | null; quotaBytes: number };
 }
 
 export interface StatusReport {
@@ -36,6 +40,7 @@ export interface StatusReport {
 
 export function statusReport(store: Store, config: Config): StatusReport {
   const spend = spendReport(store, config.timeZone);
+  const paths = dataPaths(config.dataDir);
   const groups = store.listGroups().map((g): GroupStatus => {
     const { today, month, limits } = spend.groups.find((s) => s.folder === g.folder)!;
     return {
@@ -49,6 +54,7 @@ export function statusReport(store: Store, config: Config): StatusReport {
       tokensToday: today.tokens,
       dailyTokenBudget: limits.tokens ?? null,
       spend: { today, month, limits },
+      disk: { usedBytes: folderBytesSync(paths.group(g.workspace)) ?? null, quotaBytes: diskQuotaBytes(config, g) },
     };
   });
   const recentRuns = store.recentRuns(10).map((r) => ({
@@ -60,7 +66,7 @@ export function statusReport(store: Store, config: Config): StatusReport {
     error: r.error,
     usage: store.runUsage(r.id),
   }));
-  const backend = backendInUse(dataPaths(config.dataDir).sandboxState);
+  const backend = backendInUse(paths.sandboxState);
   return { groups, runsInProgress: store.runningRuns().length, recentRuns, pendingDeliveries: store.pendingOutbox().length, totalSpend: spend.total, backend };
 }
 
@@ -76,12 +82,19 @@ export function spendLine(s: { today: Amount; month: Amount; limits: Limits }): 
   return `spend today: ${formatUsd(s.today.usd)}${usd} (${tokens}${none}); this month: ${formatUsd(s.month.usd)}`;
 }
 
+/** "disk: 12 MB of 5,120 MB (0%)". */
+function diskLine(d: GroupStatus['disk']): string {
+  if (d.usedBytes === null) return `disk: not measured (folder missing or unreadable); quota ${n(mb(d.quotaBytes))} MB`;
+  return `disk: ${n(mb(d.usedBytes))} MB of ${n(mb(d.quotaBytes))} MB (${Math.round((100 * d.usedBytes) / d.quotaBytes)}%)`;
+}
+
 export function renderStatus(report: StatusReport): string {
   const lines = ['Groups:'];
   for (const g of report.groups) {
     const role = g.mode === 'source' ? 'watched source (never answered)' : `trigger=${g.trigger ?? 'none'} pending=${g.pendingMessages}`;
     lines.push(`  ${g.isMain ? '*' : ' '} ${g.name} (${g.chatId}) folder=${g.folder} ${role}`);
     lines.push(`      ${spendLine(g.spend)}`);
+    lines.push(`      ${diskLine(g.disk)}`);
   }
   lines.push(`All groups: ${spendLine(report.totalSpend)}`);
   lines.push(`Runs in progress: ${report.runsInProgress}`, 'Recent runs:');

@@ -98,6 +98,8 @@ function sandbox(env: Env): Config['sandbox'] {
     memoryMb: int(env, 'CARAPACE_SANDBOX_MEMORY_MB', 2048, 64),
     pids: int(env, 'CARAPACE_SANDBOX_PIDS', 512, 16),
     cpus: int(env, 'CARAPACE_SANDBOX_CPUS', 2, 1),
+    diskQuotaMb: int(env, 'CARAPACE_GROUP_DISK_QUOTA_MB', 5 * 1024, 1),
+    diskReserveMb: int(env, 'CARAPACE_DISK_RESERVE_MB', 1024, 0),
   };
 }
 

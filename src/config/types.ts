@@ -26,7 +26,17 @@ export interface Config {
   /** How image backends build the agent image. */
   image: ImageConfig;
   /** The sandbox user and the default per-sandbox limits (a group's container_config may override the limits). */
-  sandbox: { uid: number; gid: number; memoryMb: number; pids: number; cpus: number };
+  sandbox: {
+    uid: number;
+    gid: number;
+    memoryMb: number;
+    pids: number;
+    cpus: number;
+    /** Disk a group's folder may take (a group's `diskQuotaMb` overrides it); a run is stopped at it. */
+    diskQuotaMb: number;
+    /** Free disk the host keeps for its store: no run starts below it, and a run is stopped that goes below it. */
+    diskReserveMb: number;
+  };
   web: { host: string; port: number };
   /** pino's level names, or silent. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -18,6 +18,8 @@ import { readOutputFile, setAside } from './run-outputs.js';
 import { runSandboxSpec } from './run-sandbox-spec.js';
 import { askOwner } from './approval-asker.js';
 import { runBoard, type ToolCall } from './run-board.js';
+import { sandboxLimitNote, watchDisk } from './run-limits.js';
+import { diskQuotaBytes } from '../groups/container-config.js';
 
 export interface RunDeps {
   config: Config;
@@ -49,6 +51,9 @@ export function joinable(run: AgentRun | undefined): run is AgentRun {
   return !!run && run.mode !== 'isolated' && run.open && !run.retired;
 }
 
+/** Output files handled per turn of the event loop. */
+const DRAIN_BATCH = 100;
+
 export const newRunId = () => `r${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 /**
@@ -75,6 +80,8 @@ export class AgentRun {
   spokeInTurn = false;
   /** Set when the model proxy refused a call because the group's budget is spent: say so instead of retrying. */
   budgetRefusal: string | undefined;
+  /** Set when the run met a limit a retry would meet again (disk quota or reserve, memory, processes): the note. */
+  limitHit: string | undefined;
   /** Set when the model API refused the credential (401/403): no retry can help, the owner must fix it. */
   credentialRefusal: string | undefined;
   /** Told once per destination the egress proxy refused during the run (the first few), to tell the chat. */
@@ -137,9 +144,11 @@ export class AgentRun {
     });
     this.board.add({ id: this.id, groupId: this.group.id, folder: this.group.folder, mode: this.mode, startedAt: this.startedAt, stop: (why) => this.cancel(why) });
 
-    this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(), 2000, (err) => this.fail('handling its outputs failed', err));
+    this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(DRAIN_BATCH), 2000, (err) => this.fail('handling its outputs failed', err));
     this.armWatchdog();
+    this.watchLimits(groupDir);
     return this.handle.exited.then(async (exit) => {
+      if (exit.limit) this.limitHit ??= sandboxLimitNote(exit.limit, this.group.folder);
       try {
         this.drainOutputs(); // whatever the runner wrote last
       } catch (err) {
@@ -147,9 +156,17 @@ export class AgentRun {
       }
       await this.cleanup();
       const ok = exit.code === 0 && !this.lastError;
-      const error = ok ? undefined : (this.lastError ?? `sandbox exited with ${exit.signal ?? `code ${exit.code}`}`);
+      const error = ok ? undefined : (this.lastError ?? this.limitHit ?? `sandbox exited with ${exit.signal ?? `code ${exit.code}`}`);
       return { ok, error };
     });
+  }
+
+  /** Stop the run when the group folder passes its quota or the host's free disk its reserve. */
+  private watchLimits(folder: string): void {
+    const { config } = this.deps;
+    const limits = { folder, groupRef: this.group.folder, quotaBytes: diskQuotaBytes(config, this.group), dataDir: config.dataDir, reserveBytes: config.sandbox.diskReserveMb * 1024 * 1024 };
+    const stop = watchDisk(limits, (note) => this.fail((this.limitHit ??= note)), this.runLog);
+    this.closers.push(async () => stop());
   }
 
   /** The run's model proxy (adds the key, meters the budget) and egress proxy (per-group allowlist). */
@@ -304,15 +321,16 @@ export class AgentRun {
     }
   }
 
-  private drainOutputs(): void {
+  /** Handle up to `max` ready outputs in order; true when more wait (a flood is taken in slices, never in one go). */
+  private drainOutputs(max = Infinity): boolean {
     const outDir = join(this.dir, 'out');
     let names: string[];
     try {
       names = listReady(outDir);
     } catch {
-      return; // run dir already cleaned up
+      return false; // run dir already cleaned up
     }
-    for (const name of names) {
+    for (const name of names.slice(0, max)) {
       const file = join(outDir, name);
       const read = readOutputFile(file);
       if (!read.ok) {
@@ -329,6 +347,7 @@ export class AgentRun {
       this.onOutput(this, output); // store first, then delete: a crash in between replays, and the outbox dedupes
       rmSync(file, { force: true });
     }
+    return names.length > max;
   }
 
   /** A runner that stops writing its heartbeat is wedged: kill it so the queue can retry. */

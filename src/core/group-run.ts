@@ -11,6 +11,7 @@ import { markPrewarmed, takePrewarm } from './prewarm.js';
 import { egressNote, noteTaskEnds, postNote, postNotice } from './notes.js';
 import type { OutputContext } from './outputs.js';
 import { hasWork, planRun, type RunPlan } from './run-plan.js';
+import { reserveRefusal } from './run-limits.js';
 import { resumableSession } from './session-commands.js';
 
 export interface GroupRunDeps {
@@ -40,19 +41,33 @@ export async function runGroup(core: Core, deps: GroupRunDeps, groupId: number, 
   return settle(core, group, run, exit, attempt);
 }
 
-/** A group whose daily budget is spent gets no sandbox: its task is skipped, its messages get a note. */
+/**
+ * A group whose daily budget is spent, or a host below its reserve of free disk, gets no sandbox: its task is
+ * skipped, its messages get a note.
+ */
 function admitted(core: Core, policy: GroupPolicy, group: Group, plan: RunPlan): boolean {
   const budget = policy.admit(budgetGroupOf(group));
-  if (budget.ok) return true;
+  const refusal = budget.ok ? lowDiskRefusal(core) : budget.message;
+  if (refusal === undefined) return true;
   if (plan.inputs.length === 0) return false; // a sandbox ahead of a task: nobody asked, nobody to tell
   const { store, log } = core;
-  log.warn({ group: group.folder }, 'daily token budget spent; not starting the agent');
+  log.warn({ group: group.folder, refusal }, 'not starting the agent');
   if (plan.taskRun) {
-    store.tasks.skip(plan.taskRun.id, budget.message);
+    store.tasks.skip(plan.taskRun.id, refusal);
     noteTaskEnds(core, [plan.taskRun]);
     if (hasWork(core, store.groupById(group.id)!)) core.queue.enqueue(group.id); // its messages get their own note
-  } else postNote(core, group, plan.inputs[0].lastId, `⚠️ ${budget.message}`);
+  } else postNote(core, group, plan.inputs[0].lastId, `⚠️ ${refusal}`);
   return false;
+}
+
+/** Below the host's reserve of free disk no run starts: SQLite must keep room to write for every chat. */
+function lowDiskRefusal(core: Core): string | undefined {
+  try {
+    return reserveRefusal(core.config.dataDir, core.config.sandbox.diskReserveMb * 1024 * 1024);
+  } catch (err) {
+    core.log.warn({ err }, 'could not read the free disk space; starting the run anyway');
+    return undefined;
+  }
 }
 
 /** Record the run, queue its later inputs and make it the group's live run (the sandbox starts next). */
@@ -122,6 +137,12 @@ function failed(core: Core, group: Group, run: AgentRun, exit: RunExit, attempt:
   if (run.credentialRefusal) {
     log.error({ group: group.folder, run: run.id }, run.credentialRefusal);
     postNote(core, group, run.lastSentMessage, `⚠️ I can't answer: ${run.credentialRefusal}`);
+    return 'done';
+  }
+  if (run.limitHit) {
+    // The same wall would stop a retry: the chat hears which limit it was and how the owner raises it.
+    log.warn({ group: group.folder, run: run.id, limit: run.limitHit }, 'run stopped at a limit');
+    postNote(core, group, run.lastSentMessage, `⚠️ ${run.limitHit}`);
     return 'done';
   }
   if (run.budgetRefusal) {

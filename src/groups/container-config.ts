@@ -1,4 +1,4 @@
-// A group's sandbox limits: the install's defaults, overridden by `limits` in the group's container_config.
+// A group's sandbox limits and disk quota: the install's defaults, overridden by the group's container_config.
 import type { Config } from '../config.js';
 import type { ResourceLimits } from '../sandbox/runtime.js';
 import { readContainerConfig } from './group-config.js';
@@ -12,4 +12,10 @@ export function sandboxLimits(config: Config, group: { containerConfig: Record<s
     cpus: own.cpus ?? config.sandbox.cpus,
     wallClockMs: own.timeoutMs ?? config.runTimeoutMs,
   };
+}
+
+/** Bytes the group's folder may take: its own `diskQuotaMb`, else the install's default. */
+export function diskQuotaBytes(config: Config, group: { containerConfig: Record<string, unknown> }): number {
+  const mb = readContainerConfig(group.containerConfig).config.diskQuotaMb ?? config.sandbox.diskQuotaMb;
+  return mb * 1024 * 1024;
 }

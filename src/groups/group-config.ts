@@ -45,6 +45,8 @@ export const containerConfigParts = {
   dailySpendUsd: z.number().positive().max(100_000),
   /** Sandbox limits over the install's defaults, e.g. {"memoryMb": 1024, "pids": 256, "cpus": 0.5, "timeoutMs": 600000}. */
   limits: limitsSchema,
+  /** Disk the group's folder may take, in MB; absent: the install's default (CARAPACE_GROUP_DISK_QUOTA_MB). */
+  diskQuotaMb: z.number().int().min(1).max(1024 * 1024),
 };
 type Part = keyof typeof containerConfigParts;
 
@@ -54,7 +56,7 @@ export type ContainerConfig = { [K in Part]?: z.infer<(typeof containerConfigPar
  * What a setting falls back to when the stored one is invalid: nothing extra for the security settings (no
  * mounts, no web — never more than the owner asked for), the install's defaults for limits, and no budget.
  */
-const FALLBACK: ContainerConfig = { additionalMounts: [], egress: { allow: [] }, limits: {}, dailyTokenBudget: undefined, dailySpendUsd: undefined };
+const FALLBACK: ContainerConfig = { additionalMounts: [], egress: { allow: [] }, limits: {}, dailyTokenBudget: undefined, dailySpendUsd: undefined, diskQuotaMb: undefined };
 
 const describe = (part: Part, error: z.ZodError) =>
   error.issues.map((i) => `${[part, ...i.path].join('.')}: ${i.message}`).join('; ');
@@ -82,7 +84,7 @@ export function validateContainerConfig(raw: Record<string, unknown>, groupName:
     throw new Error(
       `container_config of group "${groupName}" is invalid: ${problems.join('; ')}. Allowed: additionalMounts ` +
         `[{hostPath, containerPath?, readonly?}], egress {allow: [domains]}, dailyTokenBudget (a positive whole number), dailySpendUsd (dollars > 0), ` +
-        `limits {memoryMb ≥ 64, pids ≥ 16, cpus > 0, timeoutMs ≥ 1000}.`,
+        `limits {memoryMb ≥ 64, pids ≥ 16, cpus > 0, timeoutMs ≥ 1000}, diskQuotaMb (a whole number ≥ 1).`,
     );
   }
   return config;

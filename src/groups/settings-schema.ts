@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Group, GroupFields } from '../store/store.js';
 import { containerConfigParts, readContainerConfig } from './group-config.js';
 
-const { additionalMounts, egress, dailyTokenBudget, dailySpendUsd, limits } = containerConfigParts;
+const { additionalMounts, egress, dailyTokenBudget, dailySpendUsd, limits, diskQuotaMb } = containerConfigParts;
 
 /** Each setting, with what it means; `null` puts a setting back to the install's default. */
 export const groupSettingsShape = {
@@ -22,6 +22,7 @@ export const groupSettingsShape = {
   dailyTokenBudget: dailyTokenBudget.nullable().describe('Tokens per day; null: no token budget'),
   dailySpendUsd: dailySpendUsd.nullable().describe('US dollars per day; null: no money budget'),
   limits: limits.nullable().describe('Sandbox limits {memoryMb, pids, cpus, timeoutMs}; null: the defaults'),
+  diskQuotaMb: diskQuotaMb.nullable().describe("MB of disk the chat's folder may take (a run is stopped at it); null: the default (5 GB)"),
   extraMounts: additionalMounts.describe('Host folders to mount (within the mount allowlist): [{hostPath, containerPath?, readonly?}]; [] for none'),
   sessionCommands: z.boolean().describe('May the chat use /clear and /compact (the main chat always may)'),
 };
@@ -71,6 +72,7 @@ export function groupSettings(group: Group) {
     dailyTokenBudget: config.dailyTokenBudget ?? null,
     dailySpendUsd: config.dailySpendUsd ?? null,
     limits: config.limits ?? null,
+    diskQuotaMb: config.diskQuotaMb ?? null,
     extraMounts: config.additionalMounts ?? [],
     sessionCommands: group.isMain || group.containerConfig.allowSessionCommands === true,
   };
@@ -84,6 +86,7 @@ const CONFIG_KEYS: Partial<Record<SettingName, (v: unknown) => [string, unknown]
   dailyTokenBudget: (v) => ['dailyTokenBudget', v ?? undefined],
   dailySpendUsd: (v) => ['dailySpendUsd', v ?? undefined],
   limits: (v) => ['limits', v ?? undefined],
+  diskQuotaMb: (v) => ['diskQuotaMb', v ?? undefined],
   extraMounts: (v) => ['additionalMounts', (v as unknown[]).length === 0 ? undefined : v],
   sessionCommands: (v) => ['allowSessionCommands', v === true ? true : undefined],
 };

@@ -23,20 +23,30 @@ export function listReady(dir: string): string[] {
 /**
  * Call `onChange` whenever files land in `dir`: inotify for speed, plus a slow rescan in case an event is
  * missed (network filesystems, overflowed queues). What `onChange` throws goes to `onError`, never up into the
- * watcher or timer, where it would end the process. Returns a function that stops watching.
+ * watcher or timer, where it would end the process. `onChange` returns true when it stopped early with work left.
+ * Returns a function that stops watching.
  */
-export function watchDir(dir: string, onChange: () => void, rescanMs: number, onError: (err: unknown) => void): () => void {
+export function watchDir(dir: string, onChange: () => void | boolean, rescanMs: number, onError: (err: unknown) => void): () => void {
   mkdirSync(dir, { recursive: true });
+  // A burst of events (an agent creating a thousand files, our own moves out of `dir`) is one scan, not one
+  // scan per event: each scan lists the whole directory.
   const changed = () => {
     try {
-      onChange();
+      if (onChange() === true) soon(); // stopped early with work left: the rest on the next turn of the loop
     } catch (err) {
       onError(err);
     }
   };
+  let scheduled: NodeJS.Immediate | undefined;
+  const soon = () => {
+    scheduled ??= setImmediate(() => {
+      scheduled = undefined;
+      changed();
+    });
+  };
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dir, changed);
+    watcher = watch(dir, soon);
     watcher.on('error', () => undefined); // the rescan keeps us going
   } catch {
     // No inotify here: the rescan alone still delivers, just later.
@@ -46,6 +56,7 @@ export function watchDir(dir: string, onChange: () => void, rescanMs: number, on
   queueMicrotask(changed); // files written before we started watching
   return () => {
     clearInterval(timer);
+    clearImmediate(scheduled);
     watcher?.close();
   };
 }

@@ -158,6 +158,24 @@ export function createCgroups(plan: LimitPlan, name: string, limits: ResourceLim
   }
 }
 
+/** A counter from a cgroup events file ("oom_kill 1", "max 3"); 0 when the file or the line is missing. */
+function eventCount(file: string, key: string): number {
+  try {
+    const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${key} `));
+    return line ? Number(line.split(' ')[1]) || 0 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Which limit a sandbox's cgroups saw it hit, read before they are removed: the OOM killer first. */
+export function limitHit(leaves: string[]): 'memory' | 'pids' | undefined {
+  // v2 keeps every counter in memory.events / pids.events; v1 has oom_kill in memory.oom_control.
+  if (leaves.some((l) => eventCount(path.join(l, 'memory.events'), 'oom_kill') + eventCount(path.join(l, 'memory.oom_control'), 'oom_kill') > 0)) return 'memory';
+  if (leaves.some((l) => eventCount(path.join(l, 'pids.events'), 'max') > 0)) return 'pids';
+  return undefined;
+}
+
 /** Kill whatever is left in the cgroups, then remove them (and their parent once empty). */
 export async function removeCgroups(leaves: string[]): Promise<void> {
   for (const leaf of leaves) {

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { PassThrough } from 'node:stream';
 import { allMounts, bwrapArgs, bwrapFdData } from './bwrap-args.js';
-import { createCgroups, planLimits, removeCgroups, withRlimits, type LimitPlan } from './bwrap-limits.js';
+import { createCgroups, limitHit, planLimits, removeCgroups, withRlimits, type LimitPlan } from './bwrap-limits.js';
 import { BWRAP_MISSING, findBwrap, probeBwrap } from './bwrap-probe.js';
 import { forceKill, isOurBwrap, startTime, terminate } from './bwrap-process.js';
 import { spawnBwrap } from './bwrap-spawn.js';
@@ -33,7 +33,8 @@ export class BwrapHandle implements SandboxHandle {
     this.exited = new Promise((resolve) => {
       child.on('close', (code, signal) => {
         this.done = true;
-        const exit = { code, signal };
+        const limit = code === 0 ? undefined : limitHit(cgroups); // read before onClose removes the cgroups
+        const exit: SandboxExit = limit ? { code, signal, limit } : { code, signal };
         // Cleanup is best effort (a cgroup that will not empty); the exit status is what callers wait for.
         void onClose(exit).catch(() => {}).finally(() => resolve(exit));
       });

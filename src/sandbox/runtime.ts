@@ -53,6 +53,8 @@ export interface SandboxSpec {
 export interface SandboxExit {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** A resource limit the backend saw the sandbox hit (the OOM killer ran; a fork was refused at the pids cap). */
+  limit?: 'memory' | 'pids';
 }
 
 export interface SandboxHandle {
