@@ -59,7 +59,8 @@ describe.each(ATTACK_RUNTIMES)('attacks on the secret vault ($name)', ({ create 
     const secretHost = `127.0.0.1:${up.port}`;
     const plainHost = `localhost:${up.port}`;
     h = await startHarness({ runtime: create, env: { CARAPACE_EGRESS_UPSTREAM_CA: up.caFile, CARAPACE_EGRESS_PRIVATE_ALLOW: `127.0.0.1:${up.port}` } });
-    const dev = addGroup(h, 'dev', { containerConfig: { egress: { allow: [secretHost, plainHost] } } });
+    // Never asks the owner: a host off its list is refused at once (the approval cards have their own attacks).
+    const dev = addGroup(h, 'dev', { containerConfig: { egressNeverAsk: true, egress: { allow: [secretHost, plainHost] } } });
     const vault = vaultDir(h.dataDir);
     new SecretVault(h.app.store.db, vault).add({ name: 'github', host: secretHost, header: 'authorization', format: 'Bearer {}', env: 'GITHUB_TOKEN', value: VALUE });
     grantSecret(h.app.store.db, dev.id, 'github');
