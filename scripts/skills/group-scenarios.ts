@@ -1,13 +1,15 @@
 // The manage-mounts and manage-egress rehearsals: a Family group on a fake Telegram, its settings changed by the
 // skill's commands, and the change proved where it matters, inside the group's next sandboxed run (the folder is
 // there and then gone; the agent's allowed_domains tool reports the new list).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataPaths } from '../../src/fs/paths.js';
-import { openDatabase } from '../../src/store/db.js';
+import { openDatabase, openDatabaseReadonly } from '../../src/store/db.js';
 import { Store } from '../../src/store/store.js';
 import { defaultScript, toolUse, type Script } from '../../test/support/fake-anthropic.js';
 import { FakeTelegram, people, supergroup, TOKEN } from '../../test/support/fake-telegram.js';
+import { sandboxReadableTempDir } from '../../test/support/harness.js';
+import { runCli } from '../../test/support/run-cli.js';
 import { until } from '../../test/support/wait.js';
 import { carapace, temporaryInstall, type Install } from './install.js';
 import { must, type Scenario } from './rehearse.js';
@@ -28,18 +30,24 @@ interface Family {
   install: Install;
   /** Mention the bot in Family with `cue`; resolves to the answer's text. */
   ask(cue: string): Promise<string>;
+  /** Wait until no run is live: the group's next message starts a new sandbox. */
+  untilIdle(): Promise<void>;
   /** The group's settings, as `carapace groups show family --json` prints them. */
   settings(): Record<string, unknown>;
   close(): Promise<void>;
 }
 
 /** A running install whose Family group on a fake Telegram is already registered (add-telegram did that). */
-async function familyOnTelegram(script: Script, work: string): Promise<Family> {
+async function familyOnTelegram(script: Script, work: string, moreEnv: Record<string, string> = {}): Promise<Family> {
   const telegram = await new FakeTelegram().start();
-  const install = await temporaryInstall({ TELEGRAM_API_ROOT: telegram.url }, script);
+  // the owner's home is outside the data directory, which no mount may overlap
+  const home = sandboxReadableTempDir('carapace-owner-home-');
+  const install = await temporaryInstall({ TELEGRAM_API_ROOT: telegram.url, HOME: home, ...moreEnv }, script);
   const tokenFile = join(work, 'telegram-token');
   writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-  carapace(install.env, 'channel', 'add', 'telegram', '--token-file', tokenFile);
+  // not the synchronous helper: the fake Telegram in this process must answer the token check
+  const added = await runCli(['channel', 'add', 'telegram', '--token-file', tokenFile], { cwd: install.dataDir, env: { ...install.env, PATH: process.env.PATH } });
+  must(added.code === 0, `channel add telegram failed: ${added.stderr}`);
   const db = openDatabase(dataPaths(install.dataDir).db);
   new Store(db).registerGroup({ channel: 'tg', chatId: `tg:${FAMILY.id}`, name: 'Family', folder: 'family', trigger: '@Andy', requiresTrigger: true, isMain: false });
   db.close();
@@ -52,10 +60,22 @@ async function familyOnTelegram(script: Script, work: string): Promise<Family> {
       const sent = await until(() => telegram.sentTo(FAMILY.id).length > before && telegram.sentTo(FAMILY.id), 60_000, () => `an answer to "${cue}" in Family`);
       return sent[before].text ?? '';
     },
-    settings: () => JSON.parse(carapace(install.env, 'groups', 'show', 'family', '--json')).settings,
+    async untilIdle() {
+      const live = () => {
+        const db = openDatabaseReadonly(dataPaths(install.dataDir).db);
+        try {
+          return (db.prepare("SELECT COUNT(*) AS n FROM runs WHERE status = 'running'").get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      };
+      await until(() => live() === 0, 30_000, () => 'the live run to end');
+    },
+    settings: () => JSON.parse(carapace(install.env, 'groups', 'show', 'family', '--json')),
     async close() {
       await install.close();
       await telegram.close();
+      rmSync(home, { recursive: true, force: true });
     },
   };
 }
@@ -67,7 +87,9 @@ const manageMounts: Scenario = {
   skill: 'manage-mounts',
   title: "a host folder is allowed, mounted read-only in the group's next run, then taken away",
   async prepare(work) {
-    const family = await familyOnTelegram(onCue({ [READ_RECIPES]: ['Bash', { command: 'cat /workspace/extra/recipes/soup.txt; touch /workspace/extra/recipes/new 2>&1 || true', description: 'read' }] }), work);
+    const family = await familyOnTelegram(onCue({ [READ_RECIPES]: ['Bash', { command: 'cat /workspace/extra/recipes/soup.txt; touch /workspace/extra/recipes/new 2>&1 || true', description: 'read' }] }), work, {
+      CARAPACE_IDLE_TIMEOUT_MS: '1000', // a live sandbox keeps the mounts it started with: let it end between the checks
+    });
     const recipes = join(family.install.env.HOME, 'Documents', 'recipes'); // the user's folder, under the install's HOME
     mkdirSync(recipes, { recursive: true });
     writeFileSync(join(recipes, 'soup.txt'), `${RECIPE}\n`);
@@ -84,6 +106,7 @@ const manageMounts: Scenario = {
       },
       async verify() {
         must(JSON.stringify(family.settings().extraMounts) === '[]', 'the mount was not taken away');
+        await family.untilIdle();
         const answer = await family.ask(READ_RECIPES);
         must(!answer.includes(RECIPE) && /No such file/.test(answer), `the run after removal still saw the folder: ${answer}`);
       },
@@ -93,6 +116,9 @@ const manageMounts: Scenario = {
 };
 
 const WHICH_SITES = 'which sites may you reach';
+
+/** The JSON a tool returned, from the fake model's "TOOL_DONE: <result>" answer. */
+const toolResult = (answer: string) => JSON.parse(answer.replace(/^TOOL_DONE: /, '')) as { allow?: string[]; usesDefault?: boolean };
 
 const manageEgress: Scenario = {
   skill: 'manage-egress',
@@ -108,13 +134,14 @@ const manageEgress: Scenario = {
         must(JSON.stringify(settings.allowedDomains) === '["github.com","*.wikipedia.org"]', `allowedDomains is ${JSON.stringify(settings.allowedDomains)}`);
         must(settings.askForWebAccess === false, `askForWebAccess is ${settings.askForWebAccess}`);
         const answer = await family.ask(WHICH_SITES);
-        must(/"allow":\["github.com","\*.wikipedia.org"\],"usesDefault":false/.test(answer), `the run's list is not the new one: ${answer}`);
+        const seen = toolResult(answer);
+        must(JSON.stringify(seen.allow) === '["github.com","*.wikipedia.org"]' && seen.usesDefault === false, `the run's list is not the new one: ${answer}`);
       },
       async verify() {
         const settings = family.settings();
         must(settings.allowedDomains === null && settings.askForWebAccess === true, `not back to the defaults: ${JSON.stringify(settings)}`);
         const answer = await family.ask(WHICH_SITES);
-        must(/"usesDefault":true/.test(answer), `the run after the reset does not use the default list: ${answer}`);
+        must(toolResult(answer).usesDefault === true, `the run after the reset does not use the default list: ${answer}`);
       },
       close: () => family.close(),
     };
