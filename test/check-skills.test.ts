@@ -27,7 +27,7 @@ describe('npm run check:skills', () => {
   it('passes the shipped skills', async () => {
     const report = await checkSkills({ skillsDir: join(APP_ROOT, '.claude', 'skills'), rehearse: false });
     expect(report.skills.filter((s) => s.problems.length > 0)).toEqual([]);
-    expect(report.skills.map((s) => s.skill)).toEqual(expect.arrayContaining(['setup', 'sessions', 'update', 'add-telegram', 'agent-skills/tidy-memory']));
+    expect(report.skills.map((s) => s.skill)).toEqual(expect.arrayContaining(['setup', 'sessions', 'update', 'add-telegram', 'add-slack', 'add-discord', 'manage-mounts', 'manage-egress', 'agent-skills/tidy-memory']));
     expect(report.ok).toBe(true);
   });
 

@@ -1,7 +1,10 @@
 // A temporary install for rehearsals: a data directory the sandbox user can reach, the fake Anthropic API, and the
 // real `carapace start` in a child process, with a way to talk to it through the local chat's API.
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
+import { APP_ROOT } from '../../src/app-root.js';
 import { startChildCarapace, type ChildCarapace } from '../../test/support/child-carapace.js';
 import { startFakeAnthropic, type FakeAnthropic, type Script } from '../../test/support/fake-anthropic.js';
 import { sandboxReadableTempDir, testEnv } from '../../test/support/harness.js';
@@ -68,4 +71,9 @@ export async function temporaryInstall(moreEnv: Record<string, string> = {}, scr
     },
   };
   return install;
+}
+
+/** This checkout's `carapace`, for a scenario's own checks. */
+export function carapace(env: Record<string, string>, ...args: string[]): string {
+  return execFileSync(process.execPath, [join(APP_ROOT, 'bin', 'carapace.js'), ...args], { env: { ...env, PATH: process.env.PATH }, encoding: 'utf8' });
 }

@@ -1,15 +1,15 @@
 // What each rehearsed skill must achieve, with the user's part played between its blocks: sessions exports and
 // resumes a conversation; add-telegram ends with a paired owner and a group message answered through the real
 // sandbox; update merges a synthetic upstream commit into a customised copy, and rolls back a failing one;
-// debug's overview runs on a fresh install; setup ends with a reply in the local chat.
-import { execFileSync } from 'node:child_process';
+// debug's overview runs on a fresh install; setup ends with a reply in the local chat. Slack and Discord are in
+// channel-scenarios.ts, mounts and egress in group-scenarios.ts.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { APP_ROOT } from '../../src/app-root.js';
-import { defaultScript, toolUse } from '../../test/support/fake-anthropic.js';
 import { dmWith, FakeTelegram, people, supergroup, TOKEN } from '../../test/support/fake-telegram.js';
 import { until } from '../../test/support/wait.js';
+import { CHANNEL_SCENARIOS, registersOn, untilRegistered } from './channel-scenarios.js';
 import { commandExists } from './commands.js';
+import { GROUP_SCENARIOS } from './group-scenarios.js';
 import { temporaryInstall } from './install.js';
 import { must, readText, type Scenario } from './rehearse.js';
 import { updateScenario } from './update-scenario.js';
@@ -46,11 +46,7 @@ const addTelegram: Scenario = {
   async prepare(work) {
     const telegram = await new FakeTelegram().start();
     // the owner's "register the Family group" is the model's cue to call register_group
-    const install = await temporaryInstall({ TELEGRAM_API_ROOT: telegram.url }, (req) =>
-      !req.isSideRequest && req.toolResults.length === 0 && req.lastUserText.includes('register the Family group')
-        ? { content: [toolUse('mcp__carapace__register_group', { chatId: `tg:${FAMILY.id}`, folder: 'family', name: 'Family' })] }
-        : defaultScript(req),
-    );
+    const install = await temporaryInstall({ TELEGRAM_API_ROOT: telegram.url }, registersOn('register the Family group', `tg:${FAMILY.id}`, 'family', 'Family'));
     await install.start();
     const tokenFile = join(work, 'telegram-token');
     writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
@@ -66,8 +62,7 @@ const addTelegram: Scenario = {
         if (index === 2) {
           telegram.receive(FAMILY, people.bob, { text: 'hi all' }); // the bot was added: main hears of the group
           telegram.receive(dmWith(owner), owner, { text: 'register the Family group' });
-          const registered = () => JSON.parse(carapace(install.env, 'groups', 'list', '--json')).some((g: { folder: string }) => g.folder === 'family');
-          await until(registered, 60_000, () => `the Family group registered from main (sent: ${JSON.stringify(telegram.sent)})`);
+          await untilRegistered(install.env, 'family', () => telegram.sent);
         }
       },
       async verify() {
@@ -117,9 +112,4 @@ const setup: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [sessions, addTelegram, debug, setup, ...updateScenario()];
-
-/** This checkout's `carapace`, for the scenario's own checks. */
-function carapace(env: Record<string, string>, ...args: string[]): string {
-  return execFileSync(process.execPath, [join(APP_ROOT, 'bin', 'carapace.js'), ...args], { env: { ...env, PATH: process.env.PATH }, encoding: 'utf8' });
-}
+export const SCENARIOS: Scenario[] = [sessions, addTelegram, ...CHANNEL_SCENARIOS, ...GROUP_SCENARIOS, debug, setup, ...updateScenario()];
