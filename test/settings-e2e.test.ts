@@ -26,6 +26,7 @@ const steps = stepScript({
   'extend shop': [toolUse('mcp__carapace__extend_budget', { group: 'shop', usd: 2 })],
   'show spend': [toolUse('mcp__carapace__show_spend', {})],
   'remove family': [toolUse('mcp__carapace__unregister_group', { group: 'family' })],
+  'limit band': [toolUse('mcp__carapace__update_group', { group: 'band', limits: { memoryMb: 512 } })],
 });
 
 /** "SPEND 0.85" in a chat: a reply whose reported input brings the chat's spend today to $0.85 (at its model's price). */
@@ -48,6 +49,16 @@ afterAll(async () => {
 });
 
 describe('group settings from chat, through the sandbox', () => {
+  it("a change to a group's sandbox (limits, mounts) closes its live sandbox, so the next message gets the new one", async () => {
+    addGroup(h, 'band');
+    sayIn(h, 'local:band', '@Andy hello band');
+    await repliesIn(h, 'local:band', 1);
+    const band = h.app.store.groupByChat('local:band')!;
+    expect(h.app.store.runningRuns().some((r) => r.groupId === band.id)).toBe(true); // idle, waiting for more
+    await runStep(h, MAIN, 'limit band');
+    await until(() => !h.app.store.runningRuns().some((r) => r.groupId === band.id), 15_000, () => 'the band run closed');
+  });
+
   it("main changes a group's trigger and budget by op, and both take effect at once", async () => {
     const club = addGroup(h, 'club');
     const result = await runStep(h, MAIN, 'set club');

@@ -10,6 +10,9 @@ import type { Core } from './core.js';
 import { approvalDesk } from './egress-approvals.js';
 import { postNotice } from './notes.js';
 
+/** Settings a sandbox is built with: changing one closes the group's live sandbox so the next run has it. */
+const SANDBOX_SETTINGS = new Set(['extraMounts', 'limits', 'diskQuotaMb']);
+
 /** How long a removed group's run may take to stop before removal gives up (the sandbox is killed at 1 s). */
 const STOP_WAIT_MS = 15_000;
 
@@ -17,6 +20,14 @@ export function groupAdmin(core: Core, policy: GroupPolicy, tasksChanged: () => 
   return {
     mountRefusals: (group, mounts) => policy.mountRefusals(group, mounts),
     noteAccessReason: (group, host, reason) => approvalDesk(core.config.dataDir).noteReason(group.id, host, reason),
+    settingsChanged(group, changed) {
+      if (!changed.some((key) => SANDBOX_SETTINGS.has(key))) return; // web access, budgets and triggers apply live
+      for (const g of core.store.listGroups()) {
+        if (g.id !== group.id && g.parentId !== group.id) continue;
+        const run = core.live.get(g.id);
+        if (run?.open) run.close(); // finishes its turn; the next message gets a sandbox with the new settings
+      }
+    },
     async unregister(group, actor) {
       // The group and its threads (they go with it) stop first: no run may outlive its group's row.
       const affected = core.store.listGroups().filter((g) => g.id === group.id || g.parentId === group.id);

@@ -18,7 +18,7 @@ export const groupSettingsShape = {
     .describe('The word that calls the assistant, e.g. "@Andy"'),
   requiresTrigger: z.boolean().describe('true: answer only messages that start with the trigger; false: answer every message'),
   allowedDomains: egress.shape.allow.nullable().describe('Web sites the chat may reach ("example.com", "*.example.com"); null: the default list'),
-  askForWebAccess: z.boolean().describe('true: a request for a site not on the list asks the owner in the main chat; false: refused without asking'),
+  askForWebAccess: z.boolean().nullable().describe('true: a request for a site not on the list asks the owner in the main chat; false: refused without asking; null: the default (ask)'),
   dailyTokenBudget: dailyTokenBudget.nullable().describe('Tokens per day; null: no token budget'),
   dailySpendUsd: dailySpendUsd.nullable().describe('US dollars per day; null: no money budget'),
   limits: limits.nullable().describe('Sandbox limits {memoryMb, pids, cpus, timeoutMs}; null: the defaults'),

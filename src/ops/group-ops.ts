@@ -65,6 +65,7 @@ export const groupOps: Record<string, Op<unknown>> = {
       const { group: updated, changes } = explained(() =>
         changeGroup(ctx.store, target, settings, `chat:${ctx.group.folder}`, (g, m) => ctx.host.groups.mountRefusals(g, m as never)),
       );
+      ctx.host.groups.settingsChanged(updated, Object.keys(changes));
       return { folder: updated.folder, changed: changes, settings: groupSettings(updated) };
     },
   }),

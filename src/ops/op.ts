@@ -35,6 +35,8 @@ export interface GroupAdmin {
   noteAccessReason(group: Group, host: string, reason: string): void;
   /** Stop the group's live run, forget the group and archive its folder; resolves with the archive's path. */
   unregister(group: Group, actor: string): Promise<string>;
+  /** Settings changed: a live sandbox that was built with the old mounts or limits finishes its turn and is not reused. */
+  settingsChanged(group: Group, changed: string[]): void;
 }
 
 export interface OpContext {

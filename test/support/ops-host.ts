@@ -11,5 +11,6 @@ export const hostWith = (store: Store, tasks: TaskEnv): OpHost => ({
     mountRefusals: () => [],
     noteAccessReason: () => undefined,
     unregister: () => Promise.reject(new Error('no host to remove groups in this test')),
+    settingsChanged: () => undefined,
   },
 });
