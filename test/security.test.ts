@@ -72,7 +72,7 @@ describe('security features end to end', () => {
     expect(h.fake.requests.filter((r) => r.kind === 'main').length).toBe(calls);
     const log = logLines(h);
     expect(log.some((l) => /model proxy: call refused: This chat has nearly used its daily model budget/.test(l.msg))).toBe(true);
-    expect(log.some((l) => l.msg === 'daily token budget spent; not starting the agent')).toBe(true);
+    expect(log.some((l) => l.msg === 'not starting the agent' && /daily model budget/.test(String(l.refusal)))).toBe(true);
     expect(h.app.store.recentRuns(5).map((r) => r.status)).toEqual(['failed']); // no retry burned more budget
   });
 

@@ -319,7 +319,7 @@ describe('WhatsApp outbound', () => {
     const { wa, ch } = await start({ backoff: { baseMs: 60_000, maxMs: 60_000, stableMs: 1 } });
     void wa.current.end(closeError(408, 'getaddrinfo ENOTFOUND'));
     await expect(ch.send(`wa:${FAMILY}`, 'hi')).rejects.toBeInstanceOf(ChannelUnavailableError);
-    await expect(ch.send(`wa:${FAMILY}`, 'hi')).rejects.toThrow(/not connected \(reconnecting/);
+    await expect(ch.send(`wa:${FAMILY}`, 'hi')).rejects.toThrow(/not connected \(no internet connection/);
     expect(wa.sent).toEqual([]);
   });
 
