@@ -6,7 +6,12 @@ import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type Forge from 'node-forge';
+
+// node-forge is loaded the first time a certificate is made: an install without secrets never pays its ~11 MB.
+let loaded: typeof Forge | undefined;
+const forgeLib = (): typeof Forge => (loaded ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
 
 export interface InterceptCa {
   certPem: string;
@@ -27,9 +32,9 @@ export const interceptCa = (dir: string): InterceptCa => cas.get(dir) ?? cas.set
 const rsaPem = () =>
   generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 
-function certificate(subjectCn: string, publicPem: string, validMs: number): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
+function certificate(subjectCn: string, publicPem: string, validMs: number): Forge.pki.Certificate {
+  const cert = forgeLib().pki.createCertificate();
+  cert.publicKey = forgeLib().pki.publicKeyFromPem(publicPem);
   cert.serialNumber = '01' + randomBytes(15).toString('hex'); // positive, unique
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + validMs);
@@ -46,9 +51,9 @@ function createCa(certPath: string, keyPath: string, name: string): void {
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(keys.privateKey), forge.md.sha256.create());
+  cert.sign(forgeLib().pki.privateKeyFromPem(keys.privateKey), forgeLib().md.sha256.create());
   // The key is written last: its presence marks a complete CA (a stale certificate from a crash is replaced).
-  writeFileSync(certPath, forge.pki.certificateToPem(cert), { mode: 0o644 });
+  writeFileSync(certPath, forgeLib().pki.certificateToPem(cert), { mode: 0o644 });
   writeFileSync(keyPath, keys.privateKey, { flag: 'wx', mode: 0o600 });
 }
 
@@ -65,8 +70,8 @@ export function loadInterceptCa(dir: string, name = 'Carapace egress interceptio
   const st = lstatSync(keyPath);
   if (!st.isFile() || (st.mode & 0o077) !== 0) throw new Error(`${keyPath} must be a regular file only its owner can read (chmod 600)`);
   const certPem = readFileSync(certPath, 'utf8');
-  const caCert = forge.pki.certificateFromPem(certPem);
-  const caKey = forge.pki.privateKeyFromPem(readFileSync(keyPath, 'utf8'));
+  const caCert = forgeLib().pki.certificateFromPem(certPem);
+  const caKey = forgeLib().pki.privateKeyFromPem(readFileSync(keyPath, 'utf8'));
   const leafKeys = rsaPem(); // one key for every leaf of this process: certificates differ, the key need not
   const leaves = new Map<string, { cert: string; key: string; madeAt: number }>();
   const sign = (host: string) => {
@@ -79,8 +84,8 @@ export function loadInterceptCa(dir: string, name = 'Carapace egress interceptio
       { name: 'extKeyUsage', serverAuth: true },
       { name: 'subjectAltName', altNames: [altName] },
     ]);
-    cert.sign(caKey, forge.md.sha256.create());
-    return { cert: forge.pki.certificateToPem(cert), key: leafKeys.privateKey, madeAt: Date.now() };
+    cert.sign(caKey, forgeLib().md.sha256.create());
+    return { cert: forgeLib().pki.certificateToPem(cert), key: leafKeys.privateKey, madeAt: Date.now() };
   };
   return {
     certPem,
