@@ -50,7 +50,7 @@ export function statusReport(store: Store, config: Config): StatusReport {
       isMain: g.isMain,
       mode: g.mode,
       trigger: g.requiresTrigger ? g.trigger : null,
-      pendingMessages: store.messagesAfter(g.chatId, g.cursor).length,
+      pendingMessages: store.countMessagesBetween(g.chatId, g.cursor, Number.MAX_SAFE_INTEGER), // counted on the index
       tokensToday: today.tokens,
       dailyTokenBudget: limits.tokens ?? null,
       spend: { today, month, limits },
