@@ -4,7 +4,6 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { PinoPretty } from 'pino-pretty';
 import type { Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
 import { createLogger } from '../log.js';
@@ -47,8 +46,9 @@ export interface Terminal {
   isTTY: boolean;
 }
 
-function terminalStream(terminal: Terminal): pino.DestinationStream {
+async function terminalStream(terminal: Terminal): Promise<pino.DestinationStream> {
   if (!terminal.isTTY) return pino.destination({ dest: terminal.fd, sync: true });
+  const { PinoPretty } = await import('pino-pretty'); // a service's log needs no colours: not loaded there
   return PinoPretty({ colorize: true, destination: terminal.fd, sync: true, ignore: PRETTY_IGNORE, translateTime: 'SYS:HH:MM:ss' });
 }
 
@@ -56,5 +56,5 @@ function terminalStream(terminal: Terminal): pino.DestinationStream {
 export async function openAppLogger(config: Config, terminal: Terminal = { fd: 1, isTTY: process.stdout.isTTY === true }): Promise<Logger> {
   const file = await openLogFile(config);
   const level = config.logLevel;
-  return createLogger(level, pino.multistream([{ level, stream: file }, { level, stream: terminalStream(terminal) }]));
+  return createLogger(level, pino.multistream([{ level, stream: file }, { level, stream: await terminalStream(terminal) }]));
 }

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import pino from 'pino';
-import { prettyFactory } from 'pino-pretty';
 import { LOG_LEVELS } from '../config/load.js';
 import { dataPaths } from '../fs/paths.js';
 import { positiveInt, type CliContext } from './context.js';
@@ -108,6 +107,7 @@ function readFrom(file: string, offset: number, onText: (text: string) => void):
 async function showLogs(ctx: CliContext, o: LogsOptions): Promise<void> {
   const logsDir = dataPaths(ctx.config().dataDir).logsDir;
   const keep = lineFilter(o.level, await groupFolder(ctx, o.group));
+  const { prettyFactory } = await import('pino-pretty');
   const pretty = prettyFactory({ colorize: (ctx.out as { isTTY?: boolean }).isTTY === true, ignore: PRETTY_IGNORE, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss' });
   const print = (line: string) => {
     const record = keep(line);

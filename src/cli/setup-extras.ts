@@ -1,5 +1,5 @@
 // `carapace setup`, steps 3–5: the assistant's name, the chat channels, and running Carapace as a service.
-import { confirm, input } from '@inquirer/prompts';
+import { prompts } from './prompts.js';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -19,7 +19,7 @@ const NAME = /^[\p{L}\p{N}_ -]{1,40}$/u;
 export async function setupName(run: SetupRun, config: Config): Promise<string> {
   let name = run.opts.assistantName ?? config.assistantName;
   if (run.interactive && !run.opts.assistantName)
-    name = await input({ message: 'What should the assistant be called?', default: name, validate: (v) => NAME.test(v.trim()) || '1–40 letters, digits, spaces, "-" or "_"' });
+    name = await (await prompts()).input({ message: 'What should the assistant be called?', default: name, validate: (v) => NAME.test(v.trim()) || '1–40 letters, digits, spaces, "-" or "_"' });
   name = name.trim();
   if (!NAME.test(name)) throw new CliError(`--assistant-name must be 1–40 letters, digits, spaces, "-" or "_", got "${name}".`);
   updateEnvFile(run.envFile, { ASSISTANT_NAME: name });
@@ -33,12 +33,12 @@ export async function setupChannels(run: SetupRun, config: Config): Promise<void
   for (const plugin of botPlugins()) {
     const account = plugin.setup.account(config);
     if (account) run.done(`${plugin.name}: ${account} (already set up)`);
-    else if (run.interactive && (await confirm({ message: `Set up ${plugin.name} now?`, default: false }))) await addChannel(run.ctx, plugin, {});
+    else if (run.interactive && (await (await prompts()).confirm({ message: `Set up ${plugin.name} now?`, default: false }))) await addChannel(run.ctx, plugin, {});
     else run.note(`${plugin.name}: not set up — \`carapace channel add ${plugin.name}\` when you want it`);
   }
   if (!CHANNEL_PLUGINS.some((p) => p.name === 'whatsapp')) return;
   if (readPairing(dataPaths(config.dataDir).whatsappAuth).paired) return run.done('WhatsApp: paired (already done)');
-  if (run.interactive && (await confirm({ message: 'Link WhatsApp now (scan a QR code with your phone)?', default: false }))) {
+  if (run.interactive && (await (await prompts()).confirm({ message: 'Link WhatsApp now (scan a QR code with your phone)?', default: false }))) {
     await pair(undefined, { config, out: run.ctx.out });
   } else run.note('WhatsApp: not linked — `carapace whatsapp pair` when you want it');
 }
@@ -50,7 +50,7 @@ export async function setupService(run: SetupRun, program: Command): Promise<voi
     run.note('this version has no `carapace service` yet: run `carapace start` under your own supervisor (systemd, launchd, tmux).');
     return;
   }
-  const wanted = run.opts.service ?? (run.interactive ? await confirm({ message: 'Run Carapace as a service (starts at login, restarts on failure)?', default: true }) : false);
+  const wanted = run.opts.service ?? (run.interactive ? await (await prompts()).confirm({ message: 'Run Carapace as a service (starts at login, restarts on failure)?', default: true }) : false);
   if (!wanted) return run.note('service not installed — `carapace service install` when you want it');
   const r = spawnSync(process.execPath, [join(APP_ROOT, 'bin', 'carapace.js'), 'service', 'install'], { stdio: ['inherit', 'pipe', 'pipe'], encoding: 'utf8' });
   run.say(`${r.stdout ?? ''}${r.stderr ?? ''}`.trimEnd());

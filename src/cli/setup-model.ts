@@ -1,6 +1,6 @@
 // `carapace setup`, step 1 (inference first): the API key or OAuth token, proven with one real model call before
 // it is saved owner-only.
-import { password } from '@inquirer/prompts';
+import { prompts } from './prompts.js';
 import { readFileSync } from 'node:fs';
 import { checkModelAccess, describeCheck } from '../boundary/model-check.js';
 import type { Config } from '../config.js';
@@ -38,7 +38,7 @@ async function candidate(run: SetupRun, saved: Credentials, attempt: number): Pr
   if (current && attempt === 0) return saved;
   if (!run.interactive) throw new CliError('No model credential: pass --api-key-file <file> (or --oauth-token-file <file>).');
   run.note('an API key from console.anthropic.com, or a Claude Code OAuth token from `claude setup-token`');
-  const secret = await password({
+  const secret = await (await prompts()).password({
     message: 'API key or OAuth token:',
     mask: '*',
     validate: (v) => (v.trim().length >= 20 && !/\s/.test(v.trim()) ? true : 'Paste the whole key or token, without spaces.'),

@@ -1,6 +1,6 @@
 // `carapace setup`, step 2: pick the sandbox backend and prove it — build its agent image when it needs one (the
 // build's progress and step times shown as they happen), then run one real test sandbox with it.
-import { select } from '@inquirer/prompts';
+import { prompts } from './prompts.js';
 import { APP_ROOT } from '../app-root.js';
 import type { Config } from '../config.js';
 import { installId } from '../core/recovery.js';
@@ -33,7 +33,7 @@ async function ask(probed: Probed[], current: Choice): Promise<Choice> {
     { name: `auto (now: ${first ?? 'none works'})`, value: 'auto' as Choice },
     ...probed.filter((p) => p.availability.ok).map((p) => ({ name: p.runtime.kind, value: p.runtime.kind as Choice })),
   ];
-  return select({ message: 'Which sandbox should run the agents?', choices, default: current });
+  return (await prompts()).select({ message: 'Which sandbox should run the agents?', choices, default: current });
 }
 
 /** Prepare and self-test one backend; a failure is remembered (so `auto` skips it) and reported. */

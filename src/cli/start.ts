@@ -4,7 +4,6 @@ import { startCarapace, type Carapace } from '../app.js';
 import type { Channel } from '../channels/channel.js';
 import { readPairing } from '../channels/whatsapp/auth.js';
 import { whatsappOptions } from '../channels/whatsapp/plugin.js';
-import { WhatsAppChannel } from '../channels/whatsapp/whatsapp-channel.js';
 import { loadConfig, type Config } from '../config.js';
 import { dataPaths } from '../fs/paths.js';
 import { recordBackend } from '../sandbox/backend-record.js';
@@ -28,7 +27,7 @@ export async function start(ctx: CliContext): Promise<void> {
   const stopper = stopOnSignals(lock, log, config);
   let app: Carapace;
   try {
-    app = await startCarapace(config, log, { onProgress: say, channels: testChannels(ctx, config, log) });
+    app = await startCarapace(config, log, { onProgress: say, channels: await testChannels(ctx, config, log) });
   } catch (err) {
     lock.release();
     throw err;
@@ -76,7 +75,9 @@ function stopOnSignals(lock: InstanceLock, log: Logger, config: Config): { start
 }
 
 /** A test's WhatsApp socket factory (the fault harness runs the real `start` over a fake WhatsApp). */
-function testChannels(ctx: CliContext, config: Config, log: Logger): Channel[] | undefined {
+async function testChannels(ctx: CliContext, config: Config, log: Logger): Promise<Channel[] | undefined> {
   const factory = ctx.whatsapp?.factory;
-  return factory ? [new WhatsAppChannel({ ...whatsappOptions(config, log), factory })] : undefined;
+  if (!factory) return undefined;
+  const { WhatsAppChannel } = await import('../channels/whatsapp/whatsapp-channel.js'); // Baileys: ~20 MB of heap
+  return [new WhatsAppChannel({ ...whatsappOptions(config, log), factory })];
 }

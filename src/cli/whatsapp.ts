@@ -4,7 +4,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError } from 'commander';
-import QRCode from 'qrcode';
 import pino from 'pino';
 import { forgetLogin, lockLogin, LockedError, phoneOf, readPairing } from '../channels/whatsapp/auth.js';
 import type { WhatsAppStatusView } from '../channels/whatsapp/whatsapp-channel.js';
@@ -46,7 +45,7 @@ async function running(config: Config): Promise<{ view: WhatsAppStatusView; api:
 }
 
 async function printQr(out: Writable, qr: string): Promise<void> {
-  out.write(`\n${SCAN_HELP}\n${await QRCode.toString(qr, { type: 'terminal', small: true })}\n`);
+  out.write(`\n${SCAN_HELP}\n${await (await import('qrcode')).default.toString(qr, { type: 'terminal', small: true })}\n`);
 }
 
 /** `whatsapp pair`: through the running Carapace when it drives WhatsApp, else on its own. */

@@ -2,11 +2,9 @@
 // prompt), proved with getMe before it is saved owner-only with the bot's identity.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Api } from 'grammy';
 import type { Config } from '../../config.js';
 import { SetupError, type ChannelSetup, type SetupIO } from '../channel.js';
 import { readCredentials, removeCredentials, saveCredentials, type SavedCredentials } from '../kit/credentials.js';
-import { classify } from './api.js';
 import type { WebhookSettings } from './webhook.js';
 
 export interface TelegramCredentials extends SavedCredentials {
@@ -56,6 +54,8 @@ async function add(opts: Record<string, unknown>, io: SetupIO): Promise<string> 
     throw new SetupError('That is not a Telegram bot token (it looks like 123456789:AAE…): copy it from @BotFather, /mybots → your bot → API Token.');
   }
   const { apiRoot } = io.config.channels.telegram;
+  const { Api } = await import('grammy'); // loaded only when Telegram is used
+  const { classify } = await import('./api.js');
   let me;
   try {
     me = await new Api(token, { apiRoot }).getMe();
