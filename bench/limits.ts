@@ -11,8 +11,9 @@ const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 export function speedRatios(
   backends: Record<string, BackendFigures>,
-  sdk: { warm: Stats; cold: Stats },
+  sdk: { warm: Stats; cold: Stats; prestartedFirstTurn: Stats },
   proxyThroughput: { direct: { p50: number }; proxied: { p50: number } },
+  dueToModel: Stats,
 ) {
   const perBackend = Object.fromEntries(
     Object.entries(backends).map(([kind, b]) => [
@@ -24,6 +25,8 @@ export function speedRatios(
     sdkAlone: sdk,
     carapaceOverSdk: perBackend,
     proxyStreamThroughput: ratio(proxyThroughput.proxied.p50, proxyThroughput.direct.p50),
+    // A task fed into its pre-started sandbox against the SDK's own first turn into an idle process.
+    scheduledOverSdkFirstTurn: { p50: ratio(dueToModel.p50, sdk.prestartedFirstTurn.p50), p95: ratio(dueToModel.p95, sdk.prestartedFirstTurn.p95) },
     targets: 'warm ≤ 1.2× (every backend), cold bwrap ≤ 1.15×, cold docker ≤ 1.5×; proxy stream throughput ≥ 0.9× direct',
   };
 }

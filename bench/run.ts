@@ -303,9 +303,9 @@ async function main() {
   const runtimes = await availableRuntimes(sandboxReadableTempDir('carapace-bench-'));
   const machine = machineInfo();
   console.log('machine', machine);
-  const sdkRun = await sdkAlone({ warm: WARM_MESSAGES, cold: COLD_MESSAGES });
-  const sdk = { warm: stats(sdkRun.warm), cold: stats(sdkRun.cold) };
-  console.log('the SDK alone: prompt → model request, warm / cold (ms)', sdk.warm, sdk.cold);
+  const sdkRun = await sdkAlone({ warm: WARM_MESSAGES, cold: COLD_MESSAGES, prestarted: COLD_MESSAGES });
+  const sdk = { warm: stats(sdkRun.warm), cold: stats(sdkRun.cold), prestartedFirstTurn: stats(sdkRun.prestartedFirstTurn) };
+  console.log('the SDK alone: prompt → model request, warm / cold / first turn into a pre-started process (ms)', sdk.warm, sdk.cold, sdk.prestartedFirstTurn);
   const backends: Record<string, any> = {};
   let hostRssMb = 0;
   for (const rt of runtimes) {
@@ -315,8 +315,9 @@ async function main() {
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
   const { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory, approvals } = await hostSections();
-  const ratios = speedRatios(backends, sdk, modelProxy.longStream.throughputMBps);
+  const ratios = speedRatios(backends, sdk, modelProxy.longStream.throughputMBps, scheduler.dueToModelRequest);
   console.log('Carapace over the SDK alone (p50 ratios)', ratios.carapaceOverSdk, 'proxy stream throughput vs direct', ratios.proxyStreamThroughput);
+  console.log('scheduled task due → model request over the SDK\'s first turn into a pre-started process', ratios.scheduledOverSdkFirstTurn);
   const size = codeSize();
   console.log('source size', size.total, size.parts);
   const date = new Date().toISOString();

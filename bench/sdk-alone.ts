@@ -1,7 +1,7 @@
 // The limit Carapace's own overhead is measured against: the Claude Agent SDK alone, in this process, no sandbox,
 // no host, no proxy — the same fake API and the same kind of prompt — from handing it a prompt to the API
 // receiving the model request. Warm: a follow-up into a live streaming session; cold: a fresh query() each time
-// (the CLI process starts). Carapace's figures are reported as ratios to these, measured in the same run.
+// (the CLI process starts); pre-started: the first turn into a process that is up and idle. Carapace's figures are reported as ratios to these, measured in the same run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +58,22 @@ function session(fake: FakeAnthropic, home: string) {
   };
 }
 
-export async function sdkAlone(opts: { warm: number; cold: number }): Promise<{ warm: number[]; cold: number[] }> {
+/**
+ * The first turn into a CLI process that started a while ago and sat idle — what a scheduled task meets in a
+ * pre-started sandbox. The CLI still builds its system prompt, tool schemas and transcript on that first turn.
+ */
+async function prestartedFirstTurns(fake: FakeAnthropic, home: string, count: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const fresh = session(fake, home);
+    await new Promise((r) => setTimeout(r, 1500)); // started, idle: as the scheduler's lead time leaves it
+    out.push(await fresh.turn(`first message ${i}`));
+    await fresh.end();
+  }
+  return out;
+}
+
+export async function sdkAlone(opts: { warm: number; cold: number; prestarted: number }): Promise<{ warm: number[]; cold: number[]; prestartedFirstTurn: number[] }> {
   const fake = await startFakeAnthropic();
   const home = mkdtempSync(join(tmpdir(), 'carapace-bench-sdk-'));
   try {
@@ -74,8 +89,9 @@ export async function sdkAlone(opts: { warm: number; cold: number }): Promise<{ 
       cold.push(await fresh.turn(`cold message ${i}`, t0));
       await fresh.end();
     }
+    const prestartedFirstTurn = await prestartedFirstTurns(fake, home, opts.prestarted);
     // The first few turns of a fresh CLI process are still warming its caches (as in Carapace's warm figure).
-    return { warm: warm.slice(5), cold };
+    return { warm: warm.slice(5), cold, prestartedFirstTurn };
   } finally {
     await fake.close();
     rmSync(home, { recursive: true, force: true });
