@@ -26,42 +26,52 @@ async function untilAnswered(h: Harness, chatId: string, n: number): Promise<voi
   while ((count.get(chatId) as number) < n) await new Promise((r) => setTimeout(r, 5));
 }
 
-/** One case: its own Carapace with `groups` groups and `messages` stored; warm inbound → model request samples. */
-async function scaleCase(groups: number, messages: number, samples: number): Promise<number[]> {
-  const h = await startHarness({ env: { LOG_LEVEL: 'warn' } });
-  try {
-    const { orchestrator, store } = h.app;
-    for (let i = 0; i < groups; i++) {
-      store.upsertChat({ chatId: chatOf(i), name: `Scale ${i}`, isGroup: true });
-      orchestrator.registerGroup({ channel: 'local', chatId: chatOf(i), name: `Scale ${i}`, folder: `scale${i}`, trigger: '@Andy', requiresTrigger: true, isMain: false });
-    }
-    seedBacklog(h, groups, messages);
-    const chat = chatOf(0);
-    let n = 0;
-    const say = (text: string): InboundMessage => ({ chatId: chat, platformId: `bench${n++}`, senderId: 'u1', senderName: 'Ann', text, timestamp: Date.now() });
-    const out: number[] = [];
-    for (let i = 0; i < samples + 3; i++) {
-      const ms = await messageToModel(h, () => orchestrator.handleInbound(say(`@Andy question ${i}`)));
-      await untilAnswered(h, chat, i + 1);
-      if (i >= 3) out.push(ms); // the first is a cold start, the next two warm the CLI's caches
-    }
-    return out;
-  } finally {
-    await h.close();
-  }
+interface ScaleCase {
+  groups: number;
+  messages: number;
+  h: Harness;
+  /** One warm sample: inbound → model request, once the reply is out. */
+  sample(): Promise<number>;
 }
 
-export async function scaleBench(opts: { messages: number[]; groups: number[]; samples: number }) {
-  const cases: { messages: number; groups: number; warm: ReturnType<typeof stats> }[] = [];
-  for (const messages of opts.messages) {
-    for (const groups of opts.groups) {
-      const warm = stats(await scaleCase(groups, messages, opts.samples));
-      cases.push({ messages, groups, warm });
-      console.log(`scale: ${messages} stored messages, ${groups} groups: inbound → model request, warm (ms)`, warm);
-    }
+/** One case: its own Carapace with `groups` groups and `messages` stored, its sandbox started and warmed. */
+async function openCase(groups: number, messages: number): Promise<ScaleCase> {
+  const h = await startHarness({ env: { LOG_LEVEL: 'warn', CARAPACE_IDLE_TIMEOUT_MS: '600000' } });
+  const { orchestrator, store } = h.app;
+  for (let i = 0; i < groups; i++) {
+    store.upsertChat({ chatId: chatOf(i), name: `Scale ${i}`, isGroup: true });
+    orchestrator.registerGroup({ channel: 'local', chatId: chatOf(i), name: `Scale ${i}`, folder: `scale${i}`, trigger: '@Andy', requiresTrigger: true, isMain: false });
   }
-  const base = cases[0].warm.p50;
-  const withRatio = cases.map((c) => ({ ...c, p50VsSmallest: Math.round((c.warm.p50 / base) * 100) / 100 }));
-  const worst = Math.max(...withRatio.map((c) => c.p50VsSmallest));
-  return { cases: withRatio, worstP50VsSmallest: worst, target: 'every case within 1.5× of the smallest (p50)' };
+  seedBacklog(h, groups, messages);
+  const chat = chatOf(0);
+  let n = 0;
+  const say = (text: string): InboundMessage => ({ chatId: chat, platformId: `bench${n}`, senderId: 'u1', senderName: 'Ann', text, timestamp: Date.now() });
+  const sample = async () => {
+    const ms = await messageToModel(h, () => orchestrator.handleInbound(say(`@Andy question ${n}`)));
+    await untilAnswered(h, chat, ++n);
+    return ms;
+  };
+  for (let i = 0; i < 3; i++) await sample(); // the first is a cold start, the next two warm the CLI's caches
+  return { groups, messages, h, sample };
+}
+
+/**
+ * Every case open at once and sampled in turn (one sample of each, then the next round), so a noisy moment on
+ * the machine falls on all cases alike instead of on whichever case ran then.
+ */
+export async function scaleBench(opts: { messages: number[]; groups: number[]; samples: number }) {
+  const open: ScaleCase[] = [];
+  try {
+    for (const messages of opts.messages) for (const groups of opts.groups) open.push(await openCase(groups, messages));
+    const samples = open.map(() => [] as number[]);
+    for (let round = 0; round < opts.samples; round++) for (const [i, c] of open.entries()) samples[i].push(await c.sample());
+    const cases = open.map((c, i) => ({ messages: c.messages, groups: c.groups, warm: stats(samples[i]) }));
+    for (const c of cases) console.log(`scale: ${c.messages} stored messages, ${c.groups} groups: inbound → model request, warm (ms)`, c.warm);
+    const base = cases[0].warm.p50;
+    const withRatio = cases.map((c) => ({ ...c, p50VsSmallest: Math.round((c.warm.p50 / base) * 100) / 100 }));
+    const worst = Math.max(...withRatio.map((c) => c.p50VsSmallest));
+    return { cases: withRatio, worstP50VsSmallest: worst, target: 'every case within 1.5× of the smallest (p50)', sampling: 'all cases open, sampled round-robin' };
+  } finally {
+    for (const c of open) await c.h.close();
+  }
 }
