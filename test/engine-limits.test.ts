@@ -76,4 +76,15 @@ describe.runIf(availability.ok)('docker: limits a sandbox hit', () => {
     expect(h.app.store.recentMessages('local:fat', 20).some((m) => m.text.includes('SURVIVED'))).toBe(false);
     await until(() => (containers().length === 0 ? true : undefined), 10_000, () => `no containers, have ${containers().join('; ')}`);
   });
+
+  it('startup cleanup removes an ended container a crashed orchestrator left unremoved', async () => {
+    const label = `carapace.install=${installId(h.dataDir)}`;
+    const name = `carapace-crashed-${process.pid}`;
+    execFileSync('docker', ['create', '--name', name, '--label', label, testImageConfig.base, 'true']);
+    execFileSync('docker', ['start', '-a', name]); // ended, as a sandbox whose orchestrator died before removing it
+    expect(containers()).toEqual([expect.stringMatching(new RegExp(`^${name} Exited \\(0\\)`))]);
+    const fresh = createRuntime('docker', { stateDir: join(h.dataDir, 'sandboxes'), image: testImageConfig });
+    expect(await fresh.cleanupOrphans({ 'carapace.install': installId(h.dataDir) })).toBe(1);
+    expect(containers()).toEqual([]);
+  });
 });
