@@ -1,6 +1,7 @@
 // Backends driven through a container engine's command-line tool (docker, podman, Apple's `container`): create a
 // named, labelled container from the agent image, attach to it, stop it with a signal and a grace period, and find
 // leftovers by label. The container outlives a killed CLI client; its name and labels are how we find it again.
+// An ended container is asked which resource limit it hit (`limitHit`) before it is removed.
 // Subclasses supply the engine's dialect: argv, list format, availability probe and limit report.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
