@@ -43,7 +43,7 @@ describe('docker create argv', () => {
   const args = dockerCreateArgs(spec(), ctx);
 
   it('is hardened: no network, no capabilities, no privilege gain, read-only root, init, non-root user', () => {
-    expect(args.slice(0, 4)).toEqual(['create', '--rm', '--name', 'carapace-main-r1']);
+    expect(args.slice(0, 3)).toEqual(['create', '--name', 'carapace-main-r1']);
     expect(values(args, '--network')).toEqual(['none']);
     expect(values(args, '--cap-drop')).toEqual(['ALL']);
     expect(values(args, '--security-opt')).toEqual(['no-new-privileges']);
@@ -209,6 +209,7 @@ describe('AppleRuntime', () => {
     h.output.on('data', (d: Buffer) => (out += d));
     expect(await h.exited).toEqual({ code: 7, signal: null });
     expect(out).toBe('hello from the vm\n');
+    expect(await h.stop()).toEqual({ code: 7, signal: null }); // after the exit: waits for the removal only
     const calls = cli.calls();
     expect(calls[0]).toMatch(/^image inspect carapace-agent:[0-9a-f]{16}$/); // built already: no build
     expect(calls[1]).toMatch(/^create --rm --name apple-t1 .* --network none --cap-drop ALL --read-only --init /);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { firstLine, runCli, type CliResult } from './cli.js';
 import { assertPlainPaths, EngineRuntime, type ContainerInfo, type CreateContext, type EngineOptions } from './engine.js';
-import type { Availability, LimitsReport, SandboxSpec } from './runtime.js';
+import type { Availability, LimitsReport, SandboxExit, SandboxSpec } from './runtime.js';
 import { SANDBOX_HOME } from './spec.js';
 import { installHint } from './install-hints.js';
 
@@ -17,7 +17,7 @@ export function dockerCreateArgs(spec: SandboxSpec, ctx: CreateContext, podman?:
   assertPlainPaths(spec, ',');
   for (const p of [ctx.passwd, ctx.group]) if (p.includes(',')) throw new Error(`state path ${p} contains ","`);
   const { uid, gid } = ctx.user;
-  const a = ['create', '--rm', '--name', spec.name];
+  const a = ['create', '--name', spec.name]; // no --rm: its record says whether the OOM killer ran (see limitHit)
   for (const [k, v] of Object.entries(spec.labels)) a.push('--label', `${k}=${v}`);
   a.push(
     '--network', 'none',
@@ -93,6 +93,15 @@ export class DockerRuntime extends EngineRuntime {
       mechanism: `docker (cgroup v${info.CgroupVersion ?? '?'})`,
       ...(rootless ? { note: 'rootless docker: mounted dirs must be writable by the mapped sandbox uid' } : {}),
     };
+  }
+
+  /**
+   * The engine records whether the OOM killer ran in the container. A refused fork leaves no such record, and
+   * the container's pids cgroup (whose counter would say) is gone by the time its client returns.
+   */
+  override async limitHit(name: string): Promise<SandboxExit['limit']> {
+    const r = await runCli(this.cli, ['inspect', '--format', '{{.State.OOMKilled}}', name], 15_000);
+    return r.code === 0 && r.stdout.trim() === 'true' ? 'memory' : undefined;
   }
 
   protected async listContainers(labels: Record<string, string>, all: boolean): Promise<ContainerInfo[]> {

@@ -1,6 +1,7 @@
 // Backends driven through a container engine's command-line tool (docker, podman, Apple's `container`): create a
 // named, labelled container from the agent image, attach to it, stop it with a signal and a grace period, and find
 // leftovers by label. The container outlives a killed CLI client; its name and labels are how we find it again.
+// An ended container is asked which resource limit it hit (`limitHit`) before it is removed.
 // Subclasses supply the engine's dialect: argv, list format, availability probe and limit report.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -73,6 +74,7 @@ export class EngineHandle implements SandboxHandle {
   readonly output: PassThrough;
   readonly exited: Promise<SandboxExit>;
   private done = false;
+  private removed: Promise<void> = Promise.resolve();
 
   constructor(
     readonly name: string,
@@ -90,11 +92,20 @@ export class EngineHandle implements SandboxHandle {
         const exit = signal === null ? Promise.resolve(exitFromCode(code)) : engine.waitFor(name, signal).catch(() => unknown);
         void exit.then(async (e) => {
           this.done = true;
-          await onClose().catch(() => {});
-          resolve(e);
+          // Ask which limit killed it while the container still exists; the removal need not delay the run.
+          const limit = e.code === 0 ? undefined : await engine.limitHit(name).catch(() => undefined);
+          this.removed = onClose().catch(() => {});
+          resolve(limit ? { ...e, limit } : e);
         });
       });
     });
+  }
+
+  /** The exit, once the container and its state files are removed too. */
+  private async gone(): Promise<SandboxExit> {
+    const exit = await this.exited;
+    await this.removed;
+    return exit;
   }
 
   /** The attached CLI client's pid (the container's processes live under the engine). */
@@ -105,13 +116,14 @@ export class EngineHandle implements SandboxHandle {
   /**
    * SIGTERM to the container's init (which forwards it), SIGKILL after `graceMs`, repeated for at most
    * `killMs`: an engine that never confirms the exit does not hold the caller forever (the container is then
-   * reported killed; orphan cleanup at the next start removes it if it somehow lives on).
+   * reported killed; orphan cleanup at the next start removes it if it somehow lives on). Resolves once the
+   * container is removed, so a shutdown leaves none behind.
    */
   async stop(graceMs = 2000, killMs = 10_000): Promise<SandboxExit> {
-    if (this.done) return this.exited;
+    if (this.done) return this.gone();
     await this.engine.signal(this.name, 'TERM');
     const gone = this.exited.then(() => 'gone' as const);
-    if ((await Promise.race([gone, sleep(graceMs)])) === 'gone') return this.exited;
+    if ((await Promise.race([gone, sleep(graceMs)])) === 'gone') return this.gone();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), killMs)));
     try {
@@ -119,7 +131,7 @@ export class EngineHandle implements SandboxHandle {
       for (;;) {
         const kill = this.engine.signal(this.name, 'KILL').then(() => sleep(250));
         const outcome = await Promise.race([gone, late, kill]);
-        if (outcome === 'gone') return this.exited;
+        if (outcome === 'gone') return this.gone();
         if (outcome === 'late') return { code: null, signal: 'SIGKILL' };
       }
     } finally {
@@ -262,7 +274,7 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
     const handle = new EngineHandle(spec.name, client, this, async () => {
       clearTimeout(timer);
       this.live.delete(spec.name);
-      await this.remove([spec.name]); // normally gone already (--rm); not when the start itself failed
+      await this.remove([spec.name]); // docker and podman keep an ended container (no --rm) for `limitHit`
       fs.rmSync(dir, { recursive: true, force: true });
     });
     this.live.set(spec.name, handle);
@@ -286,6 +298,11 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
       while ((await this.listContainers({}, false)).some((c) => c.name === name)) await sleep(500);
     }
     return { code: null, signal: clientSignal };
+  }
+
+  /** Which resource limit an ended container hit, asked of the engine before the container is removed. */
+  async limitHit(_name: string): Promise<SandboxExit['limit']> {
+    return undefined; // an engine that keeps no such record cannot say
   }
 
   private async remove(names: string[]): Promise<void> {
