@@ -210,4 +210,29 @@ describe('model proxy', () => {
     expect(fake.requests.length).toBe(before);
     expect(p.usage).toEqual([]);
   });
+  it('holds a call until notBefore (a task fed ahead of its due time), and drops it if the sandbox hangs up meanwhile', async () => {
+    let released = 0;
+    const notBefore = Date.now() + 400;
+    const p = await proxy({ notBefore: () => notBefore, reserve: () => ({ ok: true, ticket: { settle: () => undefined, release: () => void released++ } }) });
+    const before = fake.requests.length;
+    const res = await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi', false));
+    expect(res.status).toBe(200);
+    expect(fake.requests.length).toBe(before + 1);
+    expect(fake.requests.at(-1)!.receivedAtEpochMs).toBeGreaterThanOrEqual(notBefore);
+
+    // A call on hold whose client goes away: nothing reaches the upstream and its reservation is released.
+    const late = Date.now() + 400;
+    const q = await proxy({ notBefore: () => late, reserve: () => ({ ok: true, ticket: { settle: () => undefined, release: () => void released++ } }) });
+    await p.close();
+    const dropped = request({ socketPath: q.socketPath, path: '/v1/messages', method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': TOKEN } });
+    dropped.on('error', () => undefined);
+    dropped.end(JSON.stringify(messages('hi', false)));
+    await new Promise((r) => setTimeout(r, 100));
+    dropped.destroy();
+    await until(() => released === 1, 2000);
+    await new Promise((r) => setTimeout(r, Math.max(0, late - Date.now()) + 100));
+    await q.close();
+    expect(fake.requests.length).toBe(before + 1);
+    expect(released).toBe(1);
+  });
 });

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
-import { Scheduler, type SoonDue } from '../src/tasks/scheduler.js';
+import { CLAIM_AHEAD_MS, Scheduler, type SoonDue } from '../src/tasks/scheduler.js';
 import { FakeClock } from './support/fake-clock.js';
 import { defaultScript, text, toScriptRequest } from './support/fake-anthropic.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -45,7 +45,7 @@ describe('the scheduler looks ahead', () => {
     clock.advanceTo(T0 + 61_000);
     expect(soon[1]).toEqual({ at: T0 + 58_000, groups: [{ groupId: b.id, isolated: false }] });
     expect(soon).toHaveLength(2);
-    expect(due.map((d) => d.at)).toEqual([T0 + 60_000, T0 + 61_000]);
+    expect(due.map((d) => d.at)).toEqual([T0 + 60_000 - CLAIM_AHEAD_MS, T0 + 61_000 - CLAIM_AHEAD_MS]); // claimed a little ahead
     // The interval task: announced before each occurrence, every hour.
     clock.advanceTo(T0 + 2 * 3_600_000 + 1);
     expect(soon.slice(2).map((s) => s.at)).toEqual([T0 + 3_600_000 - LEAD, T0 + 2 * 3_600_000 - LEAD]);
@@ -114,6 +114,8 @@ describe('sandboxes started ahead of due tasks', () => {
     scheduleOnce(h, 'tbusy', other.id, dueAt, 'isolated');
     await until(() => taskRuns(h!).some((r) => r.task_id === 'tbusy' && r.status === 'succeeded'), 30_000);
     const taskRun = runs(h).find((r) => r.id === taskRuns(h!).find((t) => t.task_id === 'tbusy').run_id);
-    expect(taskRun.started_at).toBeGreaterThanOrEqual(dueAt);
+    expect(taskRun.started_at).toBeGreaterThanOrEqual(dueAt - CLAIM_AHEAD_MS); // when claimed, not at the lead time
+    const request = h.fake.requests.find((r) => r.kind === 'main' && /task tbusy/.test(toScriptRequest(r.body).lastUserText))!;
+    expect(request.receivedAtEpochMs).toBeGreaterThanOrEqual(dueAt);
   });
 });

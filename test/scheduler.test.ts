@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runOp } from '../src/ops/registry.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
-import { MAX_SLEEP_MS, Scheduler } from '../src/tasks/scheduler.js';
+import { CLAIM_AHEAD_MS, MAX_SLEEP_MS, Scheduler } from '../src/tasks/scheduler.js';
 import { hostWith } from './support/ops-host.js';
 import { FakeClock } from './support/fake-clock.js';
 
@@ -48,17 +48,19 @@ describe('scheduler', () => {
       );
     }
     const early = await op('schedule_task', { prompt: 'ping', schedule_type: 'once', schedule_value: '2026-01-01 00:05', context_mode: 'isolated' });
-    expect(clock.pending).toEqual([at('2026-01-01T00:05:00Z')]);
-    expect(scheduler.nextWake).toBe(at('2026-01-01T00:05:00Z'));
+    // Claimed CLAIM_AHEAD_MS before it is due (its run holds the model call until then).
+    const claimAt = at('2026-01-01T00:05:00Z') - CLAIM_AHEAD_MS;
+    expect(clock.pending).toEqual([claimAt]);
+    expect(scheduler.nextWake).toBe(claimAt);
 
-    clock.advance(5 * MIN - 1);
+    clock.advance(5 * MIN - CLAIM_AHEAD_MS - 1);
     expect(due).toEqual([]);
     clock.advance(1);
     expect(due).toEqual([[1]]);
-    expect(occurrences(early.id).map((o) => [o.status, o.trigger, o.dueAt])).toEqual([['claimed', 'schedule', at('2026-01-01T00:05:00Z')]]);
+    expect(occurrences(early.id).map((o) => [o.status, o.trigger, o.dueAt, o.claimedAt])).toEqual([['claimed', 'schedule', at('2026-01-01T00:05:00Z'), claimAt]]);
     expect(store.tasks.get(early.id)).toMatchObject({ status: 'completed', nextRun: null });
     // Still one timer: for the bulk tasks' earliest (00:50), cut at the longest sleep.
-    expect(clock.pending).toEqual([at('2026-01-01T00:05:00Z') + MAX_SLEEP_MS]);
+    expect(clock.pending).toEqual([claimAt + MAX_SLEEP_MS]);
   });
 
   it('claims an occurrence once even when two schedulers (a restart racing the old process) fire together', () => {

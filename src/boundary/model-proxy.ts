@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { sameSecret } from '../secret-compare.js';
 import { isCredentialRefusal } from './model-check.js';
@@ -41,6 +42,8 @@ export interface ModelProxyOptions {
   reserve?: (tokens: number, call: CallEstimate) => CallAdmission;
   /** The upstream refused the credential (401/403): retrying cannot help, so the run should end and say why. */
   onCredentialRefused?: (status: number) => void;
+  /** No call leaves before this time (epoch ms): a task fed ahead of its due time is asked of the model on the dot. */
+  notBefore?: () => number;
 }
 
 /**
@@ -165,6 +168,9 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
       }
       ticket = admission.ticket;
     }
+    const hold = (opts.notBefore?.() ?? 0) - Date.now();
+    if (hold > 0) await sleep(hold);
+    if (req.socket.destroyed) return ticket?.release(); // the sandbox went away while the call was held
     forward(req, res, basePath + match.path + match.query, body, ticket);
   };
 

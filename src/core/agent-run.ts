@@ -84,6 +84,8 @@ export class AgentRun {
   limitHit: string | undefined;
   /** Set when the model API refused the credential (401/403): no retry can help, the owner must fix it. */
   credentialRefusal: string | undefined;
+  /** Its model calls wait until then (epoch ms): it was fed a task ahead of the task's due time. */
+  modelCallsNotBefore = 0;
   /** Told once per destination the egress proxy refused during the run (the first few), to tell the chat. */
   onEgressDenied: ((target: string, reason: string) => void) | undefined;
   private readonly egressDenied = new Set<string>();
@@ -185,6 +187,7 @@ export class AgentRun {
         if (!verdict.ok) this.budgetRefusal = verdict.message;
         return verdict;
       },
+      notBefore: () => this.modelCallsNotBefore,
       onCredentialRefused: (status) => {
         if (this.credentialRefusal) return;
         this.credentialRefusal = credentialFix(status);

@@ -7,7 +7,7 @@ import type { GroupPolicy } from '../groups/group-policy.js';
 import { AgentRun, newRunId, type RunDeps, type RunExit } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
 import { pipeMessages, pipeTasks } from './live-runs.js';
-import { markPrewarmed, takePrewarm } from './prewarm.js';
+import { holdForDue, markPrewarmed, takePrewarm } from './prewarm.js';
 import { egressNote, noteTaskEnds, postNote, postNotice } from './notes.js';
 import type { OutputContext } from './outputs.js';
 import { hasWork, planRun, type RunPlan } from './run-plan.js';
@@ -79,6 +79,7 @@ function launch(core: Core, deps: GroupRunDeps, group: Group, plan: RunPlan, att
   const upTo = first?.lastId ?? group.cursor;
   const run = new AgentRun(deps.runDeps, runId, group, (r, o) => deps.onOutput({ group: r.group, runId: r.id, isolated, run: r }, o), upTo, plan.mode);
   if (!first) markPrewarmed(run);
+  if (plan.taskRun) holdForDue(run, plan.taskRun.dueAt);
   store.startRun({
     id: runId,
     groupId: group.id,

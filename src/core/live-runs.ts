@@ -4,7 +4,7 @@ import { formatTaskPrompt } from '../router/format.js';
 import type { Group } from '../store/store.js';
 import { joinable, type AgentRun } from './agent-run.js';
 import { setTyping, type Core } from './core.js';
-import { feedIsolated } from './prewarm.js';
+import { feedIsolated, holdForDue } from './prewarm.js';
 import { pendingInputs } from './run-plan.js';
 
 export { joinable }; // where the orchestrator looks for it
@@ -28,6 +28,7 @@ export function pipeTasks(core: Core, run: AgentRun): void {
     // Recorded as running before the runner can see it: a crash from here on abandons it, never repeats it.
     store.tasks.attach(occurrence.id, run.id, seq);
     store.recordInput(run.id, seq, run.lastSentMessage);
+    holdForDue(run, occurrence.dueAt); // a chat turn in flight may wait for it too: at most CLAIM_AHEAD_MS
     run.send(formatTaskPrompt(task, occurrence, config.timeZone), run.lastSentMessage);
     log.info({ group: run.group.folder, run: run.id, task: task.id, seq }, 'task piped into live run');
   }

@@ -1,5 +1,6 @@
 // Scheduled runs on the dot: shortly before a task is due, its group's sandbox starts without input, so when the
-// task comes due only its prompt has to go in (a warm turn) instead of a cold sandbox start. Only into a free
+// task comes due only its prompt has to go in (a warm turn) instead of a cold sandbox start. The prompt goes in
+// a second early and the model call waits at the proxy for the due time. Only into a free
 // slot (never at the cost of a waiting group or a live run), never for a group whose budget is spent, and a
 // pre-started sandbox that gets nothing in time closes itself.
 import type { GroupPolicy } from '../groups/group-policy.js';
@@ -59,6 +60,14 @@ export function markPrewarmed(run: AgentRun): void {
   unused.unref();
 }
 
+/**
+ * The scheduler claims occurrences a little ahead of their due time (CLAIM_AHEAD_MS) so the agent's first-turn
+ * work is done early; the run's model calls wait for the due time, so none leaves before it.
+ */
+export function holdForDue(run: AgentRun, dueAt: number): void {
+  run.modelCallsNotBefore = Math.max(run.modelCallsNotBefore, dueAt);
+}
+
 /** An isolated pre-started run takes its first isolated occurrence (and only that: it is its own session). */
 export function feedIsolated(core: Core, run: AgentRun): void {
   if (run.mode !== 'isolated' || !unfed(run) || !run.open) return;
@@ -68,6 +77,7 @@ export function feedIsolated(core: Core, run: AgentRun): void {
   // Recorded as running before the runner can see it: a crash from here on abandons it, never repeats it.
   core.store.tasks.attach(next.occurrence.id, run.id, seq);
   core.store.recordInput(run.id, seq, run.lastSentMessage);
+  holdForDue(run, next.occurrence.dueAt);
   run.send(formatTaskPrompt(next.task, next.occurrence, core.config.timeZone), run.lastSentMessage);
   core.log.info({ group: run.group.folder, run: run.id, task: next.task.id }, 'task fed into its pre-started sandbox');
 }

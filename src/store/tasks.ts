@@ -142,7 +142,7 @@ export class TaskStore {
   }
 
   /**
-   * Claim every occurrence due at `now` and move each task on to its following occurrence (`next`, computed
+   * Claim every occurrence due by `now + aheadMs` and move each task on to its following occurrence (`next`, computed
    * after max(now, due): occurrences missed while down or busy collapse into this one). A task that already has
    * an occurrence waiting gets no second one. Returns the groups that now have work, and tasks whose schedule
    * could not be evaluated (they are paused so they cannot wedge the scheduler).
@@ -150,11 +150,12 @@ export class TaskStore {
   claimDue(
     now: number,
     next: (task: Task, after: number) => number | null,
+    aheadMs = 0,
   ): { groups: number[]; broken: { id: string; error: string }[] } {
     return this.db.transaction(() => {
       const due = this.db
         .prepare(`SELECT ${taskCols} FROM tasks WHERE status = 'active' AND next_run IS NOT NULL AND next_run <= ? ORDER BY next_run`)
-        .all(now) as Task[];
+        .all(now + aheadMs) as Task[];
       const groups = new Set<number>();
       const broken: { id: string; error: string }[] = [];
       for (const task of due) {

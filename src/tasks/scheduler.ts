@@ -32,6 +32,13 @@ const RETRY_MS = 1000;
  */
 export const PREWARM_LEAD_MS = 2000;
 
+/**
+ * Occurrences are claimed this long before they are due, so the agent's own first-turn work (the CLI builds its
+ * system prompt, tools and transcript: 100–250 ms here) is done by the due time; the run's model proxy holds
+ * its model calls until then (see AgentRun.modelCallsNotBefore), so the request still leaves on the dot.
+ */
+export const CLAIM_AHEAD_MS = 1000;
+
 /** A group with a task coming due within the lead time. */
 export interface SoonDue {
   groupId: number;
@@ -49,6 +56,7 @@ export interface SchedulerOptions {
   /** These groups have a task due within `prewarmLeadMs`: their sandboxes may start now. */
   onSoon?: (soon: SoonDue[]) => void;
   prewarmLeadMs?: number;
+  claimAheadMs?: number;
 }
 
 export class Scheduler {
@@ -86,8 +94,10 @@ export class Scheduler {
     if (this.stopped) return;
     const { tasks, clock, log, timeZone } = this.opts;
     try {
-      const { groups, broken } = tasks.claimDue(clock.now(), (task: Task, after: number) =>
-        nextOccurrence({ type: task.scheduleType, value: task.scheduleValue, anchorAt: task.anchorAt }, after, timeZone),
+      const { groups, broken } = tasks.claimDue(
+        clock.now(),
+        (task: Task, after: number) => nextOccurrence({ type: task.scheduleType, value: task.scheduleValue, anchorAt: task.anchorAt }, after, timeZone),
+        this.ahead,
       );
       for (const b of broken) log.error({ task: b.id, error: b.error }, 'task schedule cannot be evaluated; task paused');
       if (groups.length > 0) this.opts.onDue(groups);
@@ -105,7 +115,7 @@ export class Scheduler {
     const due = this.opts.tasks.earliestDue();
     if (due === undefined) return;
     const now = this.opts.clock.now();
-    const delay = Math.min(Math.max(minDelay, due - now), MAX_SLEEP_MS);
+    const delay = Math.min(Math.max(minDelay, due - this.ahead - now), MAX_SLEEP_MS);
     this.armedFor = now + delay;
     this.timer = this.opts.clock.setTimer(() => {
       this.timer = undefined;
@@ -119,6 +129,10 @@ export class Scheduler {
     if (this.soonTimer !== undefined) clock.clearTimer(this.soonTimer);
     this.timer = this.soonTimer = undefined;
     this.armedFor = undefined;
+  }
+
+  private get ahead(): number {
+    return this.opts.claimAheadMs ?? CLAIM_AHEAD_MS;
   }
 
   private get lead(): number {
