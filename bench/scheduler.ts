@@ -1,6 +1,7 @@
 // Scheduler lateness: from a task's due time to the model request of the agent run it starts, with 1,000
 // tasks in the store. Each measured occurrence is an isolated task in a fresh sandbox, which the scheduler has
-// started ahead of its due time (see src/core/prewarm.ts) when a slot was free; `preStarted` counts those.
+// started ahead of its due time (see src/core/prewarm.ts) when a slot was free; `preStarted` counts those. The
+// occurrence is claimed CLAIM_AHEAD_MS before it is due (dueToClaim is negative), its model call held until due.
 import { defaultScript, text, toScriptRequest } from '../test/support/fake-anthropic.js';
 import { startHarness } from '../test/support/harness.js';
 
