@@ -93,6 +93,20 @@ describe('a running Carapace through the CLI', () => {
     await done;
   }, 60_000);
 
+  it('groups set on the running Carapace closes the live sandbox when the setting shapes it', async () => {
+    await sh('echo "start a sandbox" | $CARAPACE chat'); // answered: its run stays up, idle, for the next message
+    const db = openDatabase(dataPaths(dataDir).db);
+    const liveRuns = () => db.prepare("SELECT COUNT(*) FROM runs WHERE status = 'running'").pluck().get() as number;
+    try {
+      expect(liveRuns()).toBe(1);
+      const r = await cli(['groups', 'set', 'main', 'limits', '{"memoryMb": 1024}']);
+      expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^main: limits = /) });
+      await until(() => liveRuns() === 0, 10_000); // well before the 20 s idle timeout
+    } finally {
+      db.close();
+    }
+  }, 60_000);
+
   it('carapace open prints the web link with its token', async () => {
     const r = await cli(['open', '--no-browser']);
     expect(r).toMatchObject({ code: 0, stderr: '' });

@@ -1,6 +1,6 @@
 // `carapace groups list|show|set|remove`: the same settings as update_group from the main chat, validated by the
 // same schema and logged the same way. They work on the store directly; a running assistant reads every
-// setting fresh, so a change applies to its next model call or run.
+// setting fresh, so a change applies to its next model call or run (and is told, to close a live sandbox).
 import type { Command } from 'commander';
 import pino from 'pino';
 import { APP_ROOT } from '../app-root.js';
@@ -13,6 +13,7 @@ import { changeGroup, findGroup } from '../ops/group-ops.js';
 import type { Group, Store } from '../store/store.js';
 import { writeJson, type CliContext } from './context.js';
 import { CliError } from './exit.js';
+import { localApi } from './local-api.js';
 import { whileStopped } from './instance-lock.js';
 import { spendLine } from './status.js';
 import { spendReport } from '../groups/spend.js';
@@ -48,11 +49,21 @@ function setSetting(store: Store, config: Config, ref: string, key: string, raw:
     const { group: updated, changes } = changeGroup(store, group, { [key]: parseSettingValue(key as SettingName, raw) }, 'cli', (g, m) =>
       policy.mountRefusals(g, m as never),
     );
-    return { folder: updated.folder, changed: changes, settings: groupSettings(updated) };
+    return { id: updated.id, folder: updated.folder, changed: changes, settings: groupSettings(updated) };
   } catch (err) {
     if (err instanceof SettingsError) throw new CliError(err.message);
     throw err;
   }
+}
+
+/**
+ * A running assistant reads settings fresh, but a live sandbox keeps the mounts and limits it started with:
+ * tell it (its local API) so it closes that sandbox after its turn. Not running: nothing to tell.
+ */
+async function tellRunning(config: Config, groupId: number, changed: string[]): Promise<void> {
+  const api = localApi(config);
+  const body = JSON.stringify({ changed });
+  await api?.(`/api/console/groups/${groupId}/settings-changed`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(3000) }).catch(() => undefined);
 }
 
 /** Remove a group with the assistant stopped (holding its lock), so no run of it is live. */
@@ -117,9 +128,10 @@ export function addGroupCommands(program: Command, ctx: CliContext): void {
     .option('--json', JSON_HELP)
     .addHelpText('after', SETTINGS_HELP)
     .action((ref: string, key: string, raw: string, o: { json?: boolean }) =>
-      withStore(ctx, (store, config) => {
-        const result = setSetting(store, config, ref, key, raw);
+      withStore(ctx, async (store, config) => {
+        const { id, ...result } = setSetting(store, config, ref, key, raw);
         const changed = Object.keys(result.changed);
+        if (changed.length) await tellRunning(config, id, changed);
         out(o.json, result, changed.length ? `${result.folder}: ${changed.map((k) => `${k} = ${JSON.stringify(result.changed[k].to)}`).join(', ')}` : `${result.folder}: unchanged`);
       }),
     );

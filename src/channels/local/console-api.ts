@@ -15,6 +15,7 @@ const ROUTES: Array<[method: string, pattern: RegExp, handler: Handler]> = [
   ['POST', /^groups$/, (d, _, body) => groups.registerGroup(d, body)],
   ['PATCH', /^groups\/(\d+)$/, (d, [id], body) => groups.updateGroup(d, Number(id), body)],
   ['DELETE', /^groups\/(\d+)$/, (d, [id]) => groups.unregisterGroup(d, Number(id))],
+  ['POST', /^groups\/(\d+)\/settings-changed$/, (d, [id], body) => groups.settingsChanged(d, Number(id), body)],
   ['GET', /^runs$/, (d) => data.liveRuns(d)],
   ['POST', /^runs\/([\w-]+)\/stop$/, (d, [id]) => data.stopRun(d, id)],
   ['GET', /^tasks$/, (d) => data.listTasks(d)],

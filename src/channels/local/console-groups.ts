@@ -51,6 +51,14 @@ export async function updateGroup(deps: ConsoleDeps, id: number, body: unknown) 
   return groupView(groupOrThrow(deps, id));
 }
 
+/** Settings changed in the store by `carapace groups set`: one that shapes the sandbox closes the live one. */
+export function settingsChanged(deps: ConsoleDeps, id: number, body: unknown) {
+  const changed = (body as { changed?: unknown } | null)?.changed;
+  if (!Array.isArray(changed) || !changed.every((k) => typeof k === 'string')) throw new ConsoleError('Send {"changed": [setting names]}.');
+  deps.orchestrator.opHost.groups.settingsChanged(groupOrThrow(deps, id), changed);
+  return { ok: true };
+}
+
 export function registerGroup(deps: ConsoleDeps, body: unknown) {
   return viaOp(mainContext(deps), 'register_group', body);
 }
