@@ -15,7 +15,7 @@ import { ask, startChild } from './proxy-processes.js';
 import { stats as percentiles } from './stats.js';
 
 const CALLS = Number(process.env.BENCH_PROXY_CALLS ?? 200);
-const STREAM_CALLS = Number(process.env.BENCH_PROXY_STREAMS ?? 20);
+const STREAM_CALLS = Number(process.env.BENCH_PROXY_STREAMS ?? 40);
 const REPLY_CHARS = 2_000; // a typical short answer: 125 text deltas
 const LONG_REPLY_CHARS = 1_000_000; // ~250k tokens in 62,500 deltas, for streaming throughput
 const TOKEN = 'bench-run-token';
