@@ -238,6 +238,28 @@ describe('model proxy', () => {
     expect(p.usage).toEqual([{ inputTokens: 7, outputTokens: 42, cacheCreationInputTokens: 0, cacheReadInputTokens: 3, model: 'other-llm' }]);
   });
 
+  it('a compressed stream it cannot decode still reaches the client untouched; the call is released, nothing crashes', async () => {
+    const garbage = Buffer.from('definitely not gzip '.repeat(2000));
+    const released: number[] = [];
+    const upstream: Server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.write(garbage.subarray(0, 100)); // the decoder fails on these, more chunks follow
+      setTimeout(() => res.end(garbage.subarray(100)), 20);
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const p = await proxy({
+      upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      reserve: () => ({ ok: true, ticket: { settle: () => released.push(0), release: () => released.push(1) } }),
+    });
+    const res = await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'));
+    await until(() => released.length > 0);
+    await p.close();
+    upstream.close();
+    expect(res.body).toEqual(garbage);
+    expect(released).toEqual([1]);
+  });
+
   it('refuses a wrong token, and anything but model calls even with the right one', async () => {
     const p = await proxy();
     const before = fake.requests.length;

@@ -122,8 +122,8 @@ function bodyReader(res: IncomingMessage, read: (chunk: Buffer) => void, done: (
   decoder.once('close', done);
   decoder.once('error', done);
   return {
-    chunk: (bytes) => void (decoder.writableEnded || decoder.write(bytes)),
-    end: () => void (decoder.writableEnded || decoder.end()),
+    chunk: (bytes) => void (decoder.writable && decoder.write(bytes)), // not after it failed
+    end: () => void (decoder.writable && decoder.end()),
   };
 }
 
