@@ -2,7 +2,8 @@
 // the host's model proxy in another, and the sandbox side (bridge and client) in the bench itself — so the
 // proxy is measured as one stage of a pipeline, not by the CPU it takes from a fake API sharing its thread.
 // `node proxy-processes.js upstream <replyChars> <longChars>` or `… proxy <socketPath> <upstreamUrl> <token>`;
-// each sends its address (or "ready") over IPC, and the proxy answers "count" with how many calls it metered.
+// each sends its address (or "ready") over IPC; the proxy answers "count" with how many calls it metered and
+// "cpu" with the CPU time it has used.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pino from 'pino';
@@ -47,13 +48,18 @@ async function proxy(socketPath: string, upstreamUrl: string, token: string) {
     log: pino({ level: 'silent' }),
     reserve: () => ({ ok: true, ticket: { settle: () => void metered++, release: () => undefined } }),
   });
-  process.on('message', () => process.send!(String(metered)));
+  // "count": calls metered so far; "cpu": the process's CPU time so far (ms).
+  process.on('message', (m) => {
+    const { user, system } = process.cpuUsage();
+    process.send!(String(m === 'cpu' ? (user + system) / 1000 : metered));
+  });
   process.send!('ready');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [mode, a, b, c] = process.argv.slice(2);
   process.on('disconnect', () => process.exit(0)); // the bench ended
+  process.on('SIGTERM', () => process.exit(0)); // exit cleanly (so --cpu-prof writes its profile)
   if (mode === 'upstream') await upstream(Number(a), Number(b));
   else await proxy(a, b, c);
 }

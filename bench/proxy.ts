@@ -1,7 +1,10 @@
-// Model proxy overhead per call: the same fake API, called directly and through the path a sandbox uses
-// (loopback bridge → Unix socket → model proxy with token check, credential swap and usage metering), calls
-// interleaved so both see the same machine noise. The fake API and the proxy run in processes of their own, as
-// the API and the host do (bench/proxy-processes.ts); the bridge and the client here, as in a sandbox. Run alone with `npm run bench:proxy`, or as part of `npm run bench`.
+// Model proxy overhead: the same fake API, called directly and through the path a sandbox uses (loopback bridge →
+// Unix socket → model proxy with token check, credential swap and usage metering), calls interleaved so both see
+// the same machine noise. The fake API and the proxy run in processes of their own, as the API and the host do
+// (bench/proxy-processes.ts); the bridge and the client here, as in a sandbox. The headline is the long stream's
+// p50 throughput proxied / direct; the proxy's own CPU per stream is reported too, since a saturating stream's
+// throughput also depends on the client (through the proxy it gets one HTTP chunk per socket read, directly one
+// per SSE event). Run alone with `npm run bench:proxy`, or as part of `npm run bench`.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -12,7 +15,7 @@ import { ask, startChild } from './proxy-processes.js';
 import { stats as percentiles } from './stats.js';
 
 const CALLS = Number(process.env.BENCH_PROXY_CALLS ?? 200);
-const STREAM_CALLS = Number(process.env.BENCH_PROXY_STREAMS ?? 20);
+const STREAM_CALLS = Number(process.env.BENCH_PROXY_STREAMS ?? 40);
 const REPLY_CHARS = 2_000; // a typical short answer: 125 text deltas
 const LONG_REPLY_CHARS = 1_000_000; // ~250k tokens in 62,500 deltas, for streaming throughput
 const TOKEN = 'bench-run-token';
@@ -45,9 +48,11 @@ function call(base: string, agent: Agent, body: string): Promise<Sample> {
 const stats = (samples: number[]) => percentiles(samples, 3);
 
 type Path = { base: string; agent: Agent };
+/** Direct and proxied samples, index i of each taken back to back. */
+type Pairs = { d: Sample[]; p: Sample[] };
 
 /** `calls` calls on each path, alternating which goes first so neither always runs on a just-warmed machine. */
-async function pairedCalls(direct: Path, proxied: Path, body: string, calls: number): Promise<{ d: Sample[]; p: Sample[] }> {
+async function pairedCalls(direct: Path, proxied: Path, body: string, calls: number): Promise<Pairs> {
   const d: Sample[] = [];
   const p: Sample[] = [];
   for (let i = 0; i < calls + 5; i++) {
@@ -61,26 +66,48 @@ async function pairedCalls(direct: Path, proxied: Path, body: string, calls: num
   return { d, p };
 }
 
-function report(body: string, short: { d: Sample[]; p: Sample[] }, streams: { d: Sample[]; p: Sample[] }, meteredCalls: number) {
-  const mbps = (s: Sample[]) => stats(s.map((x) => x.bytes / 1e6 / (x.totalMs / 1000)));
-  const tokensPerSec = (s: Sample[]) => stats(s.map((x) => LONG_REPLY_CHARS / 4 / (x.totalMs / 1000)));
+const mbps = (x: Sample) => x.bytes / 1e6 / (x.totalMs / 1000);
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+
+/**
+ * The headline: p50 streaming throughput through the proxy over p50 direct (target ≥ 0.9), the same ratio taken
+ * per interleaved pair (steadier when the machine's load drifts), and what the proxy adds to a short call.
+ */
+function headline(short: Pairs, streams: Pairs) {
+  const p50 = (xs: number[]) => stats(xs).p50;
+  return {
+    streamThroughputRatio: ratio(p50(streams.p.map(mbps)), p50(streams.d.map(mbps))),
+    streamThroughputRatioPairedP50: p50(streams.p.map((s, i) => mbps(s) / mbps(streams.d[i]))),
+    addedFirstByteMsP50: p50(short.p.map((s, i) => s.firstByteMs - short.d[i].firstByteMs)),
+    addedPerCallMsP50: p50(short.p.map((s, i) => s.totalMs - short.d[i].totalMs)),
+    target: 'streamThroughputRatio ≥ 0.9',
+  };
+}
+
+/** Per-path figures of a set of paired calls. */
+function figures(pairs: Pairs) {
+  const both = (of: (s: Sample) => number) => ({ direct: stats(pairs.d.map(of)), proxied: stats(pairs.p.map(of)) });
+  return { firstByteMs: both((s) => s.firstByteMs), totalMs: both((s) => s.totalMs) };
+}
+
+function report(body: string, short: Pairs, streams: Pairs, proxy: { meteredCalls: number; cpuMsPerStream: number }) {
+  const streamBytes = streams.d[0].bytes;
   return {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+    headline: headline(short, streams),
     requestBodyBytes: body.length,
-    shortReply: {
-      chars: REPLY_CHARS,
-      firstByteMs: { direct: stats(short.d.map((s) => s.firstByteMs)), proxied: stats(short.p.map((s) => s.firstByteMs)) },
-      totalMs: { direct: stats(short.d.map((s) => s.totalMs)), proxied: stats(short.p.map((s) => s.totalMs)) },
-      addedPerCallMs: stats(short.p.map((s, i) => s.totalMs - short.d[i].totalMs)),
-    },
+    shortReply: { chars: REPLY_CHARS, ...figures(short), addedPerCallMs: stats(short.p.map((s, i) => s.totalMs - short.d[i].totalMs)) },
     longStream: {
       chars: LONG_REPLY_CHARS,
-      streamBytes: streams.d[0].bytes,
-      totalMs: { direct: stats(streams.d.map((s) => s.totalMs)), proxied: stats(streams.p.map((s) => s.totalMs)) },
-      throughputMBps: { direct: mbps(streams.d), proxied: mbps(streams.p) },
-      outputTokensPerSec: { direct: tokensPerSec(streams.d), proxied: tokensPerSec(streams.p) },
+      streamBytes,
+      ...figures(streams),
+      throughputMBps: { direct: stats(streams.d.map(mbps)), proxied: stats(streams.p.map(mbps)) },
+      outputTokensPerSec: { direct: stats(streams.d.map((x) => LONG_REPLY_CHARS / 4 / (x.totalMs / 1000))), proxied: stats(streams.p.map((x) => LONG_REPLY_CHARS / 4 / (x.totalMs / 1000))) },
+      // The proxy process's own CPU per proxied stream: what forwarding and metering cost, whatever the load.
+      proxyCpuMsPerStream: Math.round(proxy.cpuMsPerStream * 10) / 10,
+      proxyCpuMBps: Math.round(streamBytes / 1e6 / (proxy.cpuMsPerStream / 1000)),
     },
-    meteredCalls,
+    meteredCalls: proxy.meteredCalls,
   };
 }
 
@@ -102,8 +129,10 @@ export async function measureProxyOverhead() {
   try {
     const short = await pairedCalls(direct, proxied, body, CALLS);
     await ask(fake.child, 'long');
+    const cpuBefore = Number(await ask(proxy.child, 'cpu'));
     const streams = await pairedCalls(direct, proxied, body, STREAM_CALLS);
-    return report(body, short, streams, Number(await ask(proxy.child, 'count')));
+    const cpuMsPerStream = (Number(await ask(proxy.child, 'cpu')) - cpuBefore) / (STREAM_CALLS + 5); // warm-ups included
+    return report(body, short, streams, { meteredCalls: Number(await ask(proxy.child, 'count')), cpuMsPerStream });
   } finally {
     direct.agent.destroy();
     proxied.agent.destroy();
@@ -117,6 +146,7 @@ export async function measureProxyOverhead() {
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const result = { date: new Date().toISOString(), unit: 'ms unless named', ...(await measureProxyOverhead()) };
   console.log(JSON.stringify(result, null, 2));
+  console.log('headline', result.headline, 'proxy CPU per stream (ms)', result.longStream.proxyCpuMsPerStream);
   const out = join(fileURLToPath(new URL('../../', import.meta.url)), 'bench', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `proxy-${result.date.slice(0, 10)}.json`);

@@ -1,7 +1,7 @@
 // The model proxy on its own, in front of the fake Anthropic API and small custom upstreams: credential
 // injection (API key, OAuth, custom base URL), metering without changing a byte, route limits and the budget gate.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,30 +95,83 @@ describe('model proxy', () => {
     expect(p.usage).toEqual({ inputTokens: 3, outputTokens: 9, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, model: 'm' });
   });
 
-  it('an upstream cut mid-stream: the client gets what arrived and then sees the cut; what arrived is metered', async () => {
-    const start = 'event: message_start\ndata: {"type":"message_start","message":{"model":"m","usage":{"input_tokens":4,"output_tokens":1}}}\n\n';
-    const cutter = createServer((_req, res) => {
+  /** A call through the proxy to an upstream that answers with `answer`; what the client saw, and the usage metered. */
+  async function callUpstream(answer: (res: ServerResponse) => void, onResponse?: (res: IncomingMessage) => Promise<void>) {
+    const upstream = createServer((req, res) => {
+      req.resume();
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(start);
-      setTimeout(() => res.socket!.destroy(), 50);
+      answer(res);
     });
-    await new Promise<void>((r) => cutter.listen(0, '127.0.0.1', r));
-    const p = await proxy({ upstreamUrl: `http://127.0.0.1:${(cutter.address() as AddressInfo).port}` });
-    const seen = await new Promise<{ body: string; error?: string }>((resolve) => {
-      let body = '';
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const p = await proxy({ upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+    const seen = await new Promise<{ body: Buffer; error?: string }>((resolve) => {
+      const chunks: Buffer[] = [];
       const req = request({ socketPath: p.socketPath, path: '/v1/messages', method: 'POST', headers: { 'x-api-key': TOKEN } }, (res) => {
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('error', (err) => resolve({ body, error: err.message }));
-        res.on('end', () => resolve({ body }));
+        void (onResponse?.(res) ?? Promise.resolve()).then(() => {
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (err) => resolve({ body: Buffer.concat(chunks), error: err.message }));
+          res.on('end', () => resolve({ body: Buffer.concat(chunks) }));
+        });
       });
       req.end(JSON.stringify(messages('hi')));
     });
-    expect(seen.body).toBe(start);
-    expect(seen.error).toBe('aborted');
     await until(() => p.usage.length === 1);
-    expect(p.usage[0]).toMatchObject({ inputTokens: 4, outputTokens: 1 });
     await p.close();
-    cutter.close();
+    upstream.close();
+    return { ...seen, usage: p.usage[0] };
+  }
+  const startEvent = 'event: message_start\ndata: {"type":"message_start","message":{"model":"m","usage":{"input_tokens":4,"output_tokens":1}}}\n\n';
+  const deltaEvent = 'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"0123456789abcdef"}}\n\n';
+  const endEvent = 'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":99}}\n\n';
+
+  it('an upstream cut mid-stream: the client gets what arrived and then sees the cut; what arrived is metered', async () => {
+    const later = await callUpstream((res) => {
+      res.write(startEvent);
+      setTimeout(() => res.socket!.destroy(), 50);
+    });
+    expect(later).toMatchObject({ body: Buffer.from(startEvent), error: 'aborted', usage: { inputTokens: 4, outputTokens: 1 } });
+    // Cut right behind a burst of events, one HTTP chunk each: all of them reach the client and the meter first.
+    const burst = startEvent + deltaEvent.repeat(3000);
+    const atOnce = await callUpstream((res) => res.write(burst, () => res.socket!.destroy()));
+    expect(atOnce.error).toBe('aborted');
+    expect(atOnce.body.toString()).toBe(burst);
+    expect(atOnce.usage).toMatchObject({ inputTokens: 4, outputTokens: 1 });
+  });
+
+  it('holds upstream back while the client does not read, then forwards and meters every byte', async () => {
+    const deltas = Buffer.from(deltaEvent.repeat(500));
+    const total = 32 * 1024 * 1024;
+    let written = 0;
+    let stalledSince: number | undefined;
+    let writtenWhilePaused = 0;
+    const writeOn = (res: ServerResponse) => {
+      stalledSince = undefined;
+      while (written < total) {
+        written += deltas.length;
+        if (!res.write(deltas)) {
+          stalledSince = Date.now();
+          return void res.once('drain', () => writeOn(res));
+        }
+      }
+      res.end(endEvent);
+    };
+    const seen = await callUpstream(
+      (res) => {
+        res.write(startEvent);
+        writeOn(res);
+      },
+      async (res) => {
+        res.pause();
+        // Upstream stalls (its socket full) long before the whole stream is written: the proxy stopped reading.
+        await until(() => (stalledSince !== undefined && Date.now() - stalledSince > 300) || written >= total);
+        writtenWhilePaused = written;
+        res.resume();
+      },
+    );
+    expect(writtenWhilePaused).toBeLessThan(total / 2);
+    expect(seen.error).toBeUndefined();
+    expect(seen.body.length).toBe(startEvent.length + written + endEvent.length);
+    expect(seen.usage).toMatchObject({ inputTokens: 4, outputTokens: 99 });
   });
 
   it('passes the streamed response through byte for byte and records its usage', async () => {
@@ -183,6 +236,28 @@ describe('model proxy', () => {
     // Decompressing the copy finishes a moment after the client got its bytes.
     await until(() => p.usage.length > 0);
     expect(p.usage).toEqual([{ inputTokens: 7, outputTokens: 42, cacheCreationInputTokens: 0, cacheReadInputTokens: 3, model: 'other-llm' }]);
+  });
+
+  it('a compressed stream it cannot decode still reaches the client untouched; the call is released, nothing crashes', async () => {
+    const garbage = Buffer.from('definitely not gzip '.repeat(2000));
+    const released: number[] = [];
+    const upstream: Server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.write(garbage.subarray(0, 100)); // the decoder fails on these, more chunks follow
+      setTimeout(() => res.end(garbage.subarray(100)), 20);
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const p = await proxy({
+      upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      reserve: () => ({ ok: true, ticket: { settle: () => released.push(0), release: () => released.push(1) } }),
+    });
+    const res = await call({ socketPath: p.socketPath }, '/v1/messages', messages('hi'));
+    await until(() => released.length > 0);
+    await p.close();
+    upstream.close();
+    expect(res.body).toEqual(garbage);
+    expect(released).toEqual([1]);
   });
 
   it('refuses a wrong token, and anything but model calls even with the right one', async () => {

@@ -1,39 +1,39 @@
 // Forwarding a streamed model answer without paying per event: upstream sends one tiny HTTP chunk per SSE event
-// (a text delta is ~130 bytes), and piping them one by one re-frames and writes each on its own — the proxy then
-// spends more time on framing, syscalls and garbage than on moving bytes. Everything one socket read delivered
-// is written onward as one chunk instead, in the same tick, so nothing waits.
+// (a text delta is ~130 bytes), and handling them one by one (a 'data' event, listener calls, a write with its
+// own chunk framing each) costs the proxy more than moving the bytes. The source is read in paused mode instead:
+// the HTTP parser only queues the chunks of a socket read, and one read() takes them all as one buffer, which
+// is shown to the meter and written onward once.
 import type { Readable, Writable } from 'node:stream';
+import type { BodyTap } from './usage-meter.js';
 
-/** Pipe `from` into `to`, joining the chunks that arrive together; keeps backpressure; a cut source cuts `to`. */
-export function pipeCoalesced(from: Readable, to: Writable): void {
-  let held: Buffer[] = [];
-  let scheduled = false;
-  let ended = false;
-  const flush = () => {
-    scheduled = false;
-    if (held.length === 0 || to.destroyed) return;
-    const chunk = held.length === 1 ? held[0] : Buffer.concat(held);
-    held = [];
-    if (!to.write(chunk)) {
-      from.pause();
-      to.once('drain', () => from.resume());
+/**
+ * Pipe `from` into `to` a socket read at a time, showing each joined chunk to `tap` (the usage meter) first and
+ * telling it when the body is over. Keeps backpressure; a source cut short still delivers what arrived, then cuts `to`.
+ */
+export function pipeCoalesced(from: Readable, to: Writable, tap?: BodyTap): void {
+  let waiting = false; // for `to` to drain
+  const pump = () => {
+    let chunk: Buffer | null;
+    while (!waiting && (chunk = from.read()) !== null) {
+      tap?.chunk(chunk);
+      if (to.destroyed) continue; // the client left: the meter still reads what arrived
+      if (!to.write(chunk)) {
+        waiting = true;
+        to.once('drain', () => {
+          waiting = false;
+          pump();
+        });
+      }
     }
   };
-  from.on('data', (chunk: Buffer) => {
-    held.push(chunk);
-    if (!scheduled) {
-      scheduled = true;
-      process.nextTick(flush);
-    }
-  });
-  from.on('end', () => {
-    ended = true;
-    flush();
-    to.end();
-  });
+  from.on('readable', pump);
+  from.on('end', () => to.end());
   from.on('close', () => {
-    if (ended) return;
-    flush(); // what did arrive still reaches the client, then it sees the cut
-    to.destroy();
+    if (!from.readableEnded) {
+      waiting = false;
+      pump(); // what did arrive still reaches the client (and the meter), then the client sees the cut
+      to.destroy();
+    }
+    tap?.end();
   });
 }

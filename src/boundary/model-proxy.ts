@@ -182,8 +182,8 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
       if (isCredentialRefusal(upRes.statusCode)) opts.onCredentialRefused?.(upRes.statusCode!);
       upRes.on('error', () => undefined); // cut short: the meter reports what arrived, the client sees the cut
       res.writeHead(upRes.statusCode ?? 502, Object.fromEntries(Object.entries(upRes.headers).filter(([k]) => !DROP_FROM_UPSTREAM.has(k))));
-      if (ticket) meterResponse(upRes, (usage) => (usage ? ticket.settle(usage) : ticket.release()));
-      pipeCoalesced(upRes, res);
+      const meter = ticket && meterResponse(upRes, (usage) => (usage ? ticket.settle(usage) : ticket.release()));
+      pipeCoalesced(upRes, res, meter);
     });
     up.on('error', (err) => {
       if (!answered) ticket?.release(); // once answered, the meter settles it (a cut-off stream still cost tokens)

@@ -1,8 +1,8 @@
 // Reads token usage out of a Messages API response as it streams past, without touching the bytes the client
-// gets: the proxy pipes the response on unchanged and feeds a copy of each chunk here.
+// gets: the proxy forwards the response unchanged and shows each chunk it forwards here.
 import type { IncomingMessage } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Writable } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import type { TokenUsage } from '../store/store.js';
 
@@ -103,32 +103,36 @@ export class SseUsageParser extends UsageCollector {
   }
 }
 
-/** The response as it reaches the client, or its decoded copy when upstream compressed it (undefined: unreadable). */
-function decodedCopy(res: IncomingMessage): NodeJS.ReadableStream | undefined {
+/** What a forwarder shows the meter: every chunk of the body in order, then that the body is over (or cut). */
+export interface BodyTap {
+  chunk(bytes: Buffer): void;
+  end(): void;
+}
+
+/** A tap that reads the body's chunks with `read`, through a decoder when upstream compressed them; undefined: unreadable. */
+function bodyReader(res: IncomingMessage, read: (chunk: Buffer) => void, done: () => void): BodyTap | undefined {
   const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding === 'identity') return res;
-  const decoders: Record<string, () => Writable & NodeJS.ReadableStream> = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress };
+  if (encoding === 'identity') return { chunk: read, end: done };
+  const decoders: Record<string, () => Transform> = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress };
   const make = decoders[encoding];
   if (!make) return undefined;
   const decoder = make();
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    decoder.end();
+  decoder.on('data', read);
+  decoder.once('end', done);
+  decoder.once('close', done);
+  decoder.once('error', done);
+  return {
+    chunk: (bytes) => void (decoder.writable && decoder.write(bytes)), // not after it failed
+    end: () => void (decoder.writable && decoder.end()),
   };
-  res.on('data', (c: Buffer) => decoder.write(c));
-  res.on('end', end);
-  res.on('close', end);
-  return decoder;
 }
 
 /**
- * Watch an upstream response and call `onDone` exactly once when it is over: with what it reported (also for a
+ * Meter an upstream response and call `onDone` exactly once when it is over: with what it reported (also for a
  * stream cut short), or with undefined when it reported no usage (an error, a body we cannot read).
- * Only attaches listeners: whoever pipes `res` onward still gets every byte unchanged.
+ * Returns the tap whoever forwards the body shows it to; the bytes it forwards are never changed.
  */
-export function meterResponse(res: IncomingMessage, onDone: (usage: MeteredUsage | undefined) => void): void {
+export function meterResponse(res: IncomingMessage, onDone: (usage: MeteredUsage | undefined) => void): BodyTap {
   let reported = false;
   const report = (usage: MeteredUsage | undefined) => {
     if (!reported) onDone(usage);
@@ -136,19 +140,14 @@ export function meterResponse(res: IncomingMessage, onDone: (usage: MeteredUsage
   };
   const type = String(res.headers['content-type'] ?? '');
   const sse = type.includes('text/event-stream');
-  const copy = sse || type.includes('application/json') ? decodedCopy(res) : undefined;
-  if (!copy) {
-    res.once('close', () => report(undefined));
-    return;
-  }
   const parser = new SseUsageParser();
   const json: Buffer[] = [];
   let jsonBytes = 0;
-  copy.on('data', (chunk: Buffer) => {
+  const read = (chunk: Buffer) => {
     if (sse) return parser.push(chunk);
     jsonBytes += chunk.length;
     if (jsonBytes <= MAX_JSON_BYTES) json.push(chunk);
-  });
+  };
   const finish = () => {
     if (reported) return;
     if (!sse && jsonBytes <= MAX_JSON_BYTES) {
@@ -161,7 +160,6 @@ export function meterResponse(res: IncomingMessage, onDone: (usage: MeteredUsage
     }
     report(parser.seen ? parser.usage : undefined);
   };
-  copy.on('end', finish);
-  copy.on('close', finish);
-  copy.on('error', finish);
+  const tap = sse || type.includes('application/json') ? bodyReader(res, read, finish) : undefined;
+  return tap ?? { chunk: () => undefined, end: () => report(undefined) };
 }
