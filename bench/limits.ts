@@ -11,14 +11,19 @@ const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 export function speedRatios(
   backends: Record<string, BackendFigures>,
-  sdk: { warm: Stats; cold: Stats; prestartedFirstTurn: Stats },
+  sdk: { warm: Stats; cold: Stats; coldProcess: Stats; prestartedFirstTurn: Stats },
   proxyThroughput: { direct: { p50: number }; proxied: { p50: number } },
   dueToModel: Stats,
 ) {
   const perBackend = Object.fromEntries(
     Object.entries(backends).map(([kind, b]) => [
       kind,
-      { warmP50: ratio(b.hostOverhead.warm.p50, sdk.warm.p50), coldP50: ratio(b.hostOverhead.cold.p50, sdk.cold.p50) },
+      {
+        warmP50: ratio(b.hostOverhead.warm.p50, sdk.warm.p50),
+        coldP50: ratio(b.hostOverhead.cold.p50, sdk.cold.p50),
+        // Against a fresh process per session (what a sandbox per chat implies): the sandbox's and host's own share.
+        coldP50VsProcess: ratio(b.hostOverhead.cold.p50, sdk.coldProcess.p50),
+      },
     ]),
   );
   return {

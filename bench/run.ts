@@ -304,8 +304,8 @@ async function main() {
   const machine = machineInfo();
   console.log('machine', machine);
   const sdkRun = await sdkAlone({ warm: WARM_MESSAGES, cold: COLD_MESSAGES, prestarted: COLD_MESSAGES });
-  const sdk = { warm: stats(sdkRun.warm), cold: stats(sdkRun.cold), prestartedFirstTurn: stats(sdkRun.prestartedFirstTurn) };
-  console.log('the SDK alone: prompt → model request, warm / cold / first turn into a pre-started process (ms)', sdk.warm, sdk.cold, sdk.prestartedFirstTurn);
+  const sdk = { warm: stats(sdkRun.warm), cold: stats(sdkRun.cold), coldProcess: stats(sdkRun.coldProcess), prestartedFirstTurn: stats(sdkRun.prestartedFirstTurn) };
+  console.log('the SDK alone: prompt → model request, warm / cold (in this process) / cold (a fresh process) / first turn into a pre-started process (ms)', sdk.warm, sdk.cold, sdk.coldProcess, sdk.prestartedFirstTurn);
   const backends: Record<string, any> = {};
   let hostRssMb = 0;
   for (const rt of runtimes) {

@@ -2,16 +2,29 @@
 // no host, no proxy — the same fake API and the same kind of prompt — from handing it a prompt to the API
 // receiving the model request. Warm: a follow-up into a live streaming session; cold: a fresh query() each time
 // (the CLI process starts); pre-started: the first turn into a process that is up and idle. Carapace's figures are reported as ratios to these, measured in the same run.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
+import { APP_ROOT } from '../src/app-root.js';
 import { PromptStream } from '../src/runner/prompt-stream.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../test/support/fake-anthropic.js';
 import { nextMainRequest } from './message-to-model.js';
 
 /** The prompt as Carapace formats one chat message. */
 const prompt = (text: string) => `<messages>\n<message sender="Owner" time="Mon 30 Nov 09:00">${text}</message>\n</messages>`;
+
+const sdkEnv = (fake: FakeAnthropic, home: string): Record<string, string> => ({
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: home,
+  CLAUDE_CONFIG_DIR: join(home, '.claude'),
+  ANTHROPIC_BASE_URL: fake.url,
+  ANTHROPIC_API_KEY: 'sk-bench',
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  DISABLE_AUTOUPDATER: '1',
+  IS_SANDBOX: '1',
+});
 
 /** One SDK session on a prompt stream; `turn` pushes a prompt and resolves with the time to its model request. */
 function session(fake: FakeAnthropic, home: string) {
@@ -24,16 +37,7 @@ function session(fake: FakeAnthropic, home: string) {
       allowDangerouslySkipPermissions: true,
       settingSources: [],
       systemPrompt: { type: 'preset', preset: 'claude_code' },
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: home,
-        CLAUDE_CONFIG_DIR: join(home, '.claude'),
-        ANTHROPIC_BASE_URL: fake.url,
-        ANTHROPIC_API_KEY: 'sk-bench',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_AUTOUPDATER: '1',
-        IS_SANDBOX: '1',
-      },
+      env: sdkEnv(fake, home),
     },
   });
   const results: (() => void)[] = [];
@@ -58,6 +62,34 @@ function session(fake: FakeAnthropic, home: string) {
   };
 }
 
+/** A Node program that imports the SDK and asks one prompt: what any host that starts a process per session runs. */
+const ONE_PROMPT_PROGRAM = `
+const { query } = await import('@anthropic-ai/claude-agent-sdk');
+const options = { cwd: process.env.HOME, permissionMode: 'bypassPermissions', allowDangerouslySkipPermissions: true, settingSources: [], systemPrompt: { type: 'preset', preset: 'claude_code' }, env: { ...process.env } };
+for await (const m of query({ prompt: process.env.BENCH_PROMPT, options })) if (m.type === 'result') break;
+`;
+
+/**
+ * Cold as a process: from starting `node` (which imports the SDK, then starts the CLI) to the model request —
+ * the same steps Carapace's runner takes inside its sandbox, without the sandbox and the host.
+ */
+async function coldProcesses(fake: FakeAnthropic, home: string, count: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const request = nextMainRequest(fake);
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', ONE_PROMPT_PROGRAM], {
+      cwd: APP_ROOT, // resolves the SDK from this checkout's node_modules
+      env: { ...sdkEnv(fake, home), BENCH_PROMPT: prompt(`cold process ${i}`) },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    out.push((await request) - t0);
+    await exited;
+  }
+  return out;
+}
+
 /**
  * The first turn into a CLI process that started a while ago and sat idle — what a scheduled task meets in a
  * pre-started sandbox. The CLI still builds its system prompt, tool schemas and transcript on that first turn.
@@ -73,7 +105,7 @@ async function prestartedFirstTurns(fake: FakeAnthropic, home: string, count: nu
   return out;
 }
 
-export async function sdkAlone(opts: { warm: number; cold: number; prestarted: number }): Promise<{ warm: number[]; cold: number[]; prestartedFirstTurn: number[] }> {
+export async function sdkAlone(opts: { warm: number; cold: number; prestarted: number }): Promise<{ warm: number[]; cold: number[]; coldProcess: number[]; prestartedFirstTurn: number[] }> {
   const fake = await startFakeAnthropic();
   const home = mkdtempSync(join(tmpdir(), 'carapace-bench-sdk-'));
   try {
@@ -90,8 +122,9 @@ export async function sdkAlone(opts: { warm: number; cold: number; prestarted: n
       await fresh.end();
     }
     const prestartedFirstTurn = await prestartedFirstTurns(fake, home, opts.prestarted);
+    const coldProcess = await coldProcesses(fake, home, opts.cold);
     // The first few turns of a fresh CLI process are still warming its caches (as in Carapace's warm figure).
-    return { warm: warm.slice(5), cold, prestartedFirstTurn };
+    return { warm: warm.slice(5), cold, coldProcess, prestartedFirstTurn };
   } finally {
     await fake.close();
     rmSync(home, { recursive: true, force: true });
