@@ -99,7 +99,8 @@ describe('a running Carapace through the CLI', () => {
     const liveRuns = () => db.prepare("SELECT COUNT(*) FROM runs WHERE status = 'running'").pluck().get() as number;
     try {
       expect(liveRuns()).toBe(1);
-      const r = await cli(['groups', 'set', 'main', 'limits', '{"memoryMb": 1024}']);
+      // Without the port in its environment: the CLI finds the running instance by what it wrote down.
+      const r = await runCli(['groups', 'set', 'main', 'limits', '{"memoryMb": 1024}'], { cwd: '/', env: { ...env, CARAPACE_WEB_PORT: undefined } });
       expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^main: limits = /) });
       await until(() => liveRuns() === 0, 10_000); // well before the 20 s idle timeout
     } finally {
