@@ -52,16 +52,28 @@ function slopePerMinute(points: { t: number; mb: number }[]): number {
   return den === 0 ? 0 : (num / den) * 60_000;
 }
 
+/** The mean RSS of each minute of the soak. */
+function perMinute(points: { t: number; mb: number }[]): number[] {
+  const minutes: number[][] = [];
+  for (const p of points) (minutes[Math.floor(p.t / 60_000)] ??= []).push(p.mb);
+  return minutes.map((m) => round(m.reduce((a, x) => a + x, 0) / m.length));
+}
+
 /** Messages to the main chat every `everyMs` for `seconds`, each answered, RSS sampled as it goes. */
 async function soak(child: ChildCarapace, fake: FakeAnthropic, seconds: number, everyMs: number) {
   const pid = child.proc.pid!;
   const points: { t: number; mb: number }[] = [];
   const t0 = Date.now();
   let sent = 0;
+  let answered = 0;
+  fake.onRequest((r) => {
+    if (r.kind === 'main') answered++;
+  });
   while (Date.now() - t0 < seconds * 1000) {
+    const before = answered;
     await say(child, `soak message ${sent++}`);
-    const answered = fake.requests.filter((r) => r.kind === 'main').length;
-    while (fake.requests.filter((r) => r.kind === 'main').length <= answered) await sleep(10);
+    while (answered <= before) await sleep(10);
+    fake.requests.length = 0; // an hour of recorded requests would fill this process's heap, not the host's
     points.push({ t: Date.now() - t0, mb: rssMb(pid) });
     await sleep(everyMs);
   }
@@ -76,6 +88,7 @@ async function soak(child: ChildCarapace, fake: FakeAnthropic, seconds: number, 
     firstHalfMb: mean(points.slice(0, half)),
     secondHalfMb: mean(points.slice(half)),
     peakMb: round(Math.max(...points.map((p) => p.mb))),
+    perMinuteMb: perMinute(points),
   };
 }
 
