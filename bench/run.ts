@@ -28,7 +28,7 @@ import { schedulerLateness } from './scheduler.js';
 import { hostMemory } from './host-memory.js';
 import { speedRatios } from './limits.js';
 import { scaleBench } from './scale.js';
-import { sdkAlone } from './sdk-alone.js';
+import { openSdkProbe, type SdkProbe } from './sdk-alone.js';
 import { stats } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -89,14 +89,17 @@ function sandboxMemory(rt: SandboxRuntime, sandbox: { name: string; pid?: number
 }
 
 /** Inbound (message → model request) and outbound (model's last byte → reply at the chat client), warm sandbox. */
-async function warmOverhead(runtime: SandboxRuntime) {
+/** Warm messages, each right after one warm turn of the SDK alone (`sdk`), so both see the same moment. */
+async function warmOverhead(runtime: SandboxRuntime, sdk: SdkProbe) {
   const h = await startHarness({ runtime: () => runtime });
   try {
     await h.say('warm up');
     await h.waitForReplies(1);
     const inbound: number[] = [];
     const outbound: number[] = [];
+    const sdkWarm: number[] = [];
     for (let i = 0; i < WARM_MESSAGES; i++) {
+      sdkWarm.push(await sdk.warm());
       inbound.push(await messageToModel(h, () => h.say(`warm message ${i}`)));
       const reply = (await h.waitForReplies(i + 2)).at(-1)!;
       outbound.push(reply.at - h.fake.requests.filter((r) => r.kind === 'main').at(-1)!.respondedAt!);
@@ -106,6 +109,7 @@ async function warmOverhead(runtime: SandboxRuntime) {
     return {
       inbound: inbound.slice(5),
       outbound: outbound.slice(5),
+      sdkWarm: sdkWarm.slice(5),
       hostRssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
       memory: sandboxMemory(runtime, live),
     };
@@ -115,17 +119,22 @@ async function warmOverhead(runtime: SandboxRuntime) {
 }
 
 
-async function coldOverhead(runtime: SandboxRuntime): Promise<number[]> {
+/** Cold messages, each after one cold start of the SDK alone in this process and one as a fresh process. */
+async function coldOverhead(runtime: SandboxRuntime, sdk: SdkProbe) {
   // A tiny idle timeout makes every message find no live sandbox.
   const h = await startHarness({ runtime: () => runtime, env: { CARAPACE_IDLE_TIMEOUT_MS: '100' } });
   try {
     const samples: number[] = [];
+    const sdkCold: number[] = [];
+    const sdkColdProcess: number[] = [];
     for (let i = 0; i < COLD_MESSAGES; i++) {
+      sdkCold.push(await sdk.cold());
+      sdkColdProcess.push(await sdk.coldProcess());
       await waitNoLiveRun(h);
       samples.push(await messageToModel(h, () => h.say(`cold message ${i}`)));
       await h.waitForReplies(i + 1);
     }
-    return samples;
+    return { samples, sdkCold, sdkColdProcess };
   } finally {
     await h.close();
   }
@@ -247,43 +256,50 @@ function machineInfo() {
   };
 }
 
-/** One backend's section: sandbox start, host overhead warm and cold, memory. */
-async function benchBackend(rt: SandboxRuntime) {
+/** One backend's section: sandbox start, host overhead warm and cold (with the SDK alone beside them), memory. */
+async function benchBackend(rt: SandboxRuntime, sdk: SdkProbe) {
   const startTrue = stats(await sandboxStart(rt, ['true']));
   console.log(`${rt.kind}: sandbox start → exit, \`true\``, startTrue);
   const startNode = stats(await sandboxStart(rt, ['node', '-e', '0']));
   console.log(`${rt.kind}: sandbox start → exit, \`node -e 0\``, startNode);
   const seccomp = rt.kind === 'bwrap' ? await seccompCost() : undefined;
   if (seccomp) console.log('bwrap: start → exit of `true` with / without the seccomp filter (ms)', seccomp.withFilter, seccomp.without);
-  const warmRun = await warmOverhead(rt);
+  const warmRun = await warmOverhead(rt, sdk);
   const warm = stats(warmRun.inbound);
   const outbound = stats(warmRun.outbound);
   console.log(`${rt.kind}: message → model request, warm (reused) sandbox (ms)`, warm);
   console.log(`${rt.kind}: model's last byte → reply at the chat client, warm (ms)`, outbound);
   console.log(`${rt.kind}: memory of one idle agent sandbox (MB RSS)`, warmRun.memory);
-  const cold = stats(await coldOverhead(rt));
+  const coldRun = await coldOverhead(rt, sdk);
+  const cold = stats(coldRun.samples);
   console.log(`${rt.kind}: message → model request, cold sandbox (ms)`, cold);
+  const sdkAlone = { warm: stats(warmRun.sdkWarm), cold: stats(coldRun.sdkCold), coldProcess: stats(coldRun.sdkColdProcess) };
+  console.log(`${rt.kind}: beside it, the SDK alone warm / cold / cold as a fresh process (ms)`, sdkAlone.warm, sdkAlone.cold, sdkAlone.coldProcess);
   const section = {
     sandboxStart: { true: startTrue, node: startNode, ...(seccomp ? { seccompFilter: seccomp } : {}) },
     hostOverhead: { warm, cold, outboundWarm: outbound },
+    sdkAlone,
     memory: warmRun.memory,
   };
   return { section, hostRssMb: warmRun.hostRssMb };
 }
 
 /** Sections that do not depend on the backend: the chat channels, the model proxy, the scheduler. */
-async function hostSections() {
+async function hostSections(sdk: SdkProbe) {
   const channels = await channelSections();
   const modelProxy = await measureProxyOverhead();
   console.log('model proxy (its own process; p50 stream throughput proxied / direct, added ms)', modelProxy.headline, 'stream MB/s', modelProxy.longStream.throughputMBps);
   const secretSubstitution = await measureSecretSubstitution();
   console.log('secret substitution, added per request (ms)', secretSubstitution.addedMs);
+  const sdkFirstTurns: number[] = [];
+  for (let i = 0; i < COLD_MESSAGES; i++) sdkFirstTurns.push(await sdk.prestarted());
   const lateness = await schedulerLateness({ occurrences: TASK_OCCURRENCES, tasksInStore: 1000, spacingMs: 1500, groups: 4 });
   const { tasksInStore, occurrences, spacingMs, groups } = lateness;
   const scheduler = {
     ...{ tasksInStore, occurrences, spacingMs, groups, preStarted: lateness.preStarted },
     dueToClaim: stats(lateness.dueToClaim),
     dueToModelRequest: stats(lateness.dueToModel),
+    sdkAloneFirstTurnPrestarted: stats(sdkFirstTurns),
     note: 'isolated tasks on bwrap, each in a sandbox started ahead of its due time when a slot was free (preStarted), claimed 1 s ahead (dueToClaim < 0) with the model call held until due; target p95 ≤ 100 ms',
   };
   console.log('scheduled task due → claimed (ms)', scheduler.dueToClaim);
@@ -303,19 +319,18 @@ async function main() {
   const runtimes = await availableRuntimes(sandboxReadableTempDir('carapace-bench-'));
   const machine = machineInfo();
   console.log('machine', machine);
-  const sdkRun = await sdkAlone({ warm: WARM_MESSAGES, cold: COLD_MESSAGES, prestarted: COLD_MESSAGES });
-  const sdk = { warm: stats(sdkRun.warm), cold: stats(sdkRun.cold), coldProcess: stats(sdkRun.coldProcess), prestartedFirstTurn: stats(sdkRun.prestartedFirstTurn) };
-  console.log('the SDK alone: prompt → model request, warm / cold (in this process) / cold (a fresh process) / first turn into a pre-started process (ms)', sdk.warm, sdk.cold, sdk.coldProcess, sdk.prestartedFirstTurn);
+  const sdk = await openSdkProbe();
   const backends: Record<string, any> = {};
   let hostRssMb = 0;
   for (const rt of runtimes) {
-    const run = await benchBackend(rt);
+    const run = await benchBackend(rt, sdk);
     backends[rt.kind] = run.section;
     if (rt.kind === 'bwrap') hostRssMb = run.hostRssMb;
   }
   console.log('host process RSS after the bwrap warm run (MB; bench, fake API and host in one process)', hostRssMb);
-  const { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory, approvals } = await hostSections();
-  const ratios = speedRatios(backends, sdk, modelProxy.longStream.throughputMBps, scheduler.dueToModelRequest);
+  const { channels, modelProxy, secretSubstitution, scheduler, safeWrite, scale, memory, approvals } = await hostSections(sdk);
+  await sdk.close();
+  const ratios = speedRatios(backends, modelProxy.longStream.throughputMBps, scheduler);
   console.log('Carapace over the SDK alone (p50 ratios)', ratios.carapaceOverSdk, 'proxy stream throughput vs direct', ratios.proxyStreamThroughput);
   console.log('scheduled task due → model request over the SDK\'s first turn into a pre-started process', ratios.scheduledOverSdkFirstTurn);
   const size = codeSize();

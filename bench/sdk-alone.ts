@@ -1,7 +1,9 @@
 // The limit Carapace's own overhead is measured against: the Claude Agent SDK alone, in this process, no sandbox,
 // no host, no proxy — the same fake API and the same kind of prompt — from handing it a prompt to the API
-// receiving the model request. Warm: a follow-up into a live streaming session; cold: a fresh query() each time
-// (the CLI process starts); pre-started: the first turn into a process that is up and idle. Carapace's figures are reported as ratios to these, measured in the same run.
+// receiving the model request. Warm: a follow-up into a live streaming session; cold: a fresh query() (the CLI
+// process starts); cold process: a fresh `node` that imports the SDK first; pre-started: the first turn into a
+// process that is up and idle. The bench takes these samples interleaved with Carapace's own (one of each in
+// turn), so a noisy moment on the machine falls on both sides of a ratio.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,64 +71,59 @@ const options = { cwd: process.env.HOME, permissionMode: 'bypassPermissions', al
 for await (const m of query({ prompt: process.env.BENCH_PROMPT, options })) if (m.type === 'result') break;
 `;
 
-/**
- * Cold as a process: from starting `node` (which imports the SDK, then starts the CLI) to the model request —
- * the same steps Carapace's runner takes inside its sandbox, without the sandbox and the host.
- */
-async function coldProcesses(fake: FakeAnthropic, home: string, count: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const request = nextMainRequest(fake);
-    const t0 = performance.now();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', ONE_PROMPT_PROGRAM], {
-      cwd: APP_ROOT, // resolves the SDK from this checkout's node_modules
-      env: { ...sdkEnv(fake, home), BENCH_PROMPT: prompt(`cold process ${i}`) },
-      stdio: 'ignore',
-    });
-    const exited = new Promise((r) => child.once('exit', r));
-    out.push((await request) - t0);
-    await exited;
-  }
-  return out;
+export interface SdkProbe {
+  /** One follow-up into the live session. */
+  warm(): Promise<number>;
+  /** A fresh query() in this process (the CLI starts). */
+  cold(): Promise<number>;
+  /** A fresh `node` that imports the SDK, then starts the CLI: the same steps as Carapace's runner, unsandboxed. */
+  coldProcess(): Promise<number>;
+  /** The first turn into a CLI process that started a while ago and sat idle (a pre-started sandbox's case). */
+  prestarted(): Promise<number>;
+  close(): Promise<void>;
 }
 
-/**
- * The first turn into a CLI process that started a while ago and sat idle — what a scheduled task meets in a
- * pre-started sandbox. The CLI still builds its system prompt, tool schemas and transcript on that first turn.
- */
-async function prestartedFirstTurns(fake: FakeAnthropic, home: string, count: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const fresh = session(fake, home);
-    await new Promise((r) => setTimeout(r, 1500)); // started, idle: as the scheduler's lead time leaves it
-    out.push(await fresh.turn(`first message ${i}`));
-    await fresh.end();
-  }
-  return out;
-}
-
-export async function sdkAlone(opts: { warm: number; cold: number; prestarted: number }): Promise<{ warm: number[]; cold: number[]; coldProcess: number[]; prestartedFirstTurn: number[] }> {
+/** The SDK alone, ready to be sampled one measurement at a time; its live session is warmed up first. */
+export async function openSdkProbe(): Promise<SdkProbe> {
   const fake = await startFakeAnthropic();
   const home = mkdtempSync(join(tmpdir(), 'carapace-bench-sdk-'));
-  try {
-    const live = session(fake, home);
-    await live.turn('warm up');
-    const warm: number[] = [];
-    for (let i = 0; i < opts.warm + 5; i++) warm.push(await live.turn(`warm message ${i}`));
-    await live.end();
-    const cold: number[] = [];
-    for (let i = 0; i < opts.cold; i++) {
+  const live = session(fake, home);
+  // The first few turns of a fresh CLI process are still warming its caches (as in Carapace's warm figure).
+  for (let i = 0; i < 6; i++) await live.turn(`warm up ${i}`);
+  let n = 0;
+  return {
+    warm: () => live.turn(`warm message ${++n}`),
+    async cold() {
       const t0 = performance.now(); // query() starts the CLI process: the clock runs from before it
       const fresh = session(fake, home);
-      cold.push(await fresh.turn(`cold message ${i}`, t0));
+      const ms = await fresh.turn(`cold message ${++n}`, t0);
       await fresh.end();
-    }
-    const prestartedFirstTurn = await prestartedFirstTurns(fake, home, opts.prestarted);
-    const coldProcess = await coldProcesses(fake, home, opts.cold);
-    // The first few turns of a fresh CLI process are still warming its caches (as in Carapace's warm figure).
-    return { warm: warm.slice(5), cold, coldProcess, prestartedFirstTurn };
-  } finally {
-    await fake.close();
-    rmSync(home, { recursive: true, force: true });
-  }
+      return ms;
+    },
+    async coldProcess() {
+      const request = nextMainRequest(fake);
+      const t0 = performance.now();
+      const child = spawn(process.execPath, ['--input-type=module', '-e', ONE_PROMPT_PROGRAM], {
+        cwd: APP_ROOT, // resolves the SDK from this checkout's node_modules
+        env: { ...sdkEnv(fake, home), BENCH_PROMPT: prompt(`cold process ${++n}`) },
+        stdio: 'ignore',
+      });
+      const exited = new Promise((r) => child.once('exit', r));
+      const ms = (await request) - t0;
+      await exited;
+      return ms;
+    },
+    async prestarted() {
+      const fresh = session(fake, home);
+      await new Promise((r) => setTimeout(r, 1500)); // started, idle: as the scheduler's lead time leaves it
+      const ms = await fresh.turn(`first message ${++n}`);
+      await fresh.end();
+      return ms;
+    },
+    async close() {
+      await live.end();
+      await fake.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
 }
