@@ -59,6 +59,7 @@ function groupForm(g, reload) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     note.className = 'note';
+    note.textContent = 'Saving…'; // not the last save's "Saved." while this one is on its way
     try {
       await api('/api/console/groups/' + g.id, { method: 'PATCH', body: readForm(form) });
       note.textContent = 'Saved.';
