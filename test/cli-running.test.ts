@@ -1,7 +1,7 @@
 // The commands that talk to a running Carapace, as a user runs them against the real `carapace start` (child
 // process, bubblewrap sandbox, fake Anthropic): status, `echo hi | carapace chat`, a reader that goes away, logs,
 // open, the terminal chat across a restart, and chat when Carapace is down.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataPaths } from '../src/fs/paths.js';
@@ -107,6 +107,21 @@ describe('a running Carapace through the CLI', () => {
       db.close();
     }
   }, 60_000);
+
+  it('groups set says so when the running Carapace cannot be told', async () => {
+    const infoFile = dataPaths(dataDir).instanceInfo;
+    const info = readFileSync(infoFile, 'utf8');
+    // The instance is alive, but the address it wrote down answers nothing.
+    writeFileSync(infoFile, JSON.stringify({ ...JSON.parse(info), webUrl: `http://127.0.0.1:${await freePort()}/` }));
+    try {
+      const r = await runCli(['groups', 'set', 'main', 'trigger', '@Robin'], { cwd: '/', env });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^main: trigger = "@Robin"/);
+      expect(r.stderr).toMatch(/Saved, but the running Carapace could not be told \(.+\): a live sandbox of this group keeps its old settings/);
+    } finally {
+      writeFileSync(infoFile, info);
+    }
+  });
 
   it('carapace open prints the web link with its token', async () => {
     const r = await cli(['open', '--no-browser']);

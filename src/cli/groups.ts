@@ -14,6 +14,7 @@ import type { Group, Store } from '../store/store.js';
 import { writeJson, type CliContext } from './context.js';
 import { CliError } from './exit.js';
 import { localApi } from './local-api.js';
+import { runningInstance } from './instance-info.js';
 import { whileStopped } from './instance-lock.js';
 import { spendLine } from './status.js';
 import { spendReport } from '../groups/spend.js';
@@ -60,10 +61,20 @@ function setSetting(store: Store, config: Config, ref: string, key: string, raw:
  * A running assistant reads settings fresh, but a live sandbox keeps the mounts and limits it started with:
  * tell it (its local API) so it closes that sandbox after its turn. Not running: nothing to tell.
  */
-async function tellRunning(config: Config, groupId: number, changed: string[]): Promise<void> {
-  const api = localApi(config);
+/**
+ * Tell a running assistant that a group's settings changed, so a live sandbox restarts with them. Returns a
+ * warning when one is running but could not be told; nothing when none runs (the next start reads the store).
+ */
+async function tellRunning(config: Config, groupId: number, changed: string[]): Promise<string | undefined> {
+  const api = runningInstance(config.dataDir) && localApi(config);
+  if (!api) return undefined;
   const body = JSON.stringify({ changed });
-  await api?.(`/api/console/groups/${groupId}/settings-changed`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+  const init = { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(3000) };
+  const why = await api(`/api/console/groups/${groupId}/settings-changed`, init).then(
+    (res) => (res.ok ? undefined : `it answered HTTP ${res.status}`),
+    (err: Error) => err.message,
+  );
+  return why && `Saved, but the running Carapace could not be told (${why}): a live sandbox of this group keeps its old settings until it ends. \`carapace restart\` applies them now.`;
 }
 
 /** Remove a group with the assistant stopped (holding its lock), so no run of it is live. */
@@ -131,7 +142,8 @@ export function addGroupCommands(program: Command, ctx: CliContext): void {
       withStore(ctx, async (store, config) => {
         const { id, ...result } = setSetting(store, config, ref, key, raw);
         const changed = Object.keys(result.changed);
-        if (changed.length) await tellRunning(config, id, changed);
+        const warning = changed.length ? await tellRunning(config, id, changed) : undefined;
+        if (warning) process.stderr.write(`${warning}\n`);
         out(o.json, result, changed.length ? `${result.folder}: ${changed.map((k) => `${k} = ${JSON.stringify(result.changed[k].to)}`).join(', ')}` : `${result.folder}: unchanged`);
       }),
     );
