@@ -16,6 +16,8 @@ interface Holder {
   ready: Promise<void>;
   users: number;
   lastUsed: number;
+  /** Whether it still runs, asked after a sandbox in it failed; the next start waits for the answer. */
+  check?: Promise<void>;
 }
 
 export class SharedNetworks {
@@ -35,6 +37,7 @@ export class SharedNetworks {
   /** Take the share's namespace for one sandbox (starting its holder if needed); `release` it when the sandbox ends. */
   async acquire(share: NetworkShare, image: string, user: { uid: number; gid: number }): Promise<string> {
     const name = SharedNetworks.holderName(share);
+    await this.holders.get(name)?.check;
     let holder = this.holders.get(name);
     if (!holder) {
       holder = { name, ready: this.startHolder(name, share, image, user), users: 0, lastUsed: 0 };
@@ -56,13 +59,17 @@ export class SharedNetworks {
    * One sandbox in the share ended. A failed one may have failed because the holder was gone (removed from
    * outside): ask, and forget a holder that no longer runs so the next sandbox starts a new one.
    */
-  async release(name: string, failed: boolean): Promise<void> {
+  release(name: string, failed: boolean): Promise<void> {
     const holder = this.holders.get(name);
-    if (!holder) return;
+    if (!holder) return Promise.resolve();
     holder.users--;
-    if (!failed) return;
-    const r = await runCli(this.cli, ['inspect', '--format', '{{.State.Running}}', name], 15_000);
-    if (r.code !== 0 || r.stdout.trim() !== 'true') this.holders.delete(name);
+    if (failed) holder.check = this.forgetIfGone(holder); // set before the caller reports the exit
+    return holder.check ?? Promise.resolve();
+  }
+
+  private async forgetIfGone(holder: Holder): Promise<void> {
+    const r = await runCli(this.cli, ['inspect', '--format', '{{.State.Running}}', holder.name], 15_000);
+    if ((r.code !== 0 || r.stdout.trim() !== 'true') && this.holders.get(holder.name) === holder) this.holders.delete(holder.name);
   }
 
   /** Remove every holder this process started (the orchestrator is stopping). */
