@@ -8,8 +8,8 @@ import { SANDBOX_HOME } from './spec.js';
 import { installHint } from './install-hints.js';
 import { SharedNetworks } from './shared-netns.js';
 
-/** Idle shared-network holders kept at most (each costs a sleeping process and the engine's shim, ~10 MB). */
-const DEFAULT_SHARED_NETWORKS = 8;
+/** Idle shared-network holders kept at most unless told (each costs ~15 MB: the engine's shim, init and sleep). */
+const DEFAULT_SHARED_NETWORKS = 5;
 
 /**
  * The `docker create` argv (after the binary). Hardened by default: no network, no capabilities, no privilege
