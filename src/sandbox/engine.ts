@@ -21,7 +21,7 @@ import type {
   SandboxRuntime,
   SandboxSpec,
 } from './runtime.js';
-import { HOLDER_LABEL, SharedNetworks } from './shared-netns.js';
+import { HOLDER_LABEL, SharedNetworks, type NetworkLease } from './shared-netns.js';
 import { checkSpec, etcFiles, labelsMatch, mergeOutput, sleep } from './spec.js';
 
 export interface EngineOptions {
@@ -252,8 +252,8 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
     fs.chmodSync(this.stateDir, 0o755);
     fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify(spec.labels)); // first: it marks the dir as ours
     const [[, passwd], [, group]] = etcFiles(user);
-    const joinNetworkOf = await this.joinNetwork(spec, user);
-    const ctx: CreateContext = { image: this.image!, user, passwd: path.join(dir, 'passwd'), group: path.join(dir, 'group'), dir, joinNetworkOf };
+    const lease = await this.joinNetwork(spec, user);
+    const ctx: CreateContext = { image: this.image!, user, passwd: path.join(dir, 'passwd'), group: path.join(dir, 'group'), dir, joinNetworkOf: lease?.holder };
     fs.writeFileSync(ctx.passwd, passwd, { mode: 0o644 });
     fs.writeFileSync(ctx.group, group, { mode: 0o644 });
     for (const [sub, mode] of Object.entries(this.scratchDirs())) {
@@ -264,7 +264,7 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
 
     const created = await runCli(this.cli, this.createArgs(spec, ctx));
     if (created.code !== 0) {
-      if (joinNetworkOf) await this.sharedNetworks!.release(joinNetworkOf, true);
+      await lease?.release(true);
       fs.rmSync(dir, { recursive: true, force: true });
       throw new Error(`could not start sandbox "${spec.name}": ${this.kind} create: ${firstLine(created)}`);
     }
@@ -275,7 +275,7 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
         client.once('error', reject);
       });
     } catch (e) {
-      if (joinNetworkOf) await this.sharedNetworks!.release(joinNetworkOf, true);
+      await lease?.release(true);
       await this.remove([spec.name]);
       fs.rmSync(dir, { recursive: true, force: true });
       throw new Error(`could not start sandbox "${spec.name}": ${(e as Error).message}`);
@@ -284,7 +284,7 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
     const handle = new EngineHandle(spec.name, client, this, async (exit) => {
       clearTimeout(timer);
       this.live.delete(spec.name);
-      if (joinNetworkOf) await this.sharedNetworks!.release(joinNetworkOf, exit.code !== 0);
+      await lease?.release(exit.code !== 0);
       await this.remove([spec.name]); // docker and podman keep an ended container (no --rm) for `limitHit`
       fs.rmSync(dir, { recursive: true, force: true });
     });
@@ -294,7 +294,7 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
   }
 
   /** The holder whose network namespace this sandbox joins, when the spec allows sharing and the engine shares. */
-  private async joinNetwork(spec: SandboxSpec, user: { uid: number; gid: number }): Promise<string | undefined> {
+  private async joinNetwork(spec: SandboxSpec, user: { uid: number; gid: number }): Promise<NetworkLease | undefined> {
     const share = spec.network.share;
     if (!share || !this.sharedNetworks) return undefined;
     try {

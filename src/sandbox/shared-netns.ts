@@ -11,6 +11,13 @@ import type { NetworkShare } from './runtime.js';
 /** Label that marks a holder, so listings of sandboxes can leave it out. */
 export const HOLDER_LABEL = 'carapace.netns-holder';
 
+/** One sandbox's use of a share: the holder container to join, and how to say the sandbox ended. */
+export interface NetworkLease {
+  holder: string;
+  /** A failed sandbox may have failed because the holder was gone: the next acquire waits for that answer. */
+  release(failed: boolean): Promise<void>;
+}
+
 interface Holder {
   name: string;
   ready: Promise<void>;
@@ -34,8 +41,8 @@ export class SharedNetworks {
     return `carapace-netns-${id}`;
   }
 
-  /** Take the share's namespace for one sandbox (starting its holder if needed); `release` it when the sandbox ends. */
-  async acquire(share: NetworkShare, image: string, user: { uid: number; gid: number }): Promise<string> {
+  /** Take the share's namespace for one sandbox (starting its holder if needed); release the lease when it ends. */
+  async acquire(share: NetworkShare, image: string, user: { uid: number; gid: number }): Promise<NetworkLease> {
     const name = SharedNetworks.holderName(share);
     await this.holders.get(name)?.check;
     let holder = this.holders.get(name);
@@ -49,19 +56,18 @@ export class SharedNetworks {
     try {
       await holder.ready;
     } catch (e) {
-      this.holders.delete(name);
+      if (this.holders.get(name) === holder) this.holders.delete(name);
       throw e;
     }
-    return name;
+    const used = holder;
+    return { holder: name, release: (failed) => this.release(used, failed) };
   }
 
   /**
-   * One sandbox in the share ended. A failed one may have failed because the holder was gone (removed from
-   * outside): ask, and forget a holder that no longer runs so the next sandbox starts a new one.
+   * One sandbox in the holder's namespace ended. A failed one may have failed because the holder was gone
+   * (removed from outside): ask, and forget a holder that no longer runs so the next sandbox starts a new one.
    */
-  release(name: string, failed: boolean): Promise<void> {
-    const holder = this.holders.get(name);
-    if (!holder) return Promise.resolve();
+  private release(holder: Holder, failed: boolean): Promise<void> {
     holder.users--;
     if (failed) holder.check = this.forgetIfGone(holder); // set before the caller reports the exit
     return holder.check ?? Promise.resolve();
