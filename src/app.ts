@@ -95,7 +95,7 @@ export async function startCarapace(config: Config, log: Logger, opts: StartOpti
 /** The given runtime checked and prepared, or the configured one selected. */
 async function prepareRuntime(config: Config, given: SandboxRuntime | undefined, progress: (line: string) => void): Promise<SandboxRuntime> {
   if (!given) {
-    const state = { stateDir: dataPaths(config.dataDir).sandboxState, image: config.image };
+    const state = { stateDir: dataPaths(config.dataDir).sandboxState, image: config.image, maxSharedNetworks: config.maxSandboxes };
     return selectRuntime(config.runtime, state, undefined, undefined, progress);
   }
   const available = await given.available();

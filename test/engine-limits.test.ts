@@ -34,10 +34,13 @@ it('has docker whenever CARAPACE_REQUIRE_DOCKER=1 (CI)', () => {
 describe.runIf(availability.ok)('docker: limits a sandbox hit', () => {
   let h: Harness;
   /** Every container of this install, running or ended. */
-  const containers = () =>
+  const all = () =>
     execFileSync('docker', ['ps', '-a', '--filter', `label=carapace.install=${installId(h.dataDir)}`, '--format', '{{.Names}} {{.Status}}'], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean);
+  /** Each group's network holder stays between runs (src/sandbox/shared-netns.ts); the sandboxes must not. */
+  const isHolder = (line: string) => line.startsWith('carapace-netns-');
+  const containers = () => all().filter((c) => !isHolder(c));
   const runsOf = (folder: string) => {
     const group = h.app.store.listGroups().find((g) => g.folder === folder)!;
     return h.app.store.recentRuns(100).filter((r) => r.groupId === group.id);
@@ -60,6 +63,7 @@ describe.runIf(availability.ok)('docker: limits a sandbox hit', () => {
     expect(run.status).toBe('succeeded');
     // The removal runs after the exit is reported, off the run's path: it is done within moments.
     await until(() => (containers().length === 0 ? true : undefined), 10_000, () => `no containers, have ${containers().join('; ')}`);
+    expect(all().filter(isHolder)).toEqual([expect.stringMatching(/ Up /)]);
   });
 
   it('an agent killed at its memory cap: the chat hears which limit and how to raise it, no retry, no container left', async () => {
@@ -84,7 +88,9 @@ describe.runIf(availability.ok)('docker: limits a sandbox hit', () => {
     execFileSync('docker', ['start', '-a', name]); // ended, as a sandbox whose orchestrator died before removing it
     expect(containers()).toEqual([expect.stringMatching(new RegExp(`^${name} Exited \\(0\\)`))]);
     const fresh = createRuntime('docker', { stateDir: join(h.dataDir, 'sandboxes'), image: testImageConfig });
-    expect(await fresh.cleanupOrphans({ 'carapace.install': installId(h.dataDir) })).toBe(1);
-    expect(containers()).toEqual([]);
+    const holders = all().filter(isHolder);
+    expect(holders).toHaveLength(2); // main's and fat's, which a crashed orchestrator would leave too
+    expect(await fresh.cleanupOrphans({ 'carapace.install': installId(h.dataDir) })).toBe(1 + holders.length);
+    expect(all()).toEqual([]);
   });
 });

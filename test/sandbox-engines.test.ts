@@ -9,6 +9,7 @@ import { AppleRuntime, appleCreateArgs, parseAppleList } from '../src/sandbox/ap
 import { DockerRuntime, dockerCreateArgs, ownRlimits, parseLabelList, podmanExtraArgs } from '../src/sandbox/docker.js';
 import { exitFromCode, type CreateContext } from '../src/sandbox/engine.js';
 import type { SandboxSpec } from '../src/sandbox/runtime.js';
+import { checkSpec } from '../src/sandbox/spec.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'carapace-engines-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -51,6 +52,21 @@ describe('docker create argv', () => {
     expect(args).toContain('--init');
     expect(values(args, '--user')).toEqual(['1000:1000']);
     expect(values(args, '--tmpfs')).toEqual(['/tmp:rw,nosuid,nodev,mode=1777', '/home/agent:rw,nosuid,nodev,mode=0700,uid=1000,gid=1000']);
+  });
+
+  it('joins a holder’s loopback-only namespace when given one, which then carries the hostname; hardened all the same', () => {
+    const joined = dockerCreateArgs(spec(), { ...ctx, joinNetworkOf: 'carapace-netns-0123' });
+    expect(values(joined, '--network')).toEqual(['container:carapace-netns-0123']);
+    expect(joined).not.toContain('--hostname'); // docker refuses a hostname with a joined namespace
+    expect(values(args, '--hostname')).toEqual(['sandbox']);
+    const rest = (a: string[]) => a.filter((x, i) => !['--network', '--hostname'].includes(x) && !['--network', '--hostname'].includes(a[i - 1]));
+    expect(rest(joined)).toEqual(rest(args));
+  });
+
+  it('refuses a network share whose key or labels an engine could not carry', () => {
+    expect(() => checkSpec(spec({ network: { mode: 'none', share: { key: 'a/b', labels: { 'carapace.install': 'i1' } } } }))).toThrow(/network share/);
+    expect(() => checkSpec(spec({ network: { mode: 'none', share: { key: 'main', labels: {} } } }))).toThrow(/network share/);
+    expect(() => checkSpec(spec({ network: { mode: 'none', share: { key: 'main', labels: { 'carapace.install': 'a,b=c' } } } }))).toThrow(/bad label/);
   });
 
   it('labels the container for orphan cleanup and sets every limit', () => {

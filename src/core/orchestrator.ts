@@ -124,6 +124,7 @@ export class Orchestrator {
     const delivered = this.delivery.stop(); // a send on the wire finishes and is recorded before channels close
     await Promise.all([...this.core.live.values()].map((run) => run.stop('orchestrator shutting down')));
     await Promise.allSettled([...this.inflight]);
+    await this.deps.runtime.close?.(); // what the backend keeps between runs (Docker's shared network holders)
     await delivered;
     for (const channel of this.deps.channels) await channel.disconnect().catch(() => undefined);
     rmSync(this.runDeps.socketDir, { recursive: true, force: true });

@@ -6,6 +6,10 @@ import { assertPlainPaths, EngineRuntime, type ContainerInfo, type CreateContext
 import type { Availability, LimitsReport, SandboxExit, SandboxSpec } from './runtime.js';
 import { SANDBOX_HOME } from './spec.js';
 import { installHint } from './install-hints.js';
+import { SharedNetworks } from './shared-netns.js';
+
+/** Idle shared-network holders kept at most unless told (each costs ~15 MB: the engine's shim, init and sleep). */
+const DEFAULT_SHARED_NETWORKS = 5;
 
 /**
  * The `docker create` argv (after the binary). Hardened by default: no network, no capabilities, no privilege
@@ -20,13 +24,13 @@ export function dockerCreateArgs(spec: SandboxSpec, ctx: CreateContext, podman?:
   const a = ['create', '--name', spec.name]; // no --rm: its record says whether the OOM killer ran (see limitHit)
   for (const [k, v] of Object.entries(spec.labels)) a.push('--label', `${k}=${v}`);
   a.push(
-    '--network', 'none',
+    // A shared namespace is a holder's `--network none` one; its holder also carries the hostname.
+    ...(ctx.joinNetworkOf ? ['--network', `container:${ctx.joinNetworkOf}`] : ['--network', 'none', '--hostname', 'sandbox']),
     '--cap-drop', 'ALL',
     '--security-opt', 'no-new-privileges',
     '--read-only',
     '--init',
     '--user', `${uid}:${gid}`,
-    '--hostname', 'sandbox',
     '--log-driver', 'none', // output is read through the attached client; nothing piles up on the engine's disk
     '--tmpfs', '/tmp:rw,nosuid,nodev,mode=1777',
     '--tmpfs', `${SANDBOX_HOME}:rw,nosuid,nodev,mode=0700,${podman ? 'U' : `uid=${uid},gid=${gid}`}`,
@@ -66,6 +70,7 @@ export class DockerRuntime extends EngineRuntime {
 
   constructor(opts: EngineOptions) {
     super('docker', opts);
+    this.sharedNetworks = new SharedNetworks(this.cli, opts.maxSharedNetworks ?? DEFAULT_SHARED_NETWORKS);
   }
 
   createArgs(spec: SandboxSpec, ctx: CreateContext): string[] {
@@ -160,6 +165,7 @@ export class PodmanRuntime extends DockerRuntime {
 
   constructor(opts: EngineOptions) {
     super({ ...opts, bin: opts.bin ?? 'podman' });
+    this.sharedNetworks = undefined; // podman's own namespace setup is not measured slow: each sandbox gets its own
   }
 
   private podmanInfo(): Promise<PodmanInfo | undefined> {

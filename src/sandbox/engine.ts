@@ -21,6 +21,7 @@ import type {
   SandboxRuntime,
   SandboxSpec,
 } from './runtime.js';
+import { HOLDER_LABEL, SharedNetworks, type NetworkLease } from './shared-netns.js';
 import { checkSpec, etcFiles, labelsMatch, mergeOutput, sleep } from './spec.js';
 
 export interface EngineOptions {
@@ -33,6 +34,8 @@ export interface EngineOptions {
   appRoot?: string;
   /** The CLI's environment; the host's by default, so DOCKER_HOST and friends are honoured. */
   env?: NodeJS.ProcessEnv;
+  /** At most this many idle shared-network holders are kept (engines that share namespaces; see shared-netns.ts). */
+  maxSharedNetworks?: number;
 }
 
 export interface ContainerInfo {
@@ -51,6 +54,8 @@ export interface CreateContext {
   group: string;
   /** This sandbox's state directory (holds those files and any `scratchDirs`). */
   dir: string;
+  /** A running container whose (loopback-only) network namespace the sandbox joins, instead of a fresh one. */
+  joinNetworkOf?: string;
 }
 
 /** Exit codes above 128 from an engine mean "killed by signal code-128" (137 = SIGKILL, e.g. the OOM killer). */
@@ -80,7 +85,7 @@ export class EngineHandle implements SandboxHandle {
     readonly name: string,
     private readonly client: ChildProcess,
     private readonly engine: EngineRuntime,
-    onClose: () => Promise<void>,
+    onClose: (exit: SandboxExit) => Promise<void>,
   ) {
     this.output = mergeOutput([client.stdout!, client.stderr!]);
     this.exited = new Promise((resolve) => {
@@ -94,7 +99,7 @@ export class EngineHandle implements SandboxHandle {
           this.done = true;
           // Ask which limit killed it while the container still exists; the removal need not delay the run.
           const limit = e.code === 0 ? undefined : await engine.limitHit(name).catch(() => undefined);
-          this.removed = onClose().catch(() => {});
+          this.removed = onClose(e).catch(() => {});
           resolve(limit ? { ...e, limit } : e);
         });
       });
@@ -151,6 +156,8 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
   private readonly appRoot: string;
   private readonly live = new Map<string, EngineHandle>();
   private readonly starting = new Set<string>();
+  /** Set by engines whose fresh network namespaces are slow to set up. */
+  protected sharedNetworks?: SharedNetworks;
   private availability?: Promise<Availability>;
   private ready?: Promise<void>;
 
@@ -245,7 +252,8 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
     fs.chmodSync(this.stateDir, 0o755);
     fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify(spec.labels)); // first: it marks the dir as ours
     const [[, passwd], [, group]] = etcFiles(user);
-    const ctx: CreateContext = { image: this.image!, user, passwd: path.join(dir, 'passwd'), group: path.join(dir, 'group'), dir };
+    const lease = await this.joinNetwork(spec, user);
+    const ctx: CreateContext = { image: this.image!, user, passwd: path.join(dir, 'passwd'), group: path.join(dir, 'group'), dir, joinNetworkOf: lease?.holder };
     fs.writeFileSync(ctx.passwd, passwd, { mode: 0o644 });
     fs.writeFileSync(ctx.group, group, { mode: 0o644 });
     for (const [sub, mode] of Object.entries(this.scratchDirs())) {
@@ -256,6 +264,7 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
 
     const created = await runCli(this.cli, this.createArgs(spec, ctx));
     if (created.code !== 0) {
+      await lease?.release(true);
       fs.rmSync(dir, { recursive: true, force: true });
       throw new Error(`could not start sandbox "${spec.name}": ${this.kind} create: ${firstLine(created)}`);
     }
@@ -266,20 +275,39 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
         client.once('error', reject);
       });
     } catch (e) {
+      await lease?.release(true);
       await this.remove([spec.name]);
       fs.rmSync(dir, { recursive: true, force: true });
       throw new Error(`could not start sandbox "${spec.name}": ${(e as Error).message}`);
     }
     let timer: NodeJS.Timeout | undefined;
-    const handle = new EngineHandle(spec.name, client, this, async () => {
+    const handle = new EngineHandle(spec.name, client, this, async (exit) => {
       clearTimeout(timer);
       this.live.delete(spec.name);
+      await lease?.release(exit.code !== 0);
       await this.remove([spec.name]); // docker and podman keep an ended container (no --rm) for `limitHit`
       fs.rmSync(dir, { recursive: true, force: true });
     });
     this.live.set(spec.name, handle);
     if (spec.limits.wallClockMs !== undefined) timer = setTimeout(() => void handle.stop(), spec.limits.wallClockMs);
     return handle;
+  }
+
+  /** The holder whose network namespace this sandbox joins, when the spec allows sharing and the engine shares. */
+  private async joinNetwork(spec: SandboxSpec, user: { uid: number; gid: number }): Promise<NetworkLease | undefined> {
+    const share = spec.network.share;
+    if (!share || !this.sharedNetworks) return undefined;
+    try {
+      return await this.sharedNetworks.acquire(share, this.image!, user);
+    } catch (e) {
+      fs.rmSync(path.join(this.stateDir, spec.name), { recursive: true, force: true });
+      throw new Error(`could not start sandbox "${spec.name}": ${(e as Error).message}`);
+    }
+  }
+
+  /** Remove the shared-network holders this process started; its sandboxes are stopped already. */
+  async close(): Promise<void> {
+    await this.sharedNetworks?.closeAll();
   }
 
   /** Best effort: a container that is gone already needs no signal. */
@@ -321,12 +349,14 @@ export abstract class EngineRuntime implements SandboxRuntime, ImageEngine {
   }
 
   async list(labels: Record<string, string>): Promise<SandboxInfo[]> {
-    return (await this.listContainers(labels, false)).map((c) => ({ name: c.name, labels: c.labels, pid: this.live.get(c.name)?.pid }));
+    const sandboxes = (await this.listContainers(labels, false)).filter((c) => !(HOLDER_LABEL in c.labels));
+    return sandboxes.map((c) => ({ name: c.name, labels: c.labels, pid: this.live.get(c.name)?.pid }));
   }
 
   /** Remove this install's containers that no live handle owns (left by a crash), and their state files. */
   async cleanupOrphans(labels: Record<string, string>): Promise<number> {
     const orphans = (await this.listContainers(labels, true)).filter((c) => !this.live.has(c.name)).map((c) => c.name);
+    if (orphans.length) this.sharedNetworks?.forget(); // holders may be among them
     await this.remove(orphans);
     let dirs: string[] = [];
     try {

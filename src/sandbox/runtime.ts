@@ -24,9 +24,19 @@ export interface ResourceLimits {
   wallClockMs?: number;
 }
 
+/**
+ * Sandboxes with the same share may run in one loopback-only network namespace that the backend keeps between
+ * them (an engine's per-start namespace setup is slow). `key` is unique per group; `labels` mark the holder of
+ * the namespace as this install's, for orphan cleanup. Backends that set up namespaces cheaply ignore it.
+ */
+export interface NetworkShare {
+  key: string;
+  labels: Record<string, string>;
+}
+
 export type NetworkMode =
   /** No network at all: only loopback inside the sandbox. Host services arrive as mounted Unix sockets. */
-  | { mode: 'none' };
+  | { mode: 'none'; share?: NetworkShare };
 
 export interface SandboxSpec {
   /** Unique name; backends use it for container names / cgroup names and orphan detection. */
@@ -98,4 +108,6 @@ export interface SandboxRuntime {
   list(labels: Record<string, string>): Promise<SandboxInfo[]>;
   /** Remove sandboxes left by a crashed orchestrator of this install. Returns how many were removed. */
   cleanupOrphans(labels: Record<string, string>): Promise<number>;
+  /** Release what the backend keeps between sandboxes (shared network holders); sandboxes are stopped already. */
+  close?(): Promise<void>;
 }

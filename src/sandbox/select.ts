@@ -15,6 +15,8 @@ export interface RuntimeOptions {
   image: ImageConfig;
   /** The engines' CLI environment; the host's by default. */
   env?: NodeJS.ProcessEnv;
+  /** Idle shared-network holders Docker keeps (one per recently active group); CARAPACE_MAX_SANDBOXES in the app. */
+  maxSharedNetworks?: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export function autoOrder(platform: string = process.platform): RuntimeKind[] {
 
 export function createRuntime(kind: RuntimeKind, opts: RuntimeOptions): SandboxRuntime {
   if (kind === 'bwrap') return new BwrapRuntime({ stateDir: opts.stateDir });
-  const engine = { stateDir: path.join(opts.stateDir, kind), image: opts.image, env: opts.env };
+  const engine = { stateDir: path.join(opts.stateDir, kind), image: opts.image, env: opts.env, maxSharedNetworks: opts.maxSharedNetworks };
   if (kind === 'docker') return new DockerRuntime(engine);
   if (kind === 'podman') return new PodmanRuntime(engine);
   return new AppleRuntime(engine);

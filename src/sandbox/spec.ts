@@ -23,6 +23,9 @@ export function checkSpec(spec: SandboxSpec): void {
   };
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(spec.name)) fail('name must be 1-100 chars of [A-Za-z0-9_.-]');
   if (spec.network.mode !== 'none') fail(`network mode ${(spec.network as { mode: string }).mode} is not supported`);
+  const share = spec.network.share;
+  if (share && (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(share.key) || Object.keys(share.labels).length === 0))
+    fail('a network share needs a name-safe key and the labels that mark its holder as this install\'s');
   if (!Number.isInteger(spec.user.uid) || !Number.isInteger(spec.user.gid) || spec.user.uid <= 0 || spec.user.gid <= 0)
     fail('user uid/gid must be positive integers (sandboxes never run as root)');
   if (spec.command.length === 0) fail('command is empty');
@@ -45,7 +48,7 @@ export function checkSpec(spec: SandboxSpec): void {
     if (v !== undefined && !(typeof v === 'number' && v > 0)) fail(`limit ${k} must be a positive number`);
   for (const k of Object.keys(spec.env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(`bad env name ${k}`);
   // Engines list labels as "k=v,k=v" text: keep both sides free of separators.
-  for (const [k, v] of Object.entries(spec.labels))
+  for (const [k, v] of [...Object.entries(spec.labels), ...Object.entries(share?.labels ?? {})])
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(k) || !/^[A-Za-z0-9._:-]*$/.test(v)) fail(`bad label ${k}=${v}`);
 }
 
