@@ -5,15 +5,11 @@
 import { z } from 'zod';
 import { SESSION_ID } from '../fs/paths.js';
 
-export const IPC_MOUNT = '/ipc';
-export const MODEL_SOCKET = '/run/carapace/model.sock';
-export const EGRESS_SOCKET = '/run/carapace/egress.sock';
+export { EGRESS_SOCKET, GROUP_MOUNT, IPC_MOUNT, MODEL_SOCKET } from './mounts.js';
 /** Written by the runner (not .json, so never taken for an output). */
 export const HEARTBEAT_FILE = 'out/heartbeat';
 /** Largest output file the host reads; anything bigger is moved aside unread. */
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
-/** The group's folder inside the sandbox: the agent's working directory. */
-export const GROUP_MOUNT = '/workspace/group';
 /** Largest file the send_file tool may send. */
 export const MAX_SEND_FILE_BYTES = 64 * 1024 * 1024;
 
