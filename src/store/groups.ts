@@ -51,24 +51,23 @@ export function registerGroup(db: DB, g: NewGroup): Group {
   return db.transaction(() => {
     stmt(db, `INSERT INTO chats (id, channel, name) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING`).run(g.chatId, g.channel, g.name);
     const info = stmt(
-        db,
-        `INSERT INTO groups (channel, chat_id, name, folder, trigger, requires_trigger, is_main, container_config, cursor, created_at, parent_id, mode)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        g.channel,
-        g.chatId,
-        g.name,
-        g.folder,
-        g.trigger,
-        g.requiresTrigger ? 1 : 0,
-        g.isMain ? 1 : 0,
-        JSON.stringify(g.containerConfig ?? {}),
-        lastMessageId(db, g.chatId),
-        Date.now(),
-        g.parentId ?? null,
-        g.mode ?? 'agent',
-      );
+      db,
+      `INSERT INTO groups (channel, chat_id, name, folder, trigger, requires_trigger, is_main, container_config, cursor, created_at, parent_id, mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      g.channel,
+      g.chatId,
+      g.name,
+      g.folder,
+      g.trigger,
+      g.requiresTrigger ? 1 : 0,
+      g.isMain ? 1 : 0,
+      JSON.stringify(g.containerConfig ?? {}),
+      lastMessageId(db, g.chatId),
+      Date.now(),
+      g.parentId ?? null,
+      g.mode ?? 'agent',
+    );
     return groupById(db, Number(info.lastInsertRowid))!;
   })();
 }

@@ -42,11 +42,10 @@ export function insertMessage(db: DB, m: InboundMessage): number | null {
          last_message_at = MAX(COALESCE(last_message_at, 0), excluded.last_message_at)`,
     ).run(m.chatId, channelOf(m.chatId), m.chatName ?? null, m.timestamp);
     const info = stmt(
-        db,
-        `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant, addressed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(m.chatId, m.platformId, m.senderId, m.senderName, m.text, m.timestamp, m.fromAssistant ? 1 : 0, m.addressed ? 1 : 0);
+      db,
+      `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant, addressed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(m.chatId, m.platformId, m.senderId, m.senderName, m.text, m.timestamp, m.fromAssistant ? 1 : 0, m.addressed ? 1 : 0);
     return info.changes === 1 ? Number(info.lastInsertRowid) : null;
   })();
 }
@@ -54,12 +53,11 @@ export function insertMessage(db: DB, m: InboundMessage): number | null {
 /** The newest stored message from people in each registered chat whose id starts with `prefix` ("dc:"). */
 export function newestPlatformIds(db: DB, prefix: string): { chatId: string; platformId: string }[] {
   return stmt(
-      db,
-      `SELECT m.chat_id AS chatId, m.platform_id AS platformId FROM groups g
-       JOIN messages m ON m.id = (SELECT id FROM messages WHERE chat_id = g.chat_id AND from_assistant = 0 ORDER BY timestamp DESC, id DESC LIMIT 1)
-       WHERE substr(g.chat_id, 1, length(?)) = ?`,
-    )
-    .all(prefix, prefix) as { chatId: string; platformId: string }[];
+    db,
+    `SELECT m.chat_id AS chatId, m.platform_id AS platformId FROM groups g
+     JOIN messages m ON m.id = (SELECT id FROM messages WHERE chat_id = g.chat_id AND from_assistant = 0 ORDER BY timestamp DESC, id DESC LIMIT 1)
+     WHERE substr(g.chat_id, 1, length(?)) = ?`,
+  ).all(prefix, prefix) as { chatId: string; platformId: string }[];
 }
 
 export function chatExists(db: DB, chatId: string): boolean {

@@ -37,11 +37,10 @@ export interface RunOutput {
 export function queueOutput(db: DB, o: RunOutput): boolean {
   return db.transaction(() => {
     const info = stmt(
-        db,
-        `INSERT OR IGNORE INTO outbox (run_id, seq, chat_id, text, sender, file_path, file_name, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(o.runId, o.seq, o.chatId, o.text, o.sender ?? null, o.file?.path ?? null, o.file?.name ?? null, Date.now());
+      db,
+      `INSERT OR IGNORE INTO outbox (run_id, seq, chat_id, text, sender, file_path, file_name, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(o.runId, o.seq, o.chatId, o.text, o.sender ?? null, o.file?.path ?? null, o.file?.name ?? null, Date.now());
     if (o.answered !== undefined) advanceCursor(db, o.groupId, o.answered);
     markFirstOutput(db, o.runId);
     return info.changes === 1;
@@ -55,12 +54,11 @@ export function hasOutput(db: DB, runId: string, seq: number): boolean {
 
 export function pendingOutbox(db: DB): OutboxRow[] {
   return stmt(
-      db,
-      `SELECT id, run_id AS runId, seq, chat_id AS chatId, text, sender, status, attempts, file_path AS filePath,
-         file_name AS fileName, created_at AS createdAt
-       FROM outbox WHERE status = 'pending' ORDER BY id`,
-    )
-    .all() as OutboxRow[];
+    db,
+    `SELECT id, run_id AS runId, seq, chat_id AS chatId, text, sender, status, attempts, file_path AS filePath,
+       file_name AS fileName, created_at AS createdAt
+     FROM outbox WHERE status = 'pending' ORDER BY id`,
+  ).all() as OutboxRow[];
 }
 
 /** Delivered: remember the platform id and keep the reply in the chat's history. */

@@ -12,12 +12,11 @@ export function usageByModel(db: DB, sinceMs: number, groupId?: number): ModelUs
   const where = groupId === undefined ? 'at >= ?' : 'at >= ? AND group_id = ?';
   const args = groupId === undefined ? [sinceMs] : [sinceMs, groupId];
   return stmt(
-      db,
-      `SELECT group_id AS groupId, model, COUNT(*) AS calls, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens,
-         SUM(cache_creation_input_tokens) AS cacheCreationInputTokens, SUM(cache_read_input_tokens) AS cacheReadInputTokens
-       FROM model_usage WHERE ${where} GROUP BY group_id, model`,
-    )
-    .all(...args) as ModelUsage[];
+    db,
+    `SELECT group_id AS groupId, model, COUNT(*) AS calls, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens,
+       SUM(cache_creation_input_tokens) AS cacheCreationInputTokens, SUM(cache_read_input_tokens) AS cacheReadInputTokens
+     FROM model_usage WHERE ${where} GROUP BY group_id, model`,
+  ).all(...args) as ModelUsage[];
 }
 
 export interface InstallBudget {

@@ -81,11 +81,10 @@ export class TaskStore {
 
   create(t: Omit<Task, 'createdAt' | 'updatedAt' | 'status' | 'deliverTo'> & { deliverTo?: string | null }, now: number): Task {
     stmt(
-        this.db,
-        `INSERT INTO tasks (id, group_id, created_by, prompt, schedule_type, schedule_value, context_mode, status, anchor_at,
-           next_run, created_at, updated_at, deliver_to) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`,
-      )
-      .run(t.id, t.groupId, t.createdBy, t.prompt, t.scheduleType, t.scheduleValue, t.contextMode, t.anchorAt, t.nextRun, now, now, t.deliverTo ?? null);
+      this.db,
+      `INSERT INTO tasks (id, group_id, created_by, prompt, schedule_type, schedule_value, context_mode, status, anchor_at,
+         next_run, created_at, updated_at, deliver_to) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`,
+    ).run(t.id, t.groupId, t.createdBy, t.prompt, t.scheduleType, t.scheduleValue, t.contextMode, t.anchorAt, t.nextRun, now, now, t.deliverTo ?? null);
     return this.get(t.id)!;
   }
 
@@ -96,10 +95,9 @@ export class TaskStore {
   /** Tasks of one group (or all), oldest first; cancelled ones only when asked. */
   list(opts: { groupId?: number; includeCancelled?: boolean } = {}): Task[] {
     return stmt(
-        this.db,
-        `SELECT ${taskCols} FROM tasks WHERE (? IS NULL OR group_id = ?) AND (? OR status != 'cancelled') ORDER BY created_at, rowid`,
-      )
-      .all(opts.groupId ?? null, opts.groupId ?? null, opts.includeCancelled ? 1 : 0) as Task[];
+      this.db,
+      `SELECT ${taskCols} FROM tasks WHERE (? IS NULL OR group_id = ?) AND (? OR status != 'cancelled') ORDER BY created_at, rowid`,
+    ).all(opts.groupId ?? null, opts.groupId ?? null, opts.includeCancelled ? 1 : 0) as Task[];
   }
 
   countActive(groupId: number): number {
@@ -201,11 +199,10 @@ export class TaskStore {
   startable(groupId: number): { occurrence: TaskRun; task: Task }[] {
     return this.db.transaction(() => {
       const ids = stmt(
-          this.db,
-          `SELECT r.id FROM task_runs r JOIN tasks t ON t.id = r.task_id
-           WHERE t.group_id = ? AND r.status = 'claimed' ORDER BY r.due_at, r.id`,
-        )
-        .all(groupId) as { id: number }[];
+        this.db,
+        `SELECT r.id FROM task_runs r JOIN tasks t ON t.id = r.task_id
+         WHERE t.group_id = ? AND r.status = 'claimed' ORDER BY r.due_at, r.id`,
+      ).all(groupId) as { id: number }[];
       const out: { occurrence: TaskRun; task: Task }[] = [];
       for (const { id } of ids) {
         const occurrence = this.runById(id)!;
@@ -251,11 +248,10 @@ export class TaskStore {
   /** A turn of `runId` answered inputs up to `answered`: the occurrences among them succeeded. */
   completeAnswered(runId: string, answered: number, result: string): void {
     stmt(
-        this.db,
-        `UPDATE task_runs SET status = 'succeeded', result = ?, ended_at = ?
-         WHERE run_id = ? AND input_seq <= ? AND status = 'running'`,
-      )
-      .run(result.slice(0, RESULT_EXCERPT_CHARS), Date.now(), runId, answered);
+      this.db,
+      `UPDATE task_runs SET status = 'succeeded', result = ?, ended_at = ?
+       WHERE run_id = ? AND input_seq <= ? AND status = 'running'`,
+    ).run(result.slice(0, RESULT_EXCERPT_CHARS), Date.now(), runId, answered);
   }
 
   /**

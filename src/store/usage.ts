@@ -44,12 +44,11 @@ export interface UsageBucket {
 
 export function usageBuckets(db: DB, sinceMs: number, bucketMs: number): UsageBucket[] {
   return stmt(
-      db,
-      `SELECT group_id AS groupId, CAST(at / ? AS INTEGER) * ? AS start, COUNT(*) AS calls,
-         SUM(input_tokens + output_tokens + cache_creation_input_tokens + cache_read_input_tokens) AS tokens
-       FROM model_usage WHERE at >= ? GROUP BY group_id, CAST(at / ? AS INTEGER) ORDER BY start`,
-    )
-    .all(bucketMs, bucketMs, sinceMs, bucketMs) as UsageBucket[];
+    db,
+    `SELECT group_id AS groupId, CAST(at / ? AS INTEGER) * ? AS start, COUNT(*) AS calls,
+       SUM(input_tokens + output_tokens + cache_creation_input_tokens + cache_read_input_tokens) AS tokens
+     FROM model_usage WHERE at >= ? GROUP BY group_id, CAST(at / ? AS INTEGER) ORDER BY start`,
+  ).all(bucketMs, bucketMs, sinceMs, bucketMs) as UsageBucket[];
 }
 
 export function runUsage(db: DB, runId: string): UsageTotals {
@@ -58,11 +57,10 @@ export function runUsage(db: DB, runId: string): UsageTotals {
 
 function sumUsage(db: DB, where: string, ...args: unknown[]): UsageTotals {
   return stmt(
-      db,
-      `SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
-         COALESCE(SUM(cache_creation_input_tokens), 0) AS cacheCreationInputTokens,
-         COALESCE(SUM(cache_read_input_tokens), 0) AS cacheReadInputTokens
-       FROM model_usage WHERE ${where}`,
-    )
-    .get(...args) as UsageTotals;
+    db,
+    `SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
+       COALESCE(SUM(cache_creation_input_tokens), 0) AS cacheCreationInputTokens,
+       COALESCE(SUM(cache_read_input_tokens), 0) AS cacheReadInputTokens
+     FROM model_usage WHERE ${where}`,
+  ).get(...args) as UsageTotals;
 }
