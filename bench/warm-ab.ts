@@ -20,11 +20,16 @@ async function openBuild(root: string) {
   await h.waitForReplies(1);
   let sent = 0;
   const samples: number[] = [];
+  const cpu: number[] = [];
   return {
     root,
     samples,
+    cpu,
     async message() {
+      const before = process.cpuUsage();
       samples.push(await messageToModel(h, () => h.say(`warm message ${++sent}`)));
+      const used = process.cpuUsage(before);
+      cpu.push((used.user + used.system) / 1000);
       await h.waitForReplies(sent + 1);
     },
     close: () => h.close(),
@@ -32,19 +37,23 @@ async function openBuild(root: string) {
 }
 
 const builds = [await openBuild(resolve(other)), await openBuild(APP_ROOT)];
-const sdk = await openSdkProbe();
-const sdkSamples: number[] = [];
+// The SDK alone with Carapace's model (the fair baseline) and with the CLI's default model (the one used before).
+const sdks = { sameModel: await openSdkProbe(), cliDefaultModel: await openSdkProbe({ model: null }) };
+const sdkSamples: Record<string, number[]> = { sameModel: [], cliDefaultModel: [] };
 for (let i = 0; i < Number(count) + WARM_UP; i++) {
-  sdkSamples.push(await sdk.warm());
+  for (const [name, sdk] of Object.entries(sdks)) sdkSamples[name].push(await sdk.warm());
   for (const b of i % 2 ? [...builds].reverse() : builds) await b.message(); // neither build always goes first
 }
-const sdkWarm = stats(sdkSamples.slice(WARM_UP));
+const sdkWarm = Object.fromEntries(Object.entries(sdkSamples).map(([name, s]) => [name, stats(s.slice(WARM_UP))]));
 console.log('SDK alone, warm turn (ms)', sdkWarm);
 for (const b of builds) {
   const warm = stats(b.samples.slice(WARM_UP));
-  console.log(`${b.root}: message → model request, warm (ms)`, warm, `p50 ratio to the SDK alone ${(warm.p50 / sdkWarm.p50).toFixed(2)}`);
+  const ratios = Object.entries(sdkWarm).map(([name, s]) => `${name} ${(warm.p50 / s.p50).toFixed(2)}`);
+  console.log(`${b.root}: message → model request, warm (ms)`, warm, `p50 ratio to the SDK alone: ${ratios.join(', ')}`);
+  // CPU time of this process (host, harness and fake API) over the same span: far less noisy than wall time.
+  console.log(`${b.root}: this process's CPU time over it (ms)`, stats(b.cpu.slice(WARM_UP), 2));
 }
 const [a, b] = builds.map((x) => x.samples.slice(WARM_UP));
 console.log('this checkout minus the other, message by message (ms)', stats(b.map((x, i) => x - a[i])));
 for (const b of builds) await b.close();
-await sdk.close();
+for (const sdk of Object.values(sdks)) await sdk.close();
