@@ -12,6 +12,7 @@ import { query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import { APP_ROOT } from '../src/app-root.js';
 import { PromptStream } from '../src/runner/prompt-stream.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../test/support/fake-anthropic.js';
+import { testConfig } from '../test/support/harness.js';
 import { nextMainRequest } from './message-to-model.js';
 
 /** The prompt as Carapace formats one chat message. */
@@ -28,13 +29,21 @@ const sdkEnv = (fake: FakeAnthropic, home: string): Record<string, string> => ({
   IS_SANDBOX: '1',
 });
 
+/**
+ * The model the bench's Carapace asks for. The CLI's prompt and tool descriptions depend on the model (for
+ * claude-sonnet-4-5 they are ~40 KB longer than for the CLI's default), and a longer request takes the CLI longer
+ * to build: the SDK alone is measured with the same one, or the ratio would count that as Carapace's overhead.
+ */
+const carapaceModel = (fake: FakeAnthropic, home: string) => testConfig(home, fake.url).model;
+
 /** One SDK session on a prompt stream; `turn` pushes a prompt and resolves with the time to its model request. */
-function session(fake: FakeAnthropic, home: string) {
+function session(fake: FakeAnthropic, home: string, model: string | undefined) {
   const stream = new PromptStream();
   const messages = query({
     prompt: stream as AsyncIterable<SDKUserMessage>,
     options: {
       cwd: home,
+      model,
       permissionMode: 'bypassPermissions',
       allowDangerouslySkipPermissions: true,
       settingSources: [],
@@ -67,7 +76,7 @@ function session(fake: FakeAnthropic, home: string) {
 /** A Node program that imports the SDK and asks one prompt: what any host that starts a process per session runs. */
 const ONE_PROMPT_PROGRAM = `
 const { query } = await import('@anthropic-ai/claude-agent-sdk');
-const options = { cwd: process.env.HOME, permissionMode: 'bypassPermissions', allowDangerouslySkipPermissions: true, settingSources: [], systemPrompt: { type: 'preset', preset: 'claude_code' }, env: { ...process.env } };
+const options = { cwd: process.env.HOME, model: process.env.BENCH_MODEL || undefined, permissionMode: 'bypassPermissions', allowDangerouslySkipPermissions: true, settingSources: [], systemPrompt: { type: 'preset', preset: 'claude_code' }, env: { ...process.env } };
 for await (const m of query({ prompt: process.env.BENCH_PROMPT, options })) if (m.type === 'result') break;
 `;
 
@@ -83,11 +92,15 @@ export interface SdkProbe {
   close(): Promise<void>;
 }
 
-/** The SDK alone, ready to be sampled one measurement at a time; its live session is warmed up first. */
-export async function openSdkProbe(): Promise<SdkProbe> {
+/**
+ * The SDK alone, ready to be sampled one measurement at a time; its live session is warmed up first. `model`:
+ * Carapace's by default; `null` leaves it to the CLI.
+ */
+export async function openSdkProbe(opts: { model?: string | null } = {}): Promise<SdkProbe> {
   const fake = await startFakeAnthropic();
   const home = mkdtempSync(join(tmpdir(), 'carapace-bench-sdk-'));
-  const live = session(fake, home);
+  const model = opts.model === null ? undefined : (opts.model ?? carapaceModel(fake, home));
+  const live = session(fake, home, model);
   // The first few turns of a fresh CLI process are still warming its caches (as in Carapace's warm figure).
   for (let i = 0; i < 6; i++) await live.turn(`warm up ${i}`);
   let n = 0;
@@ -95,7 +108,7 @@ export async function openSdkProbe(): Promise<SdkProbe> {
     warm: () => live.turn(`warm message ${++n}`),
     async cold() {
       const t0 = performance.now(); // query() starts the CLI process: the clock runs from before it
-      const fresh = session(fake, home);
+      const fresh = session(fake, home, model);
       const ms = await fresh.turn(`cold message ${++n}`, t0);
       await fresh.end();
       return ms;
@@ -105,7 +118,7 @@ export async function openSdkProbe(): Promise<SdkProbe> {
       const t0 = performance.now();
       const child = spawn(process.execPath, ['--input-type=module', '-e', ONE_PROMPT_PROGRAM], {
         cwd: APP_ROOT, // resolves the SDK from this checkout's node_modules
-        env: { ...sdkEnv(fake, home), BENCH_PROMPT: prompt(`cold process ${++n}`) },
+        env: { ...sdkEnv(fake, home), BENCH_PROMPT: prompt(`cold process ${++n}`), BENCH_MODEL: model ?? '' },
         stdio: 'ignore',
       });
       const exited = new Promise((r) => child.once('exit', r));
@@ -114,7 +127,7 @@ export async function openSdkProbe(): Promise<SdkProbe> {
       return ms;
     },
     async prestarted() {
-      const fresh = session(fake, home);
+      const fresh = session(fake, home, model);
       await new Promise((r) => setTimeout(r, 1500)); // started, idle: as the scheduler's lead time leaves it
       const ms = await fresh.turn(`first message ${++n}`);
       await fresh.end();

@@ -24,8 +24,33 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+export interface ZonedParts {
+  date: string;
+  time: string;
+  seconds: string;
+  offset: string;
+  wallMs: number;
+}
+
+// The fields depend only on the whole second, and a day's budget check asks for the same few instants (now, the
+// day's start and end) several times: recent answers per zone are kept rather than formatted again.
+const RECENT_SECONDS = 32;
+const recent = new Map<string, Map<number, ZonedParts>>();
+
 /** The local date and time fields of instant `ms` in `timeZone`, with its UTC offset as "+01:00". */
-export function zonedParts(ms: number, timeZone: string) {
+export function zonedParts(ms: number, timeZone: string): ZonedParts {
+  const second = Math.floor(ms / 1000);
+  let zone = recent.get(timeZone);
+  if (!zone) recent.set(timeZone, (zone = new Map()));
+  let parts = zone.get(second);
+  if (!parts) {
+    if (zone.size >= RECENT_SECONDS) zone.delete(zone.keys().next().value!);
+    zone.set(second, (parts = Object.freeze(formatParts(second * 1000, timeZone))));
+  }
+  return parts;
+}
+
+function formatParts(ms: number, timeZone: string): ZonedParts {
   const parts = Object.fromEntries(
     formatterFor(timeZone)
       .formatToParts(new Date(ms))

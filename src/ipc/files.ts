@@ -13,11 +13,12 @@ export function writeAtomic(path: string, data: string | Uint8Array): void {
 
 export const writeJsonAtomic = (path: string, value: unknown) => writeAtomic(path, JSON.stringify(value));
 
+/** A finished message file's name: not a writer's dot-temp file. */
+const isReady = (name: string) => !name.startsWith('.') && name.endsWith('.json');
+
 /** Finished (non-temp) files in a directory, in name order. Only names: each is opened safely by its reader. */
 export function listReady(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => !f.startsWith('.') && f.endsWith('.json'))
-    .sort();
+  return readdirSync(dir).filter(isReady).sort();
 }
 
 /**
@@ -46,7 +47,11 @@ export function watchDir(dir: string, onChange: () => void | boolean, rescanMs: 
   };
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dir, soon);
+    // A writer's temp file is no work yet, and scanning while it is written only contends with the writer for the
+    // directory (its rename waits for our readdir): the scan waits for the event of the finished name.
+    watcher = watch(dir, (_event, name) => {
+      if (name === null || isReady(String(name))) soon();
+    });
     watcher.on('error', () => undefined); // the rescan keeps us going
   } catch {
     // No inotify here: the rescan alone still delivers, just later.

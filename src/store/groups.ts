@@ -1,5 +1,6 @@
 // Registered groups: which chats the assistant answers, in which folder, and how far it has answered.
 import type { DB } from './db.js';
+import { stmt } from './statements.js';
 import { lastMessageId, upsertChat } from './messages.js';
 import { channelOf, type ChatInfo } from './types.js';
 
@@ -48,52 +49,51 @@ function toGroup(row: any): Group {
 
 export function registerGroup(db: DB, g: NewGroup): Group {
   return db.transaction(() => {
-    db.prepare(`INSERT INTO chats (id, channel, name) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING`).run(g.chatId, g.channel, g.name);
-    const info = db
-      .prepare(
-        `INSERT INTO groups (channel, chat_id, name, folder, trigger, requires_trigger, is_main, container_config, cursor, created_at, parent_id, mode)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        g.channel,
-        g.chatId,
-        g.name,
-        g.folder,
-        g.trigger,
-        g.requiresTrigger ? 1 : 0,
-        g.isMain ? 1 : 0,
-        JSON.stringify(g.containerConfig ?? {}),
-        lastMessageId(db, g.chatId),
-        Date.now(),
-        g.parentId ?? null,
-        g.mode ?? 'agent',
-      );
+    stmt(db, `INSERT INTO chats (id, channel, name) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING`).run(g.chatId, g.channel, g.name);
+    const info = stmt(
+      db,
+      `INSERT INTO groups (channel, chat_id, name, folder, trigger, requires_trigger, is_main, container_config, cursor, created_at, parent_id, mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      g.channel,
+      g.chatId,
+      g.name,
+      g.folder,
+      g.trigger,
+      g.requiresTrigger ? 1 : 0,
+      g.isMain ? 1 : 0,
+      JSON.stringify(g.containerConfig ?? {}),
+      lastMessageId(db, g.chatId),
+      Date.now(),
+      g.parentId ?? null,
+      g.mode ?? 'agent',
+    );
     return groupById(db, Number(info.lastInsertRowid))!;
   })();
 }
 
 export function groupById(db: DB, id: number): Group | undefined {
-  const row = db.prepare(`SELECT ${groupCols} WHERE g.id = ?`).get(id);
+  const row = stmt(db, `SELECT ${groupCols} WHERE g.id = ?`).get(id);
   return row ? toGroup(row) : undefined;
 }
 
 export function groupByChat(db: DB, chatId: string): Group | undefined {
-  const row = db.prepare(`SELECT ${groupCols} WHERE g.chat_id = ?`).get(chatId);
+  const row = stmt(db, `SELECT ${groupCols} WHERE g.chat_id = ?`).get(chatId);
   return row ? toGroup(row) : undefined;
 }
 
 export function mainGroup(db: DB): Group | undefined {
-  const row = db.prepare(`SELECT ${groupCols} WHERE g.is_main = 1`).get();
+  const row = stmt(db, `SELECT ${groupCols} WHERE g.is_main = 1`).get();
   return row ? toGroup(row) : undefined;
 }
 
 export function listGroups(db: DB): Group[] {
-  return db.prepare(`SELECT ${groupCols} ORDER BY g.id`).all().map(toGroup);
+  return stmt(db, `SELECT ${groupCols} ORDER BY g.id`).all().map(toGroup);
 }
 
 /** Replace a group's container config (callers validate it first). */
 export function setContainerConfig(db: DB, groupId: number, config: Record<string, unknown>): void {
-  db.prepare('UPDATE groups SET container_config = ? WHERE id = ?').run(JSON.stringify(config), groupId);
+  stmt(db, 'UPDATE groups SET container_config = ? WHERE id = ?').run(JSON.stringify(config), groupId);
 }
 
 /**
@@ -103,7 +103,7 @@ export function setContainerConfig(db: DB, groupId: number, config: Record<strin
 export function rebindGroup(db: DB, groupId: number, chat: { chatId: string; name: string }): Group {
   return db.transaction(() => {
     upsertChat(db, { chatId: chat.chatId, name: chat.name, isGroup: false });
-    db.prepare('UPDATE groups SET chat_id = ?, channel = ?, name = ?, cursor = ? WHERE id = ?').run(
+    stmt(db, 'UPDATE groups SET chat_id = ?, channel = ?, name = ?, cursor = ? WHERE id = ?').run(
       chat.chatId,
       channelOf(chat.chatId),
       chat.name,
@@ -116,7 +116,7 @@ export function rebindGroup(db: DB, groupId: number, chat: { chatId: string; nam
 
 /** Move a group's cursor forward (never back): those messages count as answered. */
 export function advanceCursor(db: DB, groupId: number, messageId: number): void {
-  db.prepare('UPDATE groups SET cursor = MAX(cursor, ?) WHERE id = ?').run(messageId, groupId);
+  stmt(db, 'UPDATE groups SET cursor = MAX(cursor, ?) WHERE id = ?').run(messageId, groupId);
 }
 
 /** A group's folder name for a thread of `parent`: the parent's name and a short digest of the thread's chat id. */
@@ -148,7 +148,7 @@ export interface GroupFields {
 
 /** Replace a group's own settings (callers validate them first). */
 export function updateGroup(db: DB, groupId: number, f: GroupFields): Group {
-  db.prepare('UPDATE groups SET name = ?, trigger = ?, requires_trigger = ?, container_config = ? WHERE id = ?').run(
+  stmt(db, 'UPDATE groups SET name = ?, trigger = ?, requires_trigger = ?, container_config = ? WHERE id = ?').run(
     f.name,
     f.trigger,
     f.requiresTrigger ? 1 : 0,
@@ -160,7 +160,7 @@ export function updateGroup(db: DB, groupId: number, f: GroupFields): Group {
 
 /** Forget a group: its sessions, runs and tasks go with it (its chat, messages and spend stay). */
 export function deleteGroup(db: DB, groupId: number): void {
-  db.prepare('DELETE FROM groups WHERE id = ?').run(groupId);
+  stmt(db, 'DELETE FROM groups WHERE id = ?').run(groupId);
 }
 
 /** Whose budget and spend a group's model calls count against: a thread's are its parent chat's. */

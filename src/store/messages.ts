@@ -1,5 +1,6 @@
 // Chats and their messages: what arrived, from whom, in which order.
 import type { DB } from './db.js';
+import { plucked, stmt } from './statements.js';
 import { channelOf, type ChatInfo, type InboundMessage } from './types.js';
 
 export interface StoredMessage {
@@ -34,39 +35,39 @@ const toMessage = (row: any): StoredMessage => ({ ...row, fromAssistant: !!row.f
 /** Store an inbound message; returns its id, or null when the platform redelivered one we already have. */
 export function insertMessage(db: DB, m: InboundMessage): number | null {
   return db.transaction(() => {
-    db.prepare(
+    stmt(
+      db,
       `INSERT INTO chats (id, channel, name, last_message_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET name = COALESCE(excluded.name, name),
          last_message_at = MAX(COALESCE(last_message_at, 0), excluded.last_message_at)`,
     ).run(m.chatId, channelOf(m.chatId), m.chatName ?? null, m.timestamp);
-    const info = db
-      .prepare(
-        `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant, addressed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(m.chatId, m.platformId, m.senderId, m.senderName, m.text, m.timestamp, m.fromAssistant ? 1 : 0, m.addressed ? 1 : 0);
+    const info = stmt(
+      db,
+      `INSERT OR IGNORE INTO messages (chat_id, platform_id, sender_id, sender_name, text, timestamp, from_assistant, addressed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(m.chatId, m.platformId, m.senderId, m.senderName, m.text, m.timestamp, m.fromAssistant ? 1 : 0, m.addressed ? 1 : 0);
     return info.changes === 1 ? Number(info.lastInsertRowid) : null;
   })();
 }
 
 /** The newest stored message from people in each registered chat whose id starts with `prefix` ("dc:"). */
 export function newestPlatformIds(db: DB, prefix: string): { chatId: string; platformId: string }[] {
-  return db
-    .prepare(
-      `SELECT m.chat_id AS chatId, m.platform_id AS platformId FROM groups g
-       JOIN messages m ON m.id = (SELECT id FROM messages WHERE chat_id = g.chat_id AND from_assistant = 0 ORDER BY timestamp DESC, id DESC LIMIT 1)
-       WHERE substr(g.chat_id, 1, length(?)) = ?`,
-    )
-    .all(prefix, prefix) as { chatId: string; platformId: string }[];
+  return stmt(
+    db,
+    `SELECT m.chat_id AS chatId, m.platform_id AS platformId FROM groups g
+     JOIN messages m ON m.id = (SELECT id FROM messages WHERE chat_id = g.chat_id AND from_assistant = 0 ORDER BY timestamp DESC, id DESC LIMIT 1)
+     WHERE substr(g.chat_id, 1, length(?)) = ?`,
+  ).all(prefix, prefix) as { chatId: string; platformId: string }[];
 }
 
 export function chatExists(db: DB, chatId: string): boolean {
-  return db.prepare('SELECT 1 FROM chats WHERE id = ?').get(chatId) !== undefined;
+  return stmt(db, 'SELECT 1 FROM chats WHERE id = ?').get(chatId) !== undefined;
 }
 
 /** Record a chat the platform told us about; a known name is kept when the platform sends none. */
 export function upsertChat(db: DB, c: ChatInfo): void {
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO chats (id, channel, name, is_group) VALUES (?, ?, ?, ?)
      ON CONFLICT(id) DO UPDATE SET name = COALESCE(excluded.name, name), is_group = excluded.is_group`,
   ).run(c.chatId, channelOf(c.chatId), c.name ?? null, c.isGroup ? 1 : 0);
@@ -75,30 +76,27 @@ export function upsertChat(db: DB, c: ChatInfo): void {
 /** Known chats, most recently active first; `query` filters by name or id (case-insensitive). */
 export function listChats(db: DB, query: string, limit: number): ChatRow[] {
   const like = `%${query.replace(/[!%_]/g, (c) => `!${c}`)}%`;
-  return db
-    .prepare(`${chatSelect} WHERE c.name LIKE ? ESCAPE '!' OR c.id LIKE ? ESCAPE '!'
+  return stmt(db, `${chatSelect} WHERE c.name LIKE ? ESCAPE '!' OR c.id LIKE ? ESCAPE '!'
       ORDER BY COALESCE(c.last_message_at, 0) DESC, c.id LIMIT ?`)
     .all(like, like, limit)
     .map(toChat);
 }
 
 export function chatById(db: DB, chatId: string): ChatRow | undefined {
-  const row = db.prepare(`${chatSelect} WHERE c.id = ?`).get(chatId);
+  const row = stmt(db, `${chatSelect} WHERE c.id = ?`).get(chatId);
   return row ? toChat(row) : undefined;
 }
 
 /** Messages from people (not the assistant) after `afterId`, oldest first. */
 export function messagesAfter(db: DB, chatId: string, afterId: number): StoredMessage[] {
-  return db
-    .prepare(`SELECT ${messageCols} FROM messages WHERE chat_id = ? AND id > ? AND from_assistant = 0 ORDER BY id`)
+  return stmt(db, `SELECT ${messageCols} FROM messages WHERE chat_id = ? AND id > ? AND from_assistant = 0 ORDER BY id`)
     .all(chatId, afterId)
     .map(toMessage);
 }
 
 /** People's messages in (`afterId`, `upTo`], the newest `limit` of them, oldest first (a backlog's prompt tail). */
 export function newestMessagesBetween(db: DB, chatId: string, afterId: number, upTo: number, limit: number): StoredMessage[] {
-  return db
-    .prepare(`SELECT * FROM (SELECT ${messageCols} FROM messages WHERE chat_id = ? AND id > ? AND id <= ? AND from_assistant = 0
+  return stmt(db, `SELECT * FROM (SELECT ${messageCols} FROM messages WHERE chat_id = ? AND id > ? AND id <= ? AND from_assistant = 0
       ORDER BY id DESC LIMIT ?) ORDER BY id`)
     .all(chatId, afterId, upTo, limit)
     .map(toMessage);
@@ -106,26 +104,25 @@ export function newestMessagesBetween(db: DB, chatId: string, afterId: number, u
 
 /** How many people's messages lie in (`afterId`, `upTo`] (counted on the index, rows untouched). */
 export function countMessagesBetween(db: DB, chatId: string, afterId: number, upTo: number): number {
-  return db.prepare('SELECT COUNT(*) FROM messages WHERE chat_id = ? AND id > ? AND id <= ? AND from_assistant = 0').pluck().get(chatId, afterId, upTo) as number;
+  return plucked(db, 'SELECT COUNT(*) FROM messages WHERE chat_id = ? AND id > ? AND id <= ? AND from_assistant = 0').get(chatId, afterId, upTo) as number;
 }
 
 /** The newest people's message after `afterId` (0 when none). */
 export function lastMessageAfter(db: DB, chatId: string, afterId: number): number {
-  const id = db.prepare('SELECT id FROM messages WHERE chat_id = ? AND id > ? AND from_assistant = 0 ORDER BY id DESC LIMIT 1').pluck().get(chatId, afterId);
+  const id = plucked(db, 'SELECT id FROM messages WHERE chat_id = ? AND id > ? AND from_assistant = 0 ORDER BY id DESC LIMIT 1').get(chatId, afterId);
   return (id as number | undefined) ?? 0;
 }
 
 /** The latest `limit` messages of a chat, both sides, oldest first (chat history views). */
 export function recentMessages(db: DB, chatId: string, limit: number): StoredMessage[] {
-  return db
-    .prepare(`SELECT * FROM (SELECT ${messageCols} FROM messages WHERE chat_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`)
+  return stmt(db, `SELECT * FROM (SELECT ${messageCols} FROM messages WHERE chat_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`)
     .all(chatId, limit)
     .map(toMessage);
 }
 
 /** The newest message id a chat holds (0 when none): a group bound to it starts after it, not replaying history. */
 export function lastMessageId(db: DB, chatId: string): number {
-  return db.prepare('SELECT COALESCE(MAX(id), 0) FROM messages WHERE chat_id = ?').pluck().get(chatId) as number;
+  return plucked(db, 'SELECT COALESCE(MAX(id), 0) FROM messages WHERE chat_id = ?').get(chatId) as number;
 }
 
 /** What read_messages asks for: one chat, a time window, optional sender/text filters, at most `limit` messages. */
@@ -152,9 +149,8 @@ export function findMessages(db: DB, q: MessageQuery): { messages: StoredMessage
   const sender = likeArg(q.sender);
   const text = likeArg(q.text);
   const args = [q.chatId, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, sender, sender, sender, text, text];
-  const total = db.prepare(`SELECT COUNT(*) FROM messages WHERE ${where}`).pluck().get(...args) as number;
-  const messages = db
-    .prepare(`SELECT * FROM (SELECT ${messageCols} FROM messages WHERE ${where} ORDER BY timestamp DESC, id DESC LIMIT ?) ORDER BY timestamp, id`)
+  const total = plucked(db, `SELECT COUNT(*) FROM messages WHERE ${where}`).get(...args) as number;
+  const messages = stmt(db, `SELECT * FROM (SELECT ${messageCols} FROM messages WHERE ${where} ORDER BY timestamp DESC, id DESC LIMIT ?) ORDER BY timestamp, id`)
     .all(...args, q.limit)
     .map(toMessage);
   return { messages, total };

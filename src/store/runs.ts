@@ -1,5 +1,6 @@
 // Agent runs: which messages (or task occurrences) each one carries, and how it ended.
 import type { DB } from './db.js';
+import { plucked, stmt } from './statements.js';
 import { attachTaskRun } from './tasks.js';
 
 export interface RunRow {
@@ -39,7 +40,8 @@ const toRun = (row: any): RunRow => ({ ...row, isolated: !!row.isolated });
  */
 export function startRun(db: DB, r: NewRun): void {
   db.transaction(() => {
-    db.prepare(
+    stmt(
+      db,
       `INSERT INTO runs (id, group_id, status, attempt, from_message, to_message, sandbox, started_at, isolated)
        VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
     ).run(r.id, r.groupId, r.attempt, r.fromMessage, r.toMessage, r.sandbox, Date.now(), r.isolated ? 1 : 0);
@@ -51,19 +53,19 @@ export function startRun(db: DB, r: NewRun): void {
 /** Record what input `seq` of a run carried; a piped follow-up also extends the run's claim. */
 export function recordInput(db: DB, runId: string, seq: number, toMessage: number): void {
   db.transaction(() => {
-    db.prepare('INSERT OR REPLACE INTO run_inputs (run_id, seq, to_message) VALUES (?, ?, ?)').run(runId, seq, toMessage);
-    db.prepare('UPDATE runs SET to_message = MAX(to_message, ?) WHERE id = ?').run(toMessage, runId);
+    stmt(db, 'INSERT OR REPLACE INTO run_inputs (run_id, seq, to_message) VALUES (?, ?, ?)').run(runId, seq, toMessage);
+    stmt(db, 'UPDATE runs SET to_message = MAX(to_message, ?) WHERE id = ?').run(toMessage, runId);
   })();
 }
 
 /** The highest message id carried by inputs up to `seq`. */
 export function inputMessage(db: DB, runId: string, seq: number): number | undefined {
-  const m = db.prepare('SELECT MAX(to_message) FROM run_inputs WHERE run_id = ? AND seq <= ?').pluck().get(runId, seq);
+  const m = plucked(db, 'SELECT MAX(to_message) FROM run_inputs WHERE run_id = ? AND seq <= ?').get(runId, seq);
   return (m as number | null) ?? undefined;
 }
 
 export function endRun(db: DB, runId: string, status: 'succeeded' | 'failed' | 'abandoned', error?: string): void {
-  db.prepare(`UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running'`).run(
+  stmt(db, `UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running'`).run(
     status,
     error ?? null,
     Date.now(),
@@ -73,18 +75,18 @@ export function endRun(db: DB, runId: string, status: 'succeeded' | 'failed' | '
 
 /** The run has produced output (the first time counts). */
 export function markFirstOutput(db: DB, runId: string): void {
-  db.prepare('UPDATE runs SET first_output_at = COALESCE(first_output_at, ?) WHERE id = ?').run(Date.now(), runId);
+  stmt(db, 'UPDATE runs SET first_output_at = COALESCE(first_output_at, ?) WHERE id = ?').run(Date.now(), runId);
 }
 
 export function runById(db: DB, id: string): RunRow | undefined {
-  const row = db.prepare(`SELECT ${runCols} FROM runs WHERE id = ?`).get(id);
+  const row = stmt(db, `SELECT ${runCols} FROM runs WHERE id = ?`).get(id);
   return row ? toRun(row) : undefined;
 }
 
 export function runningRuns(db: DB): RunRow[] {
-  return db.prepare(`SELECT ${runCols} FROM runs WHERE status = 'running'`).all().map(toRun);
+  return stmt(db, `SELECT ${runCols} FROM runs WHERE status = 'running'`).all().map(toRun);
 }
 
 export function recentRuns(db: DB, limit: number): RunRow[] {
-  return db.prepare(`SELECT ${runCols} FROM runs ORDER BY started_at DESC LIMIT ?`).all(limit).map(toRun);
+  return stmt(db, `SELECT ${runCols} FROM runs ORDER BY started_at DESC LIMIT ?`).all(limit).map(toRun);
 }

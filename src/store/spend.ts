@@ -1,6 +1,7 @@
 // What the money side of budgets keeps: usage summed per model (prices are applied above the store), the
 // install's total budgets, one-day extensions, the warnings already given, and the log of settings changes.
 import type { DB } from './db.js';
+import { stmt } from './statements.js';
 import type { TokenUsage } from './usage.js';
 
 /** Usage of one group on one model since some instant. */
@@ -10,13 +11,12 @@ export type ModelUsage = TokenUsage & { groupId: number; model: string | null; c
 export function usageByModel(db: DB, sinceMs: number, groupId?: number): ModelUsage[] {
   const where = groupId === undefined ? 'at >= ?' : 'at >= ? AND group_id = ?';
   const args = groupId === undefined ? [sinceMs] : [sinceMs, groupId];
-  return db
-    .prepare(
-      `SELECT group_id AS groupId, model, COUNT(*) AS calls, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens,
-         SUM(cache_creation_input_tokens) AS cacheCreationInputTokens, SUM(cache_read_input_tokens) AS cacheReadInputTokens
-       FROM model_usage WHERE ${where} GROUP BY group_id, model`,
-    )
-    .all(...args) as ModelUsage[];
+  return stmt(
+    db,
+    `SELECT group_id AS groupId, model, COUNT(*) AS calls, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens,
+       SUM(cache_creation_input_tokens) AS cacheCreationInputTokens, SUM(cache_read_input_tokens) AS cacheReadInputTokens
+     FROM model_usage WHERE ${where} GROUP BY group_id, model`,
+  ).all(...args) as ModelUsage[];
 }
 
 export interface InstallBudget {
@@ -25,12 +25,13 @@ export interface InstallBudget {
 }
 
 export function installBudget(db: DB): InstallBudget {
-  const row = db.prepare('SELECT daily_usd AS dailyUsd, daily_tokens AS dailyTokens FROM install_budget WHERE id = 1').get() as InstallBudget | undefined;
+  const row = stmt(db, 'SELECT daily_usd AS dailyUsd, daily_tokens AS dailyTokens FROM install_budget WHERE id = 1').get() as InstallBudget | undefined;
   return row ?? { dailyUsd: null, dailyTokens: null };
 }
 
 export function setInstallBudget(db: DB, budget: InstallBudget): void {
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO install_budget (id, daily_usd, daily_tokens) VALUES (1, ?, ?)
      ON CONFLICT(id) DO UPDATE SET daily_usd = excluded.daily_usd, daily_tokens = excluded.daily_tokens`,
   ).run(budget.dailyUsd, budget.dailyTokens);
@@ -43,23 +44,22 @@ export interface Extension {
 
 /** Extra budget for `day` ("YYYY-MM-DD" local); `groupId` null: the install's total. */
 export function addExtension(db: DB, groupId: number | null, day: string, ext: Extension, at: number): void {
-  db.prepare('INSERT INTO budget_extensions (group_id, day, usd, tokens, at) VALUES (?, ?, ?, ?, ?)').run(groupId, day, ext.usd, ext.tokens, at);
+  stmt(db, 'INSERT INTO budget_extensions (group_id, day, usd, tokens, at) VALUES (?, ?, ?, ?, ?)').run(groupId, day, ext.usd, ext.tokens, at);
 }
 
 export function extensionOn(db: DB, groupId: number | null, day: string): Extension {
-  return db
-    .prepare('SELECT COALESCE(SUM(usd), 0) AS usd, COALESCE(SUM(tokens), 0) AS tokens FROM budget_extensions WHERE day = ? AND group_id IS ?')
+  return stmt(db, 'SELECT COALESCE(SUM(usd), 0) AS usd, COALESCE(SUM(tokens), 0) AS tokens FROM budget_extensions WHERE day = ? AND group_id IS ?')
     .get(day, groupId) as Extension;
 }
 
 /** True the first time a warning (scope, day, level) is asked for: it is given once. */
 export function firstAlert(db: DB, scope: string, day: string, level: number): boolean {
-  return db.prepare('INSERT OR IGNORE INTO spend_alerts (scope, day, level) VALUES (?, ?, ?)').run(scope, day, level).changes === 1;
+  return stmt(db, 'INSERT OR IGNORE INTO spend_alerts (scope, day, level) VALUES (?, ?, ?)').run(scope, day, level).changes === 1;
 }
 
 /** Forget warnings of (scope, day) at or above `level`: an extension makes them worth giving again. */
 export function rearmAlerts(db: DB, scope: string, day: string, level: number): void {
-  db.prepare('DELETE FROM spend_alerts WHERE scope = ? AND day = ? AND level >= ?').run(scope, day, level);
+  stmt(db, 'DELETE FROM spend_alerts WHERE scope = ? AND day = ? AND level >= ?').run(scope, day, level);
 }
 
 export interface GroupChange {
@@ -72,12 +72,11 @@ export interface GroupChange {
 }
 
 export function logGroupChange(db: DB, c: GroupChange): void {
-  db.prepare('INSERT INTO group_changes (at, group_id, folder, actor, change) VALUES (?, ?, ?, ?, ?)').run(c.at, c.groupId, c.folder, c.actor, JSON.stringify(c.change));
+  stmt(db, 'INSERT INTO group_changes (at, group_id, folder, actor, change) VALUES (?, ?, ?, ?, ?)').run(c.at, c.groupId, c.folder, c.actor, JSON.stringify(c.change));
 }
 
 export function groupChanges(db: DB, groupId: number, limit: number): GroupChange[] {
-  const rows = db
-    .prepare('SELECT at, group_id AS groupId, folder, actor, change FROM group_changes WHERE group_id = ? ORDER BY id DESC LIMIT ?')
+  const rows = stmt(db, 'SELECT at, group_id AS groupId, folder, actor, change FROM group_changes WHERE group_id = ? ORDER BY id DESC LIMIT ?')
     .all(groupId, limit) as (Omit<GroupChange, 'change'> & { change: string })[];
   return rows.map((r) => ({ ...r, change: JSON.parse(r.change) }));
 }

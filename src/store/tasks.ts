@@ -1,4 +1,5 @@
 import type { DB } from './db.js';
+import { plucked, stmt } from './statements.js';
 import type { ScheduleType } from './types.js';
 
 export type ContextMode = 'group' | 'isolated';
@@ -63,7 +64,7 @@ export const RESULT_EXCERPT_CHARS = 500;
 
 /** The occurrence is now input `inputSeq` of agent run `runId`: from here on it counts as run. */
 export function attachTaskRun(db: DB, taskRunId: number, runId: string, inputSeq: number): void {
-  db.prepare(`UPDATE task_runs SET status = 'running', run_id = ?, input_seq = ?, started_at = ? WHERE id = ? AND status = 'claimed'`).run(
+  stmt(db, `UPDATE task_runs SET status = 'running', run_id = ?, input_seq = ?, started_at = ? WHERE id = ? AND status = 'claimed'`).run(
     runId,
     inputSeq,
     Date.now(),
@@ -79,30 +80,28 @@ export class TaskStore {
   constructor(private readonly db: DB) {}
 
   create(t: Omit<Task, 'createdAt' | 'updatedAt' | 'status' | 'deliverTo'> & { deliverTo?: string | null }, now: number): Task {
-    this.db
-      .prepare(
-        `INSERT INTO tasks (id, group_id, created_by, prompt, schedule_type, schedule_value, context_mode, status, anchor_at,
-           next_run, created_at, updated_at, deliver_to) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`,
-      )
-      .run(t.id, t.groupId, t.createdBy, t.prompt, t.scheduleType, t.scheduleValue, t.contextMode, t.anchorAt, t.nextRun, now, now, t.deliverTo ?? null);
+    stmt(
+      this.db,
+      `INSERT INTO tasks (id, group_id, created_by, prompt, schedule_type, schedule_value, context_mode, status, anchor_at,
+         next_run, created_at, updated_at, deliver_to) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`,
+    ).run(t.id, t.groupId, t.createdBy, t.prompt, t.scheduleType, t.scheduleValue, t.contextMode, t.anchorAt, t.nextRun, now, now, t.deliverTo ?? null);
     return this.get(t.id)!;
   }
 
   get(id: string): Task | undefined {
-    return this.db.prepare(`SELECT ${taskCols} FROM tasks WHERE id = ?`).get(id) as Task | undefined;
+    return stmt(this.db, `SELECT ${taskCols} FROM tasks WHERE id = ?`).get(id) as Task | undefined;
   }
 
   /** Tasks of one group (or all), oldest first; cancelled ones only when asked. */
   list(opts: { groupId?: number; includeCancelled?: boolean } = {}): Task[] {
-    return this.db
-      .prepare(
-        `SELECT ${taskCols} FROM tasks WHERE (? IS NULL OR group_id = ?) AND (? OR status != 'cancelled') ORDER BY created_at, rowid`,
-      )
-      .all(opts.groupId ?? null, opts.groupId ?? null, opts.includeCancelled ? 1 : 0) as Task[];
+    return stmt(
+      this.db,
+      `SELECT ${taskCols} FROM tasks WHERE (? IS NULL OR group_id = ?) AND (? OR status != 'cancelled') ORDER BY created_at, rowid`,
+    ).all(opts.groupId ?? null, opts.groupId ?? null, opts.includeCancelled ? 1 : 0) as Task[];
   }
 
   countActive(groupId: number): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks WHERE group_id = ? AND status = 'active'`).get(groupId) as { n: number }).n;
+    return (stmt(this.db, `SELECT COUNT(*) AS n FROM tasks WHERE group_id = ? AND status = 'active'`).get(groupId) as { n: number }).n;
   }
 
   update(id: string, patch: TaskPatch, now: number): Task {
@@ -116,8 +115,7 @@ export class TaskStore {
 
   /** When the scheduler must wake next, if ever. */
   earliestDue(): number | undefined {
-    const row = this.db
-      .prepare(`SELECT MIN(next_run) AS t FROM tasks WHERE status = 'active' AND next_run IS NOT NULL`)
+    const row = stmt(this.db, `SELECT MIN(next_run) AS t FROM tasks WHERE status = 'active' AND next_run IS NOT NULL`)
       .get() as { t: number | null };
     return row.t ?? undefined;
   }
@@ -127,8 +125,7 @@ export class TaskStore {
    * first, each once, with whether that task runs in a fresh session. For starting sandboxes ahead of time.
    */
   dueSoon(after: number, until: number): { groupId: number; isolated: boolean }[] {
-    const rows = this.db
-      .prepare(`SELECT group_id AS groupId, context_mode AS contextMode FROM tasks
+    const rows = stmt(this.db, `SELECT group_id AS groupId, context_mode AS contextMode FROM tasks
         WHERE status = 'active' AND next_run IS NOT NULL AND next_run > ? AND next_run <= ? ORDER BY next_run`)
       .all(after, until) as { groupId: number; contextMode: string }[];
     const seen = new Set<number>();
@@ -137,7 +134,7 @@ export class TaskStore {
 
   /** The earliest due time after `after` of an active task. */
   earliestDueAfter(after: number): number | undefined {
-    const t = this.db.prepare(`SELECT MIN(next_run) FROM tasks WHERE status = 'active' AND next_run IS NOT NULL AND next_run > ?`).pluck().get(after);
+    const t = plucked(this.db, `SELECT MIN(next_run) FROM tasks WHERE status = 'active' AND next_run IS NOT NULL AND next_run > ?`).get(after);
     return (t as number | null) ?? undefined;
   }
 
@@ -153,8 +150,7 @@ export class TaskStore {
     aheadMs = 0,
   ): { groups: number[]; broken: { id: string; error: string }[] } {
     return this.db.transaction(() => {
-      const due = this.db
-        .prepare(`SELECT ${taskCols} FROM tasks WHERE status = 'active' AND next_run IS NOT NULL AND next_run <= ? ORDER BY next_run`)
+      const due = stmt(this.db, `SELECT ${taskCols} FROM tasks WHERE status = 'active' AND next_run IS NOT NULL AND next_run <= ? ORDER BY next_run`)
         .all(now + aheadMs) as Task[];
       const groups = new Set<number>();
       const broken: { id: string; error: string }[] = [];
@@ -168,8 +164,7 @@ export class TaskStore {
           continue;
         }
         if (!this.waiting(task.id)) {
-          this.db
-            .prepare(`INSERT OR IGNORE INTO task_runs (task_id, due_at, trigger, status, claimed_at) VALUES (?, ?, 'schedule', 'claimed', ?)`)
+          stmt(this.db, `INSERT OR IGNORE INTO task_runs (task_id, due_at, trigger, status, claimed_at) VALUES (?, ?, 'schedule', 'claimed', ?)`)
             .run(task.id, task.nextRun, now);
           groups.add(task.groupId);
         }
@@ -183,19 +178,18 @@ export class TaskStore {
   claimManual(taskId: string, now: number): TaskRun {
     return this.db.transaction(() => {
       if (this.waiting(taskId)) throw new Error(`task ${taskId} already has a run waiting to start`);
-      const info = this.db
-        .prepare(`INSERT INTO task_runs (task_id, due_at, trigger, status, claimed_at) VALUES (?, ?, 'manual', 'claimed', ?)`)
+      const info = stmt(this.db, `INSERT INTO task_runs (task_id, due_at, trigger, status, claimed_at) VALUES (?, ?, 'manual', 'claimed', ?)`)
         .run(taskId, now, now);
       return this.runById(Number(info.lastInsertRowid))!;
     })();
   }
 
   private waiting(taskId: string): boolean {
-    return !!this.db.prepare(`SELECT 1 FROM task_runs WHERE task_id = ? AND status = 'claimed'`).get(taskId);
+    return !!stmt(this.db, `SELECT 1 FROM task_runs WHERE task_id = ? AND status = 'claimed'`).get(taskId);
   }
 
   runById(id: number): TaskRun | undefined {
-    return this.db.prepare(`SELECT ${runCols} FROM task_runs WHERE id = ?`).get(id) as TaskRun | undefined;
+    return stmt(this.db, `SELECT ${runCols} FROM task_runs WHERE id = ?`).get(id) as TaskRun | undefined;
   }
 
   /**
@@ -204,12 +198,11 @@ export class TaskStore {
    */
   startable(groupId: number): { occurrence: TaskRun; task: Task }[] {
     return this.db.transaction(() => {
-      const ids = this.db
-        .prepare(
-          `SELECT r.id FROM task_runs r JOIN tasks t ON t.id = r.task_id
-           WHERE t.group_id = ? AND r.status = 'claimed' ORDER BY r.due_at, r.id`,
-        )
-        .all(groupId) as { id: number }[];
+      const ids = stmt(
+        this.db,
+        `SELECT r.id FROM task_runs r JOIN tasks t ON t.id = r.task_id
+         WHERE t.group_id = ? AND r.status = 'claimed' ORDER BY r.due_at, r.id`,
+      ).all(groupId) as { id: number }[];
       const out: { occurrence: TaskRun; task: Task }[] = [];
       for (const { id } of ids) {
         const occurrence = this.runById(id)!;
@@ -224,21 +217,18 @@ export class TaskStore {
 
   /** A claimed occurrence that will not run, and why. */
   skip(taskRunId: number, reason: string): void {
-    this.db
-      .prepare(`UPDATE task_runs SET status = 'skipped', error = ?, ended_at = ? WHERE id = ? AND status = 'claimed'`)
+    stmt(this.db, `UPDATE task_runs SET status = 'skipped', error = ?, ended_at = ? WHERE id = ? AND status = 'claimed'`)
       .run(reason, Date.now(), taskRunId);
   }
 
   hasClaimed(groupId: number): boolean {
-    return !!this.db
-      .prepare(`SELECT 1 FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE t.group_id = ? AND r.status = 'claimed' LIMIT 1`)
+    return !!stmt(this.db, `SELECT 1 FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE t.group_id = ? AND r.status = 'claimed' LIMIT 1`)
       .get(groupId);
   }
 
   groupsWithClaimed(): number[] {
     return (
-      this.db
-        .prepare(`SELECT DISTINCT t.group_id AS g FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE r.status = 'claimed'`)
+      stmt(this.db, `SELECT DISTINCT t.group_id AS g FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE r.status = 'claimed'`)
         .all() as { g: number }[]
     ).map((r) => r.g);
   }
@@ -250,21 +240,18 @@ export class TaskStore {
   /** Where the reply to input `inputSeq` of `runId` goes when that input is a task occurrence with its own target. */
   deliveryTarget(runId: string, inputSeq: number): string | undefined {
     return (
-      (this.db
-        .prepare(`SELECT t.deliver_to FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE r.run_id = ? AND r.input_seq = ?`)
-        .pluck()
+      (plucked(this.db, `SELECT t.deliver_to FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE r.run_id = ? AND r.input_seq = ?`)
         .get(runId, inputSeq) as string | null | undefined) ?? undefined
     );
   }
 
   /** A turn of `runId` answered inputs up to `answered`: the occurrences among them succeeded. */
   completeAnswered(runId: string, answered: number, result: string): void {
-    this.db
-      .prepare(
-        `UPDATE task_runs SET status = 'succeeded', result = ?, ended_at = ?
-         WHERE run_id = ? AND input_seq <= ? AND status = 'running'`,
-      )
-      .run(result.slice(0, RESULT_EXCERPT_CHARS), Date.now(), runId, answered);
+    stmt(
+      this.db,
+      `UPDATE task_runs SET status = 'succeeded', result = ?, ended_at = ?
+       WHERE run_id = ? AND input_seq <= ? AND status = 'running'`,
+    ).run(result.slice(0, RESULT_EXCERPT_CHARS), Date.now(), runId, answered);
   }
 
   /**
@@ -273,14 +260,12 @@ export class TaskStore {
    */
   endAttached(runId: string, outcome: { status: 'failed' | 'abandoned'; error: string } | 'unstarted'): TaskRun[] {
     return this.db.transaction(() => {
-      const open = this.db.prepare(`SELECT ${runCols} FROM task_runs WHERE run_id = ? AND status = 'running'`).all(runId) as TaskRun[];
+      const open = stmt(this.db, `SELECT ${runCols} FROM task_runs WHERE run_id = ? AND status = 'running'`).all(runId) as TaskRun[];
       if (outcome === 'unstarted') {
-        this.db
-          .prepare(`UPDATE task_runs SET status = 'claimed', run_id = NULL, input_seq = NULL, started_at = NULL WHERE run_id = ? AND status = 'running'`)
+        stmt(this.db, `UPDATE task_runs SET status = 'claimed', run_id = NULL, input_seq = NULL, started_at = NULL WHERE run_id = ? AND status = 'running'`)
           .run(runId);
       } else {
-        this.db
-          .prepare(`UPDATE task_runs SET status = ?, error = ?, ended_at = ? WHERE run_id = ? AND status = 'running'`)
+        stmt(this.db, `UPDATE task_runs SET status = ?, error = ?, ended_at = ? WHERE run_id = ? AND status = 'running'`)
           .run(outcome.status, outcome.error, Date.now(), runId);
       }
       return open;
@@ -290,14 +275,14 @@ export class TaskStore {
   /** Occurrences a dead process was running: they may have had effects, so they are not repeated. */
   abandonRunning(error: string): TaskRun[] {
     return this.db.transaction(() => {
-      const open = this.db.prepare(`SELECT ${runCols} FROM task_runs WHERE status = 'running'`).all() as TaskRun[];
-      this.db.prepare(`UPDATE task_runs SET status = 'abandoned', error = ?, ended_at = ? WHERE status = 'running'`).run(error, Date.now());
+      const open = stmt(this.db, `SELECT ${runCols} FROM task_runs WHERE status = 'running'`).all() as TaskRun[];
+      stmt(this.db, `UPDATE task_runs SET status = 'abandoned', error = ?, ended_at = ? WHERE status = 'running'`).run(error, Date.now());
       return open;
     })();
   }
 
   /** The most recent occurrences of a task, newest first. */
   history(taskId: string, limit: number): TaskRun[] {
-    return this.db.prepare(`SELECT ${runCols} FROM task_runs WHERE task_id = ? ORDER BY id DESC LIMIT ?`).all(taskId, limit) as TaskRun[];
+    return stmt(this.db, `SELECT ${runCols} FROM task_runs WHERE task_id = ? ORDER BY id DESC LIMIT ?`).all(taskId, limit) as TaskRun[];
   }
 }

@@ -1,5 +1,6 @@
 // Model usage per call, as the proxy metered it: what budgets and `carapace status` count.
 import type { DB } from './db.js';
+import { stmt } from './statements.js';
 
 /** Tokens of one model call, as the API reported them. */
 export interface TokenUsage {
@@ -21,7 +22,8 @@ export const totalTokens = (u: TokenUsage) =>
   u.inputTokens + u.outputTokens + u.cacheCreationInputTokens + u.cacheReadInputTokens;
 
 export function recordUsage(db: DB, u: UsageRecord): void {
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO model_usage (group_id, run_id, at, model, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(u.groupId, u.runId, u.at ?? Date.now(), u.model ?? null, u.inputTokens, u.outputTokens, u.cacheCreationInputTokens, u.cacheReadInputTokens);
@@ -41,13 +43,12 @@ export interface UsageBucket {
 }
 
 export function usageBuckets(db: DB, sinceMs: number, bucketMs: number): UsageBucket[] {
-  return db
-    .prepare(
-      `SELECT group_id AS groupId, CAST(at / ? AS INTEGER) * ? AS start, COUNT(*) AS calls,
-         SUM(input_tokens + output_tokens + cache_creation_input_tokens + cache_read_input_tokens) AS tokens
-       FROM model_usage WHERE at >= ? GROUP BY group_id, CAST(at / ? AS INTEGER) ORDER BY start`,
-    )
-    .all(bucketMs, bucketMs, sinceMs, bucketMs) as UsageBucket[];
+  return stmt(
+    db,
+    `SELECT group_id AS groupId, CAST(at / ? AS INTEGER) * ? AS start, COUNT(*) AS calls,
+       SUM(input_tokens + output_tokens + cache_creation_input_tokens + cache_read_input_tokens) AS tokens
+     FROM model_usage WHERE at >= ? GROUP BY group_id, CAST(at / ? AS INTEGER) ORDER BY start`,
+  ).all(bucketMs, bucketMs, sinceMs, bucketMs) as UsageBucket[];
 }
 
 export function runUsage(db: DB, runId: string): UsageTotals {
@@ -55,12 +56,11 @@ export function runUsage(db: DB, runId: string): UsageTotals {
 }
 
 function sumUsage(db: DB, where: string, ...args: unknown[]): UsageTotals {
-  return db
-    .prepare(
-      `SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
-         COALESCE(SUM(cache_creation_input_tokens), 0) AS cacheCreationInputTokens,
-         COALESCE(SUM(cache_read_input_tokens), 0) AS cacheReadInputTokens
-       FROM model_usage WHERE ${where}`,
-    )
-    .get(...args) as UsageTotals;
+  return stmt(
+    db,
+    `SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS inputTokens, COALESCE(SUM(output_tokens), 0) AS outputTokens,
+       COALESCE(SUM(cache_creation_input_tokens), 0) AS cacheCreationInputTokens,
+       COALESCE(SUM(cache_read_input_tokens), 0) AS cacheReadInputTokens
+     FROM model_usage WHERE ${where}`,
+  ).get(...args) as UsageTotals;
 }
