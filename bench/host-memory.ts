@@ -13,9 +13,9 @@ import { startFakeAnthropic, type FakeAnthropic } from '../test/support/fake-ant
 import { sandboxReadableTempDir } from '../test/support/harness.js';
 import { mappingGrowth, residentByMapping, statusMemory } from './proc-memory.js';
 import { summariseSoak, type SoakPoint } from './soak-summary.js';
+import { round } from './stats.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places;
 
 /** RSS once the process has settled: the median of a few samples after a pause. */
 async function settledRss(pid: number): Promise<number> {
@@ -124,18 +124,19 @@ export interface HostMemoryOptions {
 export async function hostMemory(opts: HostMemoryOptions) {
   const fake = await startFakeAnthropic();
   const dataDir = sandboxReadableTempDir('carapace-bench-mem-');
-  const env = { LOG_LEVEL: 'warn', CARAPACE_IDLE_TIMEOUT_MS: '600000' };
+  const tunables: Record<string, string> = opts.glibcTunables ? { GLIBC_TUNABLES: opts.glibcTunables } : {};
+  const env = { LOG_LEVEL: 'warn', CARAPACE_IDLE_TIMEOUT_MS: '600000', ...tunables };
+  const start = () => startChildCarapace(dataDir, fake.url, env, withProbe(opts.nodeFlags ?? []));
   try {
     // The first start also migrates, audits and installs skills; a service's usual start is the next one.
-    let child = await startChildCarapace(dataDir, fake.url, env);
+    let child = await start();
     const firstStartMb = await settledRss(child.proc.pid!);
     await child.kill('SIGTERM');
-    child = await startChildCarapace(dataDir, fake.url, env);
+    child = await start();
     const idleMb = await settledRss(child.proc.pid!);
     await child.kill('SIGTERM');
     addGroups(dataDir, opts.groups);
-    const tunables: Record<string, string> = opts.glibcTunables ? { GLIBC_TUNABLES: opts.glibcTunables } : {};
-    child = await startChildCarapace(dataDir, fake.url, { ...env, ...tunables }, withProbe(opts.nodeFlags ?? []));
+    child = await start();
     try {
       const withGroupsMb = await settledRss(child.proc.pid!);
       const perGroupMb = round((withGroupsMb - idleMb) / opts.groups, 3);

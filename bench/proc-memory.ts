@@ -1,9 +1,9 @@
 // What a process's resident memory is made of, read from /proc: anonymous vs file-backed vs shared (status), and
 // which mappings hold it (smaps), so a soak can say WHAT grew, not only that the RSS did.
 import { readFileSync } from 'node:fs';
+import { round } from './stats.js';
 
 const MB = 1024;
-const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places;
 
 export interface StatusMemory {
   rssMb: number;

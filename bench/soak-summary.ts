@@ -1,6 +1,7 @@
 // A memory soak's samples summed up: the slope and ceiling after a stated warm-up, minute by minute, and what grew
 // (anonymous, file-backed or shared memory; which mappings; the V8 heap vs the rest).
 import type { StatusMemory } from './proc-memory.js';
+import { round } from './stats.js';
 
 /** One reading taken after an answered message; `js` is the process's own view (bench/memory-probe.ts), if read. */
 export interface SoakPoint extends StatusMemory {
@@ -8,7 +9,6 @@ export interface SoakPoint extends StatusMemory {
   js?: Record<string, number>;
 }
 
-const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places;
 const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, x) => a + x, 0) / xs.length);
 
 /** Least-squares slope of `value` over time, in MB per minute. */
