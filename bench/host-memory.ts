@@ -1,23 +1,27 @@
 // Host memory measured alone: the real `carapace start` in a child process (the fake API stays in the bench
 // process), its RSS idle (first start and a restart), with more registered groups (the per-group cost), and its
 // slope over a soak of chat messages answered by a (bwrap) agent. Targets: idle ≤ 100 MB, ≤ 1 MB per group, no growth.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { APP_ROOT } from '../src/app-root.js';
 import { dataPaths } from '../src/fs/paths.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { startChildCarapace, type ChildCarapace } from '../test/support/child-carapace.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../test/support/fake-anthropic.js';
 import { sandboxReadableTempDir } from '../test/support/harness.js';
+import { mappingGrowth, residentByMapping, statusMemory } from './proc-memory.js';
+import { summariseSoak, type SoakPoint } from './soak-summary.js';
+import { round } from './stats.js';
 
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places;
 
 /** RSS once the process has settled: the median of a few samples after a pause. */
 async function settledRss(pid: number): Promise<number> {
   await sleep(3000);
   const samples: number[] = [];
-  for (let i = 0; i < 5; i++, await sleep(300)) samples.push(rssMb(pid));
+  for (let i = 0; i < 5; i++, await sleep(300)) samples.push(statusMemory(pid).rssMb);
   return round(samples.sort((a, b) => a - b)[2]);
 }
 
@@ -42,74 +46,106 @@ async function say(child: ChildCarapace, text: string): Promise<void> {
   if (res.status !== 202) throw new Error(`message refused: ${res.status}`);
 }
 
-/** Least-squares slope of RSS over time, in MB per minute. */
-function slopePerMinute(points: { t: number; mb: number }[]): number {
-  const n = points.length;
-  const mt = points.reduce((a, p) => a + p.t, 0) / n;
-  const mm = points.reduce((a, p) => a + p.mb, 0) / n;
-  const num = points.reduce((a, p) => a + (p.t - mt) * (p.mb - mm), 0);
-  const den = points.reduce((a, p) => a + (p.t - mt) ** 2, 0);
-  return den === 0 ? 0 : (num / den) * 60_000;
+/** The process's own view of its memory, as bench/memory-probe.ts last wrote it (none before its first second). */
+function jsMemory(dataDir: string): Record<string, number> | undefined {
+  const file = join(dataDir, 'memory-usage.json');
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
 }
 
-/** The mean RSS of each minute of the soak. */
-function perMinute(points: { t: number; mb: number }[]): number[] {
-  const minutes: number[][] = [];
-  for (const p of points) (minutes[Math.floor(p.t / 60_000)] ??= []).push(p.mb);
-  return minutes.map((m) => round(m.reduce((a, x) => a + x, 0) / m.length));
+/** Counts the answered main-loop calls and remembers the size of the last request body (the conversation so far). */
+function watchCalls(fake: FakeAnthropic) {
+  const calls = { answered: 0, lastBodyKb: 0 };
+  fake.onRequest((r) => {
+    if (r.kind !== 'main') return;
+    calls.answered++;
+    calls.lastBodyKb = Math.round(Number(r.headers['content-length'] ?? 0) / 1024);
+  });
+  return calls;
 }
 
-/** Messages to the main chat every `everyMs` for `seconds`, each answered, RSS sampled as it goes. */
-async function soak(child: ChildCarapace, fake: FakeAnthropic, seconds: number, everyMs: number) {
+export interface SoakOptions {
+  seconds: number;
+  everyMs: number;
+  /** The first part of the soak that the slope and ceiling leave out. */
+  warmupSeconds: number;
+  /** Send /clear every this many messages (0: never), so the conversation, and each request with it, stays small. */
+  clearEvery: number;
+}
+
+/** Messages to the main chat every `everyMs` for `seconds`, each answered, memory sampled as it goes. */
+async function soak(child: ChildCarapace, dataDir: string, fake: FakeAnthropic, opts: SoakOptions) {
   const pid = child.proc.pid!;
-  const points: { t: number; mb: number }[] = [];
+  const points: SoakPoint[] = [];
+  const calls = watchCalls(fake);
+  const mappings = { start: residentByMapping(pid), warm: undefined as Record<string, number> | undefined };
   const t0 = Date.now();
   let sent = 0;
-  let answered = 0;
-  fake.onRequest((r) => {
-    if (r.kind === 'main') answered++;
-  });
-  while (Date.now() - t0 < seconds * 1000) {
-    const before = answered;
+  let lastJs = -Infinity;
+  while (Date.now() - t0 < opts.seconds * 1000) {
+    if (opts.clearEvery > 0 && sent > 0 && sent % opts.clearEvery === 0) await say(child, '/clear');
+    const before = calls.answered;
     await say(child, `soak message ${sent++}`);
-    while (answered <= before) await sleep(10);
+    while (calls.answered <= before) await sleep(10);
     fake.requests.length = 0; // an hour of recorded requests would fill this process's heap, not the host's
-    points.push({ t: Date.now() - t0, mb: rssMb(pid) });
-    await sleep(everyMs);
+    const t = Date.now() - t0;
+    const js = t - lastJs >= 10_000 ? jsMemory(dataDir) : undefined;
+    if (js) lastJs = t;
+    points.push({ t, ...statusMemory(pid), ...(js && { js: { ...js, requestKb: calls.lastBodyKb } }) });
+    if (!mappings.warm && t >= opts.warmupSeconds * 1000) mappings.warm = residentByMapping(pid);
+    await sleep(opts.everyMs);
   }
-  const half = Math.floor(points.length / 2);
-  const mean = (p: typeof points) => round(p.reduce((a, x) => a + x.mb, 0) / p.length);
-  // The first minutes include the heap growing to its working size; the second half's slope is the leak signal.
+  const end = residentByMapping(pid);
   return {
-    seconds,
+    seconds: opts.seconds,
     messages: sent,
-    slopeMbPerMin: round(slopePerMinute(points), 3),
-    secondHalfSlopeMbPerMin: round(slopePerMinute(points.slice(half)), 3),
-    firstHalfMb: mean(points.slice(0, half)),
-    secondHalfMb: mean(points.slice(half)),
-    peakMb: round(Math.max(...points.map((p) => p.mb))),
-    perMinuteMb: perMinute(points),
+    lastRequestKb: calls.lastBodyKb,
+    ...summariseSoak(points, opts.warmupSeconds * 1000),
+    mappingGrowth: mappingGrowth(mappings.start, end),
+    mappingGrowthAfterWarmup: mappings.warm && mappingGrowth(mappings.warm, end),
+    residentByMappingAtEnd: end,
+    jsAtEnd: jsMemory(dataDir),
   };
 }
 
-export async function hostMemory(opts: { groups: number; soakSeconds: number; everyMs?: number }) {
+/** `carapace start` with bench/memory-probe.ts loaded, and any node flags under test before it. */
+const withProbe = (nodeFlags: string[]) => [...nodeFlags, '--import', fileURLToPath(new URL('./memory-probe.js', import.meta.url)), join(APP_ROOT, 'bin', 'carapace.js'), 'start'];
+
+export interface HostMemoryOptions {
+  groups: number;
+  soakSeconds: number;
+  everyMs?: number;
+  warmupSeconds?: number;
+  clearEvery?: number;
+  /** Process settings under test for the soaked process: node flags, GLIBC_TUNABLES. */
+  nodeFlags?: string[];
+  glibcTunables?: string;
+}
+
+export async function hostMemory(opts: HostMemoryOptions) {
   const fake = await startFakeAnthropic();
   const dataDir = sandboxReadableTempDir('carapace-bench-mem-');
-  const env = { LOG_LEVEL: 'warn', CARAPACE_IDLE_TIMEOUT_MS: '600000' };
+  const tunables: Record<string, string> = opts.glibcTunables ? { GLIBC_TUNABLES: opts.glibcTunables } : {};
+  const env = { LOG_LEVEL: 'warn', CARAPACE_IDLE_TIMEOUT_MS: '600000', ...tunables };
+  const start = () => startChildCarapace(dataDir, fake.url, env, withProbe(opts.nodeFlags ?? []));
   try {
     // The first start also migrates, audits and installs skills; a service's usual start is the next one.
-    let child = await startChildCarapace(dataDir, fake.url, env);
+    let child = await start();
     const firstStartMb = await settledRss(child.proc.pid!);
     await child.kill('SIGTERM');
-    child = await startChildCarapace(dataDir, fake.url, env);
+    child = await start();
     const idleMb = await settledRss(child.proc.pid!);
     await child.kill('SIGTERM');
     addGroups(dataDir, opts.groups);
-    child = await startChildCarapace(dataDir, fake.url, env);
+    child = await start();
     try {
       const withGroupsMb = await settledRss(child.proc.pid!);
       const perGroupMb = round((withGroupsMb - idleMb) / opts.groups, 3);
-      const soaked = await soak(child, fake, opts.soakSeconds, opts.everyMs ?? 250);
+      const soaked = await soak(child, dataDir, fake, {
+        seconds: opts.soakSeconds,
+        everyMs: opts.everyMs ?? 250,
+        warmupSeconds: opts.warmupSeconds ?? opts.soakSeconds / 2,
+        clearEvery: opts.clearEvery ?? 0,
+      });
       return { firstStartMb, idleMb, groupsAdded: opts.groups, withGroupsMb, perGroupMb, soak: soaked, target: 'idle ≤ 100 MB, ≤ 1 MB per group, slope ≈ 0' };
     } finally {
       await child.kill('SIGTERM');

@@ -6,3 +6,6 @@ export function stats(samples: number[], decimals = 1) {
   const r = (x: number) => Math.round(x * scale) / scale;
   return { n: s.length, p50: r(at(0.5)), p95: r(at(0.95)), min: r(s[0]), max: r(s.at(-1)!) };
 }
+
+/** `x` rounded to `places` decimal places. */
+export const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places;
