@@ -125,8 +125,10 @@ export async function hostMemory(opts: HostMemoryOptions) {
   const fake = await startFakeAnthropic();
   const dataDir = sandboxReadableTempDir('carapace-bench-mem-');
   const tunables: Record<string, string> = opts.glibcTunables ? { GLIBC_TUNABLES: opts.glibcTunables } : {};
-  const env = { LOG_LEVEL: 'warn', CARAPACE_IDLE_TIMEOUT_MS: '600000', ...tunables };
-  const start = () => startChildCarapace(dataDir, fake.url, env, withProbe(opts.nodeFlags ?? []));
+  const env = { LOG_LEVEL: 'warn', CARAPACE_IDLE_TIMEOUT_MS: '600000' };
+  // Idle figures are of Carapace alone; only the soaked process carries the probe and the settings under test.
+  const start = (probed = false) =>
+    probed ? startChildCarapace(dataDir, fake.url, { ...env, ...tunables }, withProbe(opts.nodeFlags ?? [])) : startChildCarapace(dataDir, fake.url, env);
   try {
     // The first start also migrates, audits and installs skills; a service's usual start is the next one.
     let child = await start();
@@ -137,9 +139,11 @@ export async function hostMemory(opts: HostMemoryOptions) {
     await child.kill('SIGTERM');
     addGroups(dataDir, opts.groups);
     child = await start();
+    const withGroupsMb = await settledRss(child.proc.pid!);
+    await child.kill('SIGTERM');
+    const perGroupMb = round((withGroupsMb - idleMb) / opts.groups, 3);
+    child = await start(true);
     try {
-      const withGroupsMb = await settledRss(child.proc.pid!);
-      const perGroupMb = round((withGroupsMb - idleMb) / opts.groups, 3);
       const soaked = await soak(child, dataDir, fake, {
         seconds: opts.soakSeconds,
         everyMs: opts.everyMs ?? 250,
