@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GROUP_MOUNT, HEARTBEAT_FILE, seqName, type Input, type OutputBody } from '../ipc/protocol.js';
 import { listReady, watchDir, writeAtomic, writeJsonAtomic } from '../ipc/files.js';
-import { CLI_SETTINGS, GLOBAL_MEMORY_DIR, claudeBinary, cliEnv, type Bridges, type EarlyCli } from './early-cli.js';
+import { CLI_SETTINGS, GLOBAL_MEMORY_DIR, cliEnv, type Bridges, type EarlyCli } from './early-cli.js';
 import { ipc, start } from './start.js';
 import { createCarapaceTools } from './tools/index.js';
 import { PromptStream } from './prompt-stream.js';
@@ -144,7 +144,7 @@ async function runQuery(resume: string | undefined, bridges: Bridges, early: Ear
       mcpServers: { carapace: createCarapaceTools({ emit, request, start }) },
       settings: CLI_SETTINGS,
       env: cliEnv(start, bridges),
-      pathToClaudeCodeExecutable: claudeBinary(),
+      pathToClaudeCodeExecutable: early.executable,
       spawnClaudeCodeProcess: early.spawn,
     },
   });

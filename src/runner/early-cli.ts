@@ -93,17 +93,30 @@ function spawnCli(launch: Launch, signal?: AbortSignal): ChildProcessWithoutNull
 }
 
 export interface EarlyCli {
+  /** The binary started early, for the SDK's `pathToClaudeCodeExecutable`; unset when none could be found. */
+  readonly executable?: string;
   /** Handed to the SDK as `spawnClaudeCodeProcess`. */
   spawn(options: SpawnOptions): SpawnedProcess;
   /** Stop the early process if the SDK never took it. */
   discard(): void;
 }
 
+/** What to start early; none when the binary or the SDK's version cannot be found (the SDK then says why). */
+function plannedLaunch(start: StartRequest, bridges: Bridges): Launch | undefined {
+  try {
+    return expectedLaunch(start, bridges);
+  } catch (err) {
+    console.error(`Claude Code was not started early: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 /** Start Claude Code now for the run's first query(). */
 export function startEarlyCli(start: StartRequest, bridges: Bridges): EarlyCli {
-  const launch = expectedLaunch(start, bridges);
-  let early: ChildProcessWithoutNullStreams | undefined = spawnCli(launch);
+  const launch = plannedLaunch(start, bridges);
+  let early: ChildProcessWithoutNullStreams | undefined = launch && spawnCli(launch);
   return {
+    executable: launch?.command,
     spawn(options) {
       const candidate = early;
       early = undefined;
