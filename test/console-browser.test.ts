@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROOT } from '../src/app-root.js';
+import { changeGroup } from '../src/ops/group-ops.js';
 import { text, toolUse, type Script } from './support/fake-anthropic.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { until } from './support/wait.js';
@@ -107,6 +108,29 @@ describe.skipIf(!found)('web console in Chromium', () => {
     await until(async () => (await main.locator('.note').textContent()) === 'Saved.');
     expect(h.app.store.mainGroup()!.containerConfig.dailyTokenBudget).toBeUndefined();
   }, 60_000);
+
+  it("a view opened again shows what is true now, never the last visit's form to edit", async () => {
+    await tab('groups');
+    const budget = page.locator('form.group[data-folder="main"] input[name="budget"]');
+    await budget.waitFor();
+    await tab('chat');
+    // Changed elsewhere (the CLI, another console, the agent) while the tab was away.
+    changeGroup(h.app.store, h.app.store.mainGroup()!, { dailyTokenBudget: 4242 }, 'test', () => []);
+    // A slow answer, so the moment between showing the tab and the fresh copy arriving is long enough to see.
+    const slow = '**/api/console/groups';
+    await page.route(slow, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.continue();
+    });
+    await tab('groups');
+    await budget.waitFor(); // visible: what the owner can type into
+    try {
+      expect(await budget.inputValue()).toBe('4242');
+    } finally {
+      await page.unroute(slow, { behavior: 'wait' }); // lets a delayed answer finish first
+      changeGroup(h.app.store, h.app.store.mainGroup()!, { dailyTokenBudget: null }, 'test', () => []);
+    }
+  });
 
   it('pauses a scheduled task', async () => {
     const main = h.app.store.mainGroup()!;

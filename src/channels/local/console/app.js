@@ -2,6 +2,7 @@
 // reloads when the server reports a change it shows.
 import { connect, on, setStatus, token } from './api.js';
 import { startChat } from './chat.js';
+import { el, show } from './dom.js';
 import { loadEgress } from './egress.js';
 import { loadGroups } from './groups.js';
 import { loadOverview } from './overview.js';
@@ -18,7 +19,11 @@ function open(name) {
   current = name;
   for (const section of document.querySelectorAll('section.view')) section.hidden = section.id !== name;
   for (const link of document.querySelectorAll('#tabs a')) link.setAttribute('aria-current', link.dataset.tab === name ? 'page' : 'false');
-  if (VIEWS[name]) VIEWS[name](document.getElementById(name));
+  if (!VIEWS[name]) return;
+  // What the view showed last time is stale: nothing of it may be edited while the fresh copy is on its way.
+  const view = document.getElementById(name);
+  show(view, el('p', { class: 'muted' }, 'Loading…'));
+  VIEWS[name](view);
 }
 
 const reloadIfShown = (...names) => { if (names.includes(current)) VIEWS[current](document.getElementById(current)); };
