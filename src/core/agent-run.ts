@@ -17,7 +17,8 @@ import { ensureSandboxDir, type DataPaths } from '../fs/paths.js';
 import { readOutputFile, setAside } from './run-outputs.js';
 import { runSandboxSpec } from './run-sandbox-spec.js';
 import { askOwner } from './approval-asker.js';
-import { runBoard, type ToolCall } from './run-board.js';
+import { runBoard } from './run-board.js';
+import { lineSplitter, logSandboxLine } from './sandbox-log.js';
 import { sandboxLimitNote, watchDisk } from './run-limits.js';
 import { diskQuotaBytes } from '../groups/container-config.js';
 
@@ -135,15 +136,13 @@ export class AgentRun {
       throw err;
     }
     const out = this.runLog.child({ stream: 'sandbox' });
-    let tail = '';
-    this.handle.output.on('data', (chunk: Buffer) => {
-      const text = (tail + chunk.toString()).split('\n');
-      tail = text.pop() ?? '';
-      for (const line of text) {
+    this.handle.output.on(
+      'data',
+      lineSplitter((line) => {
         const tool = line.trim() ? logSandboxLine(out, line) : undefined;
         if (tool) this.board.tool(this.id, tool);
-      }
-    });
+      }),
+    );
     this.board.add({ id: this.id, groupId: this.group.id, folder: this.group.folder, mode: this.mode, startedAt: this.startedAt, stop: (why) => this.cancel(why) });
 
     this.stopWatching = watchDir(join(this.dir, 'out'), () => this.drainOutputs(DRAIN_BATCH), 2000, (err) => this.fail('handling its outputs failed', err));
@@ -377,23 +376,4 @@ export class AgentRun {
     await Promise.all(this.closers.map((close) => close()));
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/**
- * The runner prints one `AUDIT {json}` line per tool call; those are the agent's actions and are logged as such.
- * Returns the call for the console (the sandbox wrote it: only well-typed fields are kept).
- */
-function logSandboxLine(log: Logger, line: string): Omit<ToolCall, 'at'> | undefined {
-  if (line.startsWith('AUDIT ')) {
-    try {
-      const tool = JSON.parse(line.slice(6));
-      log.info({ stream: 'audit', tool }, 'agent tool call');
-      const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 1000) : '');
-      return { name: str(tool?.name) || '?', input: str(tool?.input), ok: tool?.ok === true, result: str(tool?.result) };
-    } catch {
-      // not a well-formed audit line: log it as plain output
-    }
-  }
-  log.debug(line);
-  return undefined;
 }
