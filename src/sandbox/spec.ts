@@ -16,15 +16,18 @@ const KERNEL_FS = ['/proc', '/dev', '/sys'];
 export const labelsMatch = (have: Record<string, string>, want: Record<string, string>) =>
   Object.entries(want).every(([k, v]) => have[k] === v);
 
+/** A sandbox or share name: safe as a container, cgroup or file name. */
+const NAME_SAFE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
 /** Syntax checks that need no filesystem; backends also check that mount sources exist when starting. */
 export function checkSpec(spec: SandboxSpec): void {
   const fail = (msg: string): never => {
     throw new Error(`invalid sandbox spec "${spec.name}": ${msg}`);
   };
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(spec.name)) fail('name must be 1-100 chars of [A-Za-z0-9_.-]');
+  if (!NAME_SAFE.test(spec.name)) fail('name must be 1-100 chars of [A-Za-z0-9_.-]');
   if (spec.network.mode !== 'none') fail(`network mode ${(spec.network as { mode: string }).mode} is not supported`);
   const share = spec.network.share;
-  if (share && (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(share.key) || Object.keys(share.labels).length === 0))
+  if (share && (!NAME_SAFE.test(share.key) || Object.keys(share.labels).length === 0))
     fail('a network share needs a name-safe key and the labels that mark its holder as this install\'s');
   if (!Number.isInteger(spec.user.uid) || !Number.isInteger(spec.user.gid) || spec.user.uid <= 0 || spec.user.gid <= 0)
     fail('user uid/gid must be positive integers (sandboxes never run as root)');
