@@ -16,10 +16,12 @@ const BOB: FakeUser = { id: '800000000000000002', username: 'bob', global_name: 
 const OLGA: FakeUser = { id: '800000000000000001', username: 'olga', global_name: 'Olga' };
 
 let fake: FakeDiscord;
+let warnings: string[] = [];
 let channel: DiscordChannel | undefined;
 afterEach(async () => {
   await channel?.disconnect();
   channel = undefined;
+  warnings = [];
   await fake?.close();
 });
 
@@ -29,7 +31,7 @@ async function start(token = TOKEN, prepare?: (f: FakeDiscord) => void, port = 0
   prepare?.(fake);
   const host = new RecordingHost();
   host.registered.add(`dc:${GENERAL}`);
-  channel = new DiscordChannel({ token, account: '@carapace', applicationId: BOT.id, apiUrl: fake.apiUrl, maxMediaBytes: 1024, assistantName: 'Andy', log: pino({ level: 'silent' }), typingRefreshMs: 100, retryBaseMs: 50 });
+  channel = new DiscordChannel({ token, account: '@carapace', applicationId: BOT.id, apiUrl: fake.apiUrl, maxMediaBytes: 1024, assistantName: 'Andy', log: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }), typingRefreshMs: 100, retryBaseMs: 50 });
   await channel.connect(host.sink, host);
   return host;
 }
@@ -149,6 +151,19 @@ describe('Discord channel at the wire', () => {
     fake.invalidateSession();
     await until(() => fake.identifies.length >= 2 && fake.connected, 10_000, () => 'a new IDENTIFY after opcode 9');
     await connected();
+  });
+
+  it('a session invalidated right after it resumed identifies afresh and keeps running', async () => {
+    const host = await start();
+    await connected();
+    fake.invalidateAfterResume = true;
+    fake.drop();
+    await until(() => fake.identifies.length >= 2 && fake.connected, 10_000, () => 'a new IDENTIFY after RESUMED + opcode 9');
+    await connected();
+    say('still here');
+    await until(() => host.inbound.length >= 1);
+    expect(host.inbound.map((m) => m.text)).toEqual(['still here']);
+    expect(warnings.join('')).toContain('handling a gateway packet failed'); // discord.js's RESUMED handler threw
   });
 
   it('an outage too long to resume: the new session fetches what was said meanwhile, once', async () => {

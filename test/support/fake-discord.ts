@@ -49,6 +49,8 @@ export class FakeDiscord {
   readonly interactionReplies: [string, string, number][] = [];
   readonly identifies: number[] = [];
   readonly resumes: string[] = [];
+  /** The next successful RESUME is followed at once by opcode 9. */
+  invalidateAfterResume = false;
   guilds: FakeGuild[] = [];
   /** The application's Message Content intent switch (off → identify with it closes 4014). */
   messageContentIntent = true;
@@ -225,6 +227,8 @@ export class FakeDiscord {
     this.current = session;
     for (const e of session.log.filter((e) => e.s > d.seq)) ws.send(JSON.stringify({ op: 0, ...e }));
     this.dispatch('RESUMED', null);
+    // Discord may end a session at any moment, even right after resuming it (both frames in one read).
+    if (this.invalidateAfterResume) this.invalidateSession();
   }
 
   private async rest(req: IncomingMessage, res: ServerResponse): Promise<void> {

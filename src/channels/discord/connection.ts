@@ -66,6 +66,28 @@ function paceReconnects(client: Client, delay: () => number): void {
   }
 }
 
+type PacketHandling = { handlePacket(packet?: { t?: string }, shard?: unknown): boolean; contained?: boolean };
+
+/**
+ * discord.js 14 handles each gateway packet synchronously inside @discordjs/ws's async message handler, so a
+ * throw there is an unhandled rejection, which ends Carapace. One is known: opcode 9 read together with RESUMED
+ * clears the session before RESUMED's handler reads it. A packet whose handling throws is logged and dropped.
+ */
+function containPacketErrors(client: Client, log: Logger): void {
+  const manager = client.ws as unknown as PacketHandling;
+  if (manager.contained) return;
+  manager.contained = true;
+  const handle = manager.handlePacket.bind(manager);
+  manager.handlePacket = (packet, shard) => {
+    try {
+      return handle(packet, shard);
+    } catch (err) {
+      log.warn({ err, packet: packet?.t }, 'Discord: handling a gateway packet failed; dropped it');
+      return false;
+    }
+  };
+}
+
 export class DiscordConnection {
   readonly client: Client;
   private state: ChannelHealth;
@@ -84,6 +106,7 @@ export class DiscordConnection {
       // Little is cached: messages only so an edit can be compared with what it replaced.
       makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 50, ReactionManager: 0, GuildMemberManager: 0, UserManager: 100, PresenceManager: 0 }),
     });
+    containPacketErrors(this.client, opts.log);
     this.follow();
   }
 
