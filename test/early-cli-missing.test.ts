@@ -22,7 +22,7 @@ it('no binary: nothing is started early, and the SDK gets exactly the process it
   const { startEarlyCli } = await import('../src/runner/early-cli.js');
   const complaints = vi.spyOn(console, 'error').mockImplementation(() => {});
   const start = { model: 'claude-test-model', authMode: 'apiKey', proxyToken: 't', timeZone: 'UTC', cliEnv: {} } as unknown as StartRequest;
-  const early = startEarlyCli(start, { model: 'http://127.0.0.1:9', egress: 'http://127.0.0.1:9' });
+  const early = startEarlyCli(start, 'http://127.0.0.1:9');
   expect(early.executable).toBeUndefined(); // the SDK picks its own binary, and says so if there is none
   expect(complaints).toHaveBeenCalledWith(expect.stringMatching(/^Claude Code was not started early: Cannot find module '@anthropic-ai\/claude-agent-sdk-/));
 

@@ -42,7 +42,7 @@ describe('Claude Code started before the SDK loads', () => {
   it('a different command line from the SDK gets what it asked for, not the early process', async () => {
     const start = { model: 'claude-test-model', authMode: 'apiKey', proxyToken: 't', timeZone: 'UTC', cliEnv: {} } as unknown as StartRequest;
     const complaints = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const early = startEarlyCli(start, { model: 'http://127.0.0.1:9', egress: 'http://127.0.0.1:9' });
+    const early = startEarlyCli(start, 'http://127.0.0.1:9');
     const child = early.spawn({ command: claudeBinary(), args: ['--version'], cwd: sandboxReadableTempDir('early-cli-'), env: { PATH: '/usr/bin:/bin' } });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GROUP_MOUNT, HEARTBEAT_FILE, seqName, type Input, type OutputBody } from '../ipc/protocol.js';
 import { listReady, watchDir, writeAtomic, writeJsonAtomic } from '../ipc/files.js';
-import { CLI_SETTINGS, GLOBAL_MEMORY_DIR, cliEnv, type Bridges, type EarlyCli } from './early-cli.js';
+import { CLI_SETTINGS, GLOBAL_MEMORY_DIR, cliEnv, type EarlyCli } from './early-cli.js';
 import { ipc, start } from './start.js';
 import { createCarapaceTools } from './tools/index.js';
 import { PromptStream } from './prompt-stream.js';
@@ -123,7 +123,7 @@ const archiveBeforeCompaction: HookCallback = async (input) => {
   return {};
 };
 
-async function runQuery(resume: string | undefined, bridges: Bridges, early: EarlyCli): Promise<void> {
+async function runQuery(resume: string | undefined, egress: string, early: EarlyCli): Promise<void> {
   const team = new TeamWatcher(GROUP_MOUNT);
   const messages = query({
     prompt: prompt as AsyncIterable<SDKUserMessage>,
@@ -143,7 +143,7 @@ async function runQuery(resume: string | undefined, bridges: Bridges, early: Ear
       systemPrompt: { type: 'preset', preset: 'claude_code', append: systemAppend() },
       mcpServers: { carapace: createCarapaceTools({ emit, request, start }) },
       settings: CLI_SETTINGS,
-      env: cliEnv(start, bridges),
+      env: cliEnv(start, egress),
       pathToClaudeCodeExecutable: early.executable,
       spawnClaudeCodeProcess: early.spawn,
     },
@@ -184,21 +184,20 @@ interface Socket {
 }
 
 /** Run the agent until it idles out or is closed; `early` is the Claude Code process main.ts started. */
-export async function runAgent(model: Socket, egress: Socket, early: EarlyCli): Promise<void> {
-  const bridges = { model: model.url, egress: egress.url };
+export async function runAgent(egress: Socket, early: EarlyCli): Promise<void> {
   heartbeat();
   const beat = setInterval(heartbeat, start.heartbeatMs);
   const stopWatching = watchDir(join(ipc, 'in'), readInputs, 2000, (err) => console.error(`reading inputs failed: ${(err as Error).message}`));
   pump();
   try {
     try {
-      await runQuery(start.sessionId, bridges, early);
+      await runQuery(start.sessionId, egress.url, early);
     } catch (err) {
       // A session the CLI no longer has (wiped state dir) is not worth failing the user's message over.
       if (!start.sessionId || !/No conversation found/i.test(String(err))) throw err;
       emit({ type: 'message', text: "(I couldn't find our earlier conversation, so I'm starting a fresh one.)" });
       prompt.replay();
-      await runQuery(undefined, bridges, early);
+      await runQuery(undefined, egress.url, early);
     }
   } catch (err) {
     emit({ type: 'error', message: (err as Error).message ?? String(err) });
@@ -210,7 +209,6 @@ export async function runAgent(model: Socket, egress: Socket, early: EarlyCli): 
     // A host request still open (its tool call was cut short) must not keep the process alive for its timeout.
     for (const waiter of [...awaiting.values()]) waiter.reject(new Error('the run ended before the host answered'));
     stopWatching();
-    model.close();
     egress.close();
   }
 }

@@ -8,17 +8,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
-import { GROUP_MOUNT } from '../ipc/mounts.js';
+import { GROUP_MOUNT, MODEL_SOCKET } from '../ipc/mounts.js';
 import type { StartRequest } from '../ipc/protocol.js';
 
 export const GLOBAL_MEMORY_DIR = '/workspace/global';
 /** Settings the runner gives the CLI; the host's egress allowlist decides reachability, so no preflight to claude.ai. */
 export const CLI_SETTINGS = { skipWebFetchPreflight: true };
 
-export interface Bridges {
-  model: string;
-  egress: string;
-}
 
 interface Launch {
   command: string;
@@ -40,23 +36,27 @@ export function claudeBinary(): string {
   }
 }
 
-/** The CLI's environment: the run token in place of a credential, and every way out through the host's proxies. */
-export function cliEnv(start: StartRequest, bridges: Bridges): Record<string, string> {
+/**
+ * The CLI's environment: the run token in place of a credential, and every way out through the host's proxies.
+ * Model calls go straight to the model proxy's socket (ANTHROPIC_UNIX_SOCKET), so the base URL's host is never
+ * dialled; `egress` is the loopback bridge to the egress proxy, for everything else that speaks HTTP.
+ */
+export function cliEnv(start: StartRequest, egress: string): Record<string, string> {
   const credential: Record<string, string> =
     start.authMode === 'oauth' ? { CLAUDE_CODE_OAUTH_TOKEN: start.proxyToken } : { ANTHROPIC_API_KEY: start.proxyToken };
-  const proxy = bridges.egress;
   return {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: process.env.HOME ?? '/home/agent',
     CLAUDE_CONFIG_DIR: process.env.CLAUDE_CONFIG_DIR ?? '/home/agent/.claude',
     TZ: start.timeZone,
-    ANTHROPIC_BASE_URL: bridges.model,
+    ANTHROPIC_BASE_URL: 'http://localhost',
+    ANTHROPIC_UNIX_SOCKET: MODEL_SOCKET,
     ...credential,
     // Web access (the CLI's WebFetch, curl, pip, npm… in Bash) goes through the egress proxy; loopback stays direct.
-    HTTPS_PROXY: proxy,
-    HTTP_PROXY: proxy,
-    https_proxy: proxy,
-    http_proxy: proxy,
+    HTTPS_PROXY: egress,
+    HTTP_PROXY: egress,
+    https_proxy: egress,
+    http_proxy: egress,
     NO_PROXY: '127.0.0.1,localhost,::1',
     no_proxy: '127.0.0.1,localhost,::1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
@@ -69,14 +69,14 @@ export function cliEnv(start: StartRequest, bridges: Bridges): Record<string, st
 }
 
 /** What the SDK (this version) spawns for the runner's options: its flags in its order, its own env markers. */
-function expectedLaunch(start: StartRequest, bridges: Bridges): Launch {
+function expectedLaunch(start: StartRequest, egress: string): Launch {
   const sdkVersion = JSON.parse(readFileSync(join(dirname(require.resolve(SDK_PACKAGE)), 'package.json'), 'utf8')).version;
   const args = ['--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', `--model=${start.model}`];
   if (start.sessionId) args.push(`--resume=${start.sessionId}`);
   args.push('--setting-sources=project', '--permission-mode=bypassPermissions', '--allow-dangerously-skip-permissions');
   args.push(`--add-dir=${GLOBAL_MEMORY_DIR}`, '--settings', JSON.stringify(CLI_SETTINGS));
   const env = {
-    ...cliEnv(start, bridges),
+    ...cliEnv(start, egress),
     CLAUDE_CODE_ENTRYPOINT: 'sdk-ts',
     CLAUDE_AGENT_SDK_VERSION: String(sdkVersion),
     CLAUDE_CODE_SDK_READS_SESSION_STATE: '1',
@@ -102,9 +102,9 @@ export interface EarlyCli {
 }
 
 /** What to start early; none when the binary or the SDK's version cannot be found (the SDK then says why). */
-function plannedLaunch(start: StartRequest, bridges: Bridges): Launch | undefined {
+function plannedLaunch(start: StartRequest, egress: string): Launch | undefined {
   try {
-    return expectedLaunch(start, bridges);
+    return expectedLaunch(start, egress);
   } catch (err) {
     console.error(`Claude Code was not started early: ${(err as Error).message}`);
     return undefined;
@@ -112,8 +112,8 @@ function plannedLaunch(start: StartRequest, bridges: Bridges): Launch | undefine
 }
 
 /** Start Claude Code now for the run's first query(). */
-export function startEarlyCli(start: StartRequest, bridges: Bridges): EarlyCli {
-  const launch = plannedLaunch(start, bridges);
+export function startEarlyCli(start: StartRequest, egress: string): EarlyCli {
+  const launch = plannedLaunch(start, egress);
   let early: ChildProcessWithoutNullStreams | undefined = launch && spawnCli(launch);
   return {
     executable: launch?.command,
