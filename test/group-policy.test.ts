@@ -30,6 +30,8 @@ describe('group policy', () => {
     return { store, policy, group, lines };
   };
   const usage = (n: number) => ({ inputTokens: n, outputTokens: n, cacheCreationInputTokens: n, cacheReadInputTokens: n });
+  /** A call that may take up to `tokens`, priced at the dearest rate (no model named). */
+  const upTo = (tokens: number) => () => ({ tokens, inputTokens: 0, maxTokens: tokens });
 
   it('admits calls until today’s usage (all token kinds) reaches the budget; yesterday does not count', () => {
     const { store, policy, group } = setup();
@@ -94,12 +96,30 @@ describe('group policy', () => {
     expect(validateContainerConfig(good, 'Family')).toEqual({ dailyTokenBudget: 5000, egress: { allow: ['*.example.com'] }, limits: { pids: 64 } });
   });
 
+  it('reads a call’s estimate only when a budget applies (it parses the whole request), and records its usage either way', () => {
+    const { store, policy, group } = setup();
+    let reads = 0;
+    const counted = () => {
+      reads++;
+      return upTo(600)();
+    };
+    const free = policy.reserve(group.id, 'r1', counted);
+    expect(free.ok && reads).toBe(0);
+    if (free.ok) free.ticket.settle({ ...usage(10), model: 'm' });
+    expect(store.runUsage('r1')).toEqual({ calls: 1, ...usage(10) });
+    expect(policy.budget(group.id)).toMatchObject({ used: 40, reserved: 0 });
+    store.setContainerConfig(group.id, { dailyTokenBudget: 1000 });
+    const metered = policy.reserve(group.id, 'r1', counted);
+    expect(metered.ok && reads).toBe(1);
+    expect(policy.budget(group.id)).toMatchObject({ used: 40, reserved: 600 });
+  });
+
   it('counts calls in flight: a reservation that does not fit is refused, a settled one counts what was used', () => {
     const { store, policy, group } = setup();
     store.setContainerConfig(group.id, { dailyTokenBudget: 1000 });
-    const first = policy.reserve(group.id, 'r1', 600);
+    const first = policy.reserve(group.id, 'r1', upTo(600));
     expect(first.ok).toBe(true);
-    const second = policy.reserve(group.id, 'r1', 600);
+    const second = policy.reserve(group.id, 'r1', upTo(600));
     expect(!second.ok && second.message).toMatch(
       /^This chat has nearly used its daily model budget \(600 of 1,000 tokens, and the next model call could take up to 600\), so I can't answer until/,
     );
@@ -110,7 +130,7 @@ describe('group policy', () => {
     expect(policy.budget(group.id)).toMatchObject({ used: 200, reserved: 0 });
     expect(store.runUsage('r1')).toEqual({ calls: 1, ...usage(50) });
     expect(policy.admit(group.id)).toEqual({ ok: true });
-    const third = policy.reserve(group.id, 'r1', 800);
+    const third = policy.reserve(group.id, 'r1', upTo(800));
     expect(third.ok).toBe(true);
     if (third.ok) third.ticket.release();
     expect(policy.budget(group.id)).toMatchObject({ used: 200, reserved: 0 });

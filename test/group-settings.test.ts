@@ -107,7 +107,7 @@ describe('spend and money budgets', () => {
     store.setContainerConfig(club.id, { dailySpendUsd: 1 });
     const call = { tokens: 1000, inputTokens: 1000, maxTokens: 0, model: 'claude-sonnet-4-5' };
     const spend = (usd: number) => {
-      const admission = policy.reserve(club.id, 'r1', 1000, call);
+      const admission = policy.reserve(club.id, 'r1', () => call);
       if (!admission.ok) return admission.message;
       admission.ticket.settle({ model: 'claude-sonnet-4-5', ...tokens(Math.round((usd / 3) * M)) });
       return 'ok';
@@ -135,10 +135,10 @@ describe('spend and money budgets', () => {
     const { store, club } = setup();
     const policy = policyFor(store);
     store.setContainerConfig(club.id, { dailySpendUsd: 0.5 });
-    const big = policy.reserve(club.id, 'r1', 40_000, { tokens: 40_000, inputTokens: 8_000, maxTokens: 32_000, model: 'claude-sonnet-4-5' });
+    const big = policy.reserve(club.id, 'r1', () => ({ tokens: 40_000, inputTokens: 8_000, maxTokens: 32_000, model: 'claude-sonnet-4-5' }));
     expect(big.ok).toBe(true);
     expect(policy.budget(club.id).usd.reserved).toBeCloseTo(0.024 + 0.48, 10);
-    expect(policy.reserve(club.id, 'r2', 10, { tokens: 10, inputTokens: 10, maxTokens: 0, model: 'claude-sonnet-4-5' }).ok).toBe(false);
+    expect(policy.reserve(club.id, 'r2', () => ({ tokens: 10, inputTokens: 10, maxTokens: 0, model: 'claude-sonnet-4-5' })).ok).toBe(false);
     if (big.ok) big.ticket.release();
     expect(policy.budget(club.id).usd.reserved).toBe(0);
     expect(policy.admit(club.id)).toEqual({ ok: true });

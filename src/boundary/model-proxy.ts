@@ -36,10 +36,11 @@ export interface ModelProxyOptions {
   credentials: { apiKey?: string; oauthToken?: string };
   log: Logger;
   /**
-   * Asked before each model call with the most it may cost (see `callEstimate`); a refusal (e.g. the group's
+   * Asked before each model call; `estimate()` reads the most it may cost off the request (see `callEstimate`),
+   * which parses the whole body, so it is left uncalled where no budget applies. A refusal (e.g. the group's
    * daily budget cannot cover it) is answered without a call. The ticket is settled or released when it ends.
    */
-  reserve?: (tokens: number, call: CallEstimate) => CallAdmission;
+  reserve?: (estimate: () => CallEstimate) => CallAdmission;
   /** The upstream refused the credential (401/403): retrying cannot help, so the run should end and say why. */
   onCredentialRefused?: (status: number) => void;
   /** No call leaves before this time (epoch ms): a task fed ahead of its due time is asked of the model on the dot. */
@@ -92,12 +93,6 @@ function callEstimate(body: Buffer): CallEstimate {
   }
   const inputTokens = Math.ceil(body.length / BYTES_PER_TOKEN);
   return { tokens: maxTokens + inputTokens, inputTokens, maxTokens, model };
-}
-
-/** Ask `reserve` to admit the call `body` makes. */
-function reserveFor(reserve: NonNullable<ModelProxyOptions['reserve']>, body: Buffer): CallAdmission {
-  const estimate = callEstimate(body);
-  return reserve(estimate.tokens, estimate);
 }
 
 /** The allowed route for a raw request target, split into the path as matched and its query. */
@@ -161,7 +156,7 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<{ close(
     if (!body) return apiError(res, 413, 'request_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
     let ticket: ModelCallTicket | undefined;
     if (match.route.modelCall && opts.reserve) {
-      const admission = reserveFor(opts.reserve, body);
+      const admission = opts.reserve(() => callEstimate(body));
       if (!admission.ok) {
         log.warn({ path: match.path }, `model proxy: call refused: ${admission.message}`);
         return apiError(res, 403, 'permission_error', admission.message);

@@ -181,8 +181,8 @@ export class AgentRun {
       upstreamUrl: config.upstreamUrl,
       credentials: config.credentials,
       log: this.runLog,
-      reserve: (tokens, call) => {
-        const verdict = policy.reserve(budgetGroupOf(this.group), this.id, tokens, call); // a thread spends its chat's budget
+      reserve: (estimate) => {
+        const verdict = policy.reserve(budgetGroupOf(this.group), this.id, estimate); // a thread spends its chat's budget
         if (!verdict.ok) this.budgetRefusal = verdict.message;
         return verdict;
       },

@@ -58,15 +58,21 @@ export class Budget {
 
   /** Would a call like the group's last one fit now? (Asked before starting a sandbox.) */
   admit(groupId: number): Verdict {
-    return this.check(groupId, this.lastAsk.get(groupId) ?? ZERO);
+    const verdict = this.check(groupId, () => this.lastAsk.get(groupId) ?? ZERO);
+    return verdict.ok ? { ok: true } : verdict;
   }
 
-  /** Reserve `ask` for one call of `runId`, or refuse when it would not fit in what is left today. */
-  reserve(groupId: number, runId: string, ask: Amount): CallAdmission {
-    const verdict = this.check(groupId, ask);
+  /**
+   * Reserve what one call of `runId` may cost, or refuse when it would not fit in what is left today. `askFor`
+   * is read only when a limit applies: with no budget there is nothing to hold back, and no request to parse
+   * (a budget set meanwhile counts such a call once it settles).
+   */
+  reserve(groupId: number, runId: string, askFor: () => Amount): CallAdmission {
+    const verdict = this.check(groupId, askFor);
     if (!verdict.ok) return verdict;
+    const ask = verdict.asked ?? ZERO;
     // Only an admitted call sets the expectation: a refused giant (a huge PDF) must not bar every later run.
-    this.lastAsk.set(groupId, ask);
+    if (verdict.asked) this.lastAsk.set(groupId, ask);
     this.move(groupId, ask, 1);
     let open = true;
     const close = () => {
@@ -97,16 +103,19 @@ export class Budget {
     }
   }
 
-  private check(groupId: number, ask: Amount): Verdict {
+  /** Whether a call asking `askFor()` fits; with what it asked, when a limit made it ask. */
+  private check(groupId: number, askFor: () => Amount): { ok: true; asked?: Amount } | { ok: false; message: string } {
     const day = today(Date.now(), this.deps.timeZone);
+    let asked: Amount | undefined;
     for (const scope of [groupId, 'total'] as const) {
       const limits = limitsToday(this.deps.store, scope, day.day);
       if (!hasLimit(limits)) continue; // no budget: no usage query per call
+      asked ??= askFor();
       const committed = plus(spendSince(this.deps.store, day.start, scope === 'total' ? undefined : scope), this.reserved.get(scope) ?? ZERO);
-      const refusal = refusalFor(scope, limits, committed, ask);
+      const refusal = refusalFor(scope, limits, committed, asked);
       if (refusal) return { ok: false, message: `${refusal}, so I can't answer until ${formatTime(day.resetsAt, this.deps.timeZone)}. The owner can raise the budget.` };
     }
-    return { ok: true };
+    return { ok: true, asked };
   }
 }
 

@@ -85,9 +85,11 @@ export class GroupPolicy {
    * Reserve the most one model call may cost before it goes out (priced for its model when known, else at the
    * dearest rate); the ticket settles it to the metered usage.
    */
-  reserve(groupId: number, runId: string, tokens: number, call?: CallEstimate): CallAdmission {
-    const usd = call ? estimateCost(call.model, call.inputTokens, call.maxTokens) : estimateCost(undefined, 0, tokens);
-    return this.budgets.reserve(groupId, runId, { tokens, usd });
+  reserve(groupId: number, runId: string, estimate: () => CallEstimate): CallAdmission {
+    return this.budgets.reserve(groupId, runId, () => {
+      const call = estimate();
+      return { tokens: call.tokens, usd: estimateCost(call.model, call.inputTokens, call.maxTokens) };
+    });
   }
 
   /** The group's extra mounts that the allowlist permits; every refusal and downgrade is logged. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startModelProxy, type ModelProxyOptions } from '../../src/boundary/model-proxy.js';
+import { startModelProxy, type CallEstimate, type ModelProxyOptions } from '../../src/boundary/model-proxy.js';
 import { loadConfig } from '../../src/config.js';
 import { GroupPolicy } from '../../src/groups/group-policy.js';
 import { openDatabase } from '../../src/store/db.js';
@@ -161,8 +161,8 @@ function setup(budget: number) {
   store.setContainerConfig(group.id, { dailyTokenBudget: budget });
   /** The worst moment seen: tokens recorded plus tokens reserved, checked on every reservation. */
   let peak = 0;
-  const reserve = (tokens: number) => {
-    const verdict = policy.reserve(group.id, 'r1', tokens);
+  const reserve = (estimate: () => CallEstimate) => {
+    const verdict = policy.reserve(group.id, 'r1', estimate);
     const { used, reserved } = policy.budget(group.id);
     peak = Math.max(peak, used + reserved);
     return verdict;
