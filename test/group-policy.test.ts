@@ -96,7 +96,7 @@ describe('group policy', () => {
     expect(validateContainerConfig(good, 'Family')).toEqual({ dailyTokenBudget: 5000, egress: { allow: ['*.example.com'] }, limits: { pids: 64 } });
   });
 
-  it('reads a call’s estimate only when a budget applies (it parses the whole request), and records its usage either way', () => {
+  it('without a budget a call’s estimate (a parse of the whole request) is read when the call ends, not before it', () => {
     const { store, policy, group } = setup();
     let reads = 0;
     const counted = () => {
@@ -104,13 +104,16 @@ describe('group policy', () => {
       return upTo(600)();
     };
     const free = policy.reserve(group.id, 'r1', counted);
-    expect(free.ok && reads).toBe(0);
+    expect(free.ok && reads).toBe(0); // the call goes out unparsed
     if (free.ok) free.ticket.settle({ ...usage(10), model: 'm' });
+    expect(reads).toBe(1); // read once it ended: a later run is still checked against it
     expect(store.runUsage('r1')).toEqual({ calls: 1, ...usage(10) });
     expect(policy.budget(group.id)).toMatchObject({ used: 40, reserved: 0 });
+    store.setContainerConfig(group.id, { dailyTokenBudget: 600 });
+    expect(policy.admit(group.id).ok).toBe(false); // 40 used + a call like the last (600) would not fit
     store.setContainerConfig(group.id, { dailyTokenBudget: 1000 });
     const metered = policy.reserve(group.id, 'r1', counted);
-    expect(metered.ok && reads).toBe(1);
+    expect(metered.ok && reads).toBe(2); // with a budget: read before the call
     expect(policy.budget(group.id)).toMatchObject({ used: 40, reserved: 600 });
   });
 

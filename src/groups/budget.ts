@@ -64,8 +64,9 @@ export class Budget {
 
   /**
    * Reserve what one call of `runId` may cost, or refuse when it would not fit in what is left today. `askFor`
-   * is read only when a limit applies: with no budget there is nothing to hold back, and no request to parse
-   * (a budget set meanwhile counts such a call once it settles).
+   * (a parse of the whole request) is read before the call only when a limit applies; with no budget nothing is
+   * held back (a budget set meanwhile counts the call once it settles) and the call's size is read when it
+   * ends, off its path, as the expectation `admit` checks later runs against.
    */
   reserve(groupId: number, runId: string, askFor: () => Amount): CallAdmission {
     const verdict = this.check(groupId, askFor);
@@ -78,6 +79,7 @@ export class Budget {
     const close = () => {
       const was = open;
       if (open) this.move(groupId, ask, -1);
+      if (open && !verdict.asked) this.lastAsk.set(groupId, askFor());
       open = false;
       return was;
     };
