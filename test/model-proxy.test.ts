@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startModelProxy, type ModelProxyOptions } from '../src/boundary/model-proxy.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { callEstimate, startModelProxy, type ModelProxyOptions } from '../src/boundary/model-proxy.js';
 import { SseUsageParser, type MeteredUsage } from '../src/boundary/usage-meter.js';
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.js';
 import { until } from './support/wait.js';
@@ -74,6 +74,20 @@ function usageIn(sse: Buffer): MeteredUsage {
 }
 
 describe('model proxy', () => {
+  it('estimates a call from its max_tokens, model and size; over 1 MB it assumes the most instead of parsing', () => {
+    const small = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1000 }));
+    const input = Math.ceil(small.length / 4);
+    expect(callEstimate(small)).toEqual({ tokens: 1000 + input, inputTokens: input, maxTokens: 1000, model: 'claude-sonnet-4-5' });
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(2 * 1024 * 1024) } };
+    const big = Buffer.from(JSON.stringify({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: [image] }], max_tokens: 5 }));
+    const parse = vi.spyOn(JSON, 'parse');
+    const estimate = callEstimate(big);
+    expect(parse).not.toHaveBeenCalled(); // ~3 ms of the host's event loop per MB, at an agent's will
+    parse.mockRestore();
+    const bigInput = Math.ceil(big.length / 4);
+    expect(estimate).toEqual({ tokens: 128_000 + bigInput, inputTokens: bigInput, maxTokens: 128_000 }); // priced at the dearest model
+  });
+
   it('reads usage from SSE split anywhere, with CRLF line ends and unnamed events', () => {
     const stream =
       'event: message_start\r\ndata: {"type":"message_start","message":{"model":"m","usage":{"input_tokens":12,"output_tokens":1,"cache_creation_input_tokens":5}}}\r\n\r\n' +

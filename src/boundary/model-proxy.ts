@@ -64,6 +64,13 @@ const QUERY = /^(\?[\w.~=&%+,-]*)?$/;
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Bytes of request JSON per input token, for the input half of a call's reservation (text runs ~4 bytes/token). */
 const BYTES_PER_TOKEN = 4;
+/**
+ * A bigger request is not parsed for its estimate: parsing holds the host's event loop, for every chat, ~3 ms
+ * per MB (~50 ms at the 32 MB limit), and an agent holds the run token and can send such requests at will.
+ */
+const PARSE_LIMIT_BYTES = 1024 * 1024;
+/** The output cap assumed for a request that is not parsed: the largest any Claude model takes (128K). */
+const UNPARSED_MAX_TOKENS = 128_000;
 
 // Hop-by-hop, length and credential headers never cross the proxy from the sandbox side …
 const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'x-api-key', 'authorization', 'proxy-authorization']);
@@ -79,9 +86,13 @@ const apiError = (res: ServerResponse, status: number, type: string, message: st
  * The most one call may cost: its `max_tokens` (the output cap, thinking included) plus its input, estimated as
  * the body's bytes / 4. Text and JSON run 3–4 bytes a token, so this rarely underestimates; base64 images and
  * PDFs it overestimates (an image is at most a few thousand tokens), which only makes a reservation larger
- * than needed for that call — it is settled to the metered usage when the call ends.
+ * than needed for that call — it is settled to the metered usage when the call ends. Above `PARSE_LIMIT_BYTES`
+ * (past ~250K tokens by size, so mostly images and PDFs) the largest output cap and the dearest model's prices
+ * are assumed instead of read: too much rather than too little.
  */
-function callEstimate(body: Buffer): CallEstimate {
+export function callEstimate(body: Buffer): CallEstimate {
+  const inputTokens = Math.ceil(body.length / BYTES_PER_TOKEN);
+  if (body.length > PARSE_LIMIT_BYTES) return { tokens: UNPARSED_MAX_TOKENS + inputTokens, inputTokens, maxTokens: UNPARSED_MAX_TOKENS };
   let maxTokens = 0;
   let model: string | undefined;
   try {
@@ -91,7 +102,6 @@ function callEstimate(body: Buffer): CallEstimate {
   } catch {
     // not JSON: upstream refuses it, the reservation is released
   }
-  const inputTokens = Math.ceil(body.length / BYTES_PER_TOKEN);
   return { tokens: maxTokens + inputTokens, inputTokens, maxTokens, model };
 }
 
