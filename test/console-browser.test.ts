@@ -132,6 +132,27 @@ describe.skipIf(!found)('web console in Chromium', () => {
     }
   });
 
+  it('an edit in progress survives the event stream reconnecting (which reloads the shown view)', async () => {
+    await tab('chat');
+    await tab('groups'); // a fresh copy: this test saves the whole form
+    const form = page.locator('form.group[data-folder="main"]');
+    const trigger = form.locator('input[name="trigger"]');
+    await trigger.waitFor();
+    expect(await form.locator('input[name="budget"]').inputValue()).toBe('');
+    await trigger.fill('@Typing');
+    // The server ends the page's event stream (as a proxy timeout would; the harness keeps its own): it reconnects.
+    const reconnected = page.waitForResponse((r) => r.url().includes('/api/events'), { timeout: 15_000 });
+    const streams = (h.app.local as unknown as { subscribers: Set<{ res: { end(): void }; clientId?: string }> }).subscribers;
+    for (const sub of streams) if (sub.clientId) sub.res.end();
+    await reconnected;
+    await page.waitForTimeout(500); // the reload the reconnect asks for would have replaced the form by now
+    expect(await trigger.inputValue()).toBe('@Typing');
+    await trigger.fill(h.app.store.mainGroup()!.trigger); // leave it as it was, saved
+    await form.locator('button[type="submit"]').click();
+    await until(async () => (await form.locator('.note').textContent()) === 'Saved.');
+    expect(await form.getAttribute('data-edited')).toBeNull();
+  }, 30_000);
+
   it('pauses a scheduled task', async () => {
     const main = h.app.store.mainGroup()!;
     const now = Date.now();

@@ -26,7 +26,20 @@ function open(name) {
   VIEWS[name](view);
 }
 
-const reloadIfShown = (...names) => { if (names.includes(current)) VIEWS[current](document.getElementById(current)); };
+/**
+ * Reload the shown view if it is one of `names`, unless the owner is editing a form in it: a reload (the event
+ * stream came back, the server reported a change) must not replace unsaved input. Saving or opening the tab
+ * again shows the fresh copy.
+ */
+function reloadIfShown(...names) {
+  if (!names.includes(current)) return;
+  const view = document.getElementById(current);
+  if (view.querySelector('form[data-edited]')) return;
+  VIEWS[current](view);
+}
+const markEdited = (e) => e.target.form && (e.target.form.dataset.edited = 'yes');
+document.addEventListener('input', markEdited);
+document.addEventListener('change', markEdited);
 
 window.addEventListener('hashchange', () => open(location.hash.slice(1)));
 on('open', () => reloadIfShown(...Object.keys(VIEWS)));

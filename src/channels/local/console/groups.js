@@ -63,6 +63,7 @@ function groupForm(g, reload) {
     try {
       await api('/api/console/groups/' + g.id, { method: 'PATCH', body: readForm(form) });
       note.textContent = 'Saved.';
+      delete form.dataset.edited; // what it shows is saved: later reloads may replace it again
     } catch (err) {
       note.className = 'note problem';
       note.textContent = err.message;
