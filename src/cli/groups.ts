@@ -59,11 +59,8 @@ function setSetting(store: Store, config: Config, ref: string, key: string, raw:
 
 /**
  * A running assistant reads settings fresh, but a live sandbox keeps the mounts and limits it started with:
- * tell it (its local API) so it closes that sandbox after its turn. Not running: nothing to tell.
- */
-/**
- * Tell a running assistant that a group's settings changed, so a live sandbox restarts with them. Returns a
- * warning when one is running but could not be told; nothing when none runs (the next start reads the store).
+ * tell it (its local API) so it closes that sandbox after its turn. Returns a warning when one is running but
+ * could not be told; nothing when none runs (the next start reads the store).
  */
 async function tellRunning(config: Config, groupId: number, changed: string[]): Promise<string | undefined> {
   const api = runningInstance(config.dataDir) && localApi(config);

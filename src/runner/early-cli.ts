@@ -15,7 +15,6 @@ export const GLOBAL_MEMORY_DIR = '/workspace/global';
 /** Settings the runner gives the CLI; the host's egress allowlist decides reachability, so no preflight to claude.ai. */
 export const CLI_SETTINGS = { skipWebFetchPreflight: true };
 
-
 interface Launch {
   command: string;
   args: string[];

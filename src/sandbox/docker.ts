@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { firstLine, runCli, type CliResult } from './cli.js';
 import { assertPlainPaths, EngineRuntime, type ContainerInfo, type CreateContext, type EngineOptions } from './engine.js';
 import type { Availability, LimitsReport, SandboxExit, SandboxSpec } from './runtime.js';
-import { SANDBOX_HOME } from './spec.js';
+import { containerHardening, SANDBOX_HOME } from './spec.js';
 import { installHint } from './install-hints.js';
 import { SharedNetworks } from './shared-netns.js';
 
@@ -26,12 +26,7 @@ export function dockerCreateArgs(spec: SandboxSpec, ctx: CreateContext, podman?:
   a.push(
     // A shared namespace is a holder's `--network none` one; its holder also carries the hostname.
     ...(ctx.joinNetworkOf ? ['--network', `container:${ctx.joinNetworkOf}`] : ['--network', 'none', '--hostname', 'sandbox']),
-    '--cap-drop', 'ALL',
-    '--security-opt', 'no-new-privileges',
-    '--read-only',
-    '--init',
-    '--user', `${uid}:${gid}`,
-    '--log-driver', 'none', // output is read through the attached client; nothing piles up on the engine's disk
+    ...containerHardening(ctx.user),
     '--tmpfs', '/tmp:rw,nosuid,nodev,mode=1777',
     '--tmpfs', `${SANDBOX_HOME}:rw,nosuid,nodev,mode=0700,${podman ? 'U' : `uid=${uid},gid=${gid}`}`,
     '--mount', `type=bind,src=${ctx.passwd},dst=/etc/passwd,readonly`,

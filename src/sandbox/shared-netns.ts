@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { firstLine, runCli, type Cli } from './cli.js';
 import type { NetworkShare } from './runtime.js';
+import { containerHardening } from './spec.js';
 
 /** Label that marks a holder, so listings of sandboxes can leave it out. */
 export const HOLDER_LABEL = 'carapace.netns-holder';
@@ -103,8 +104,7 @@ export class SharedNetworks {
     const r = await runCli(this.cli, [
       'run', '--detach', '--name', name, ...labels,
       '--network', 'none', '--hostname', 'sandbox',
-      '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--read-only', '--init',
-      '--user', `${user.uid}:${user.gid}`, '--log-driver', 'none',
+      ...containerHardening(user),
       '--memory', '16m', '--memory-swap', '16m', '--pids-limit', '4',
       image, 'sleep', 'infinity',
     ]);
